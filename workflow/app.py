@@ -1,0 +1,29 @@
+"""What every entry point (CLI, web, scheduler) builds once: settings, database, lifecycles, clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workflow.clock import Clock, system_clock
+from workflow.db import Database
+from workflow.lifecycle.registry import Lifecycles, load_lifecycles
+from workflow.settings import Settings, load_settings
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    lifecycles: Lifecycles
+    clock: Clock = system_clock
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, clock: Clock = system_clock, **overrides: Any) -> App:
+        """Load and check every definition first: a broken file stops start-up before any I/O."""
+        settings = settings or load_settings(**overrides)
+        lifecycles = load_lifecycles(settings.data_dir("states"))
+        return cls(settings=settings, db=Database.open(settings), lifecycles=lifecycles, clock=clock)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,1 @@
+"""The `finsam` command line: parse, call one service, print."""

@@ -1,0 +1,175 @@
+"""`finsam cases ...`: list, show, submit an idea, fire a lifecycle step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from workflow.app import App
+from workflow.case_fields import parse_assignments
+from workflow.cli.context import pass_app
+from workflow.cli.output import emit, print_pairs, print_table, json_option
+from workflow.errors import BadInput
+from workflow.services import cases as case_service
+from workflow.services.cases import CaseView
+
+
+@click.group("cases", help="Insatser: lista, visa, lämna in idéer och utför steg i livscykeln.")
+def cases() -> None:
+    pass
+
+
+def _period(view: CaseView) -> str:
+    if view.start is None and view.end is None:
+        return ""
+    return f"{view.start or '?'} – {view.end or '?'}"
+
+
+@cases.command("list", help="Lista förbundets insatser.")
+@click.option("--state", help="Visa bara insatser i detta tillstånd (t.ex. pagaende).")
+@json_option
+@pass_app()
+def list_command(app: App, state: str | None, as_json: bool) -> None:
+    views = case_service.list_cases(app, forbund=app.settings.forbund, state=state)
+    emit(
+        as_json,
+        [v.to_json() for v in views],
+        lambda: print_table(
+            ["Dnr", "Titel", "Tillstånd", "Rekommendation", "Insatsägare", "Period", "Version"],
+            [
+                [v.ref, v.title, v.state_label, v.recommendation, v.owner_party, _period(v), v.version]
+                for v in views
+            ],
+            empty="(inga insatser)",
+        ),
+    )
+
+
+def _print_case(view: CaseView) -> None:
+    budget = ", ".join(f"{year}: {amount} tkr" for year, amount in view.budget_requested.items())
+    print_pairs(
+        [
+            ("Dnr", view.ref),
+            ("Titel", view.title),
+            ("Tillstånd", view.state_label),
+            ("Rekommendation", view.recommendation),
+            ("Motivering", view.recommendation_motivation),
+            ("Beslut §", view.decision_paragraph),
+            ("Inriktning", view.inriktning),
+            ("Målgrupp", view.malgrupp),
+            ("Syfte", view.syfte),
+            ("Mål", view.mal),
+            ("Period", _period(view)),
+            ("Insatsägare", view.owner_party),
+            ("Parter", view.parties),
+            ("Projektägare", view.project_owner),
+            ("Sökt budget", budget),
+            ("Uppföljningsplan", view.followup_plan),
+            ("Avtal undertecknat", view.agreement_signed_on),
+            ("Slutrapport", view.final_report_on),
+            ("Version", view.version),
+            ("Senast ändrad", view.updated_at),
+        ]
+    )
+    if view.history:
+        click.echo("")
+        click.echo("Händelser")
+        print_table(
+            ["Nr", "Tid", "Steg", "Från", "Till", "Av", "Kommentar"],
+            [[e.seq, e.at, e.trigger, e.from_state, e.to_state, e.actor, e.comment] for e in view.history],
+        )
+
+
+@cases.command("show", help="Visa en insats med dess händelser.")
+@click.argument("ref", metavar="DNR")
+@json_option
+@pass_app()
+def show_command(app: App, ref: str, as_json: bool) -> None:
+    view = case_service.get_case(app, ref=ref, forbund=app.settings.forbund)
+    emit(as_json, view.to_json(), lambda: _print_case(view))
+
+
+def _read_submission(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(f"kan inte läsa {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise BadInput(f"{path}: kan inte tolkas som {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: ska innehålla fält som nyckel: värde (t.ex. title: ...)")
+    return data
+
+
+@cases.command("submit", help="Lämna in en ny idé från en YAML- eller JSON-fil.")
+@click.option("--file", "path", required=True, type=click.Path(path_type=Path), help="Idéns fält.")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som lämnar in.")
+@click.option("--comment", help="Kommentar till händelsen.")
+@json_option
+@pass_app()
+def submit_command(app: App, path: Path, actor: str, comment: str | None, as_json: bool) -> None:
+    view = case_service.submit_idea(
+        app, actor_email=actor, values=_read_submission(path), forbund=app.settings.forbund, comment=comment
+    )
+    emit(as_json, view.to_json(), lambda: click.echo(f"Idén är registrerad som {view.ref}: {view.title}"))
+
+
+@cases.command("fire", help="Utför ett steg (TRIGGER) i en insats livscykel.")
+@click.argument("ref", metavar="DNR")
+@click.argument("trigger")
+@click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som utför steget.")
+@click.option("--comment", help="Motivering eller kommentar (sparas i granskningsloggen).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Fält att registrera.")
+@click.option("--expect-version", type=int, help="Versionen du läste; ändrad sedan ger konflikt (5).")
+@json_option
+@pass_app()
+def fire_command(
+    app: App,
+    ref: str,
+    trigger: str,
+    actor: str,
+    comment: str | None,
+    assignments: tuple[str, ...],
+    expect_version: int | None,
+    as_json: bool,
+) -> None:
+    view = case_service.fire(
+        app,
+        ref=ref,
+        trigger=trigger,
+        actor_email=actor,
+        forbund=app.settings.forbund,
+        comment=comment,
+        values=parse_assignments(list(assignments)),
+        expected_version=expect_version,
+    )
+    emit(
+        as_json,
+        view.to_json(),
+        lambda: click.echo(f"{view.ref}: {trigger} utfört; tillstånd nu '{view.state_label}' (version {view.version})"),
+    )
+
+
+@cases.command("actions", help="Visa vilka steg en person kan utföra på en insats nu.")
+@click.argument("ref", metavar="DNR")
+@click.option("--as", "actor", required=True, metavar="EMAIL")
+@json_option
+@pass_app()
+def actions_command(app: App, ref: str, actor: str, as_json: bool) -> None:
+    lifecycle = app.lifecycles["insats"].lifecycle
+    triggers = case_service.available_triggers(app, ref=ref, actor_email=actor, forbund=app.settings.forbund)
+    rows = []
+    for trigger in triggers:
+        spec = next(t for t in lifecycle.transitions if t.trigger == trigger)
+        rows.append([trigger, spec.label, lifecycle.label_of(spec.dest), ", ".join(spec.conditions)])
+    emit(
+        as_json,
+        triggers,
+        lambda: print_table(["Steg", "Beskrivning", "Till", "Villkor"], rows, empty="(inga steg tillgängliga)"),
+    )

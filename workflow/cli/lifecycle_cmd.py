@@ -1,0 +1,73 @@
+"""`finsam lifecycle show`: the lifecycle as the engine reads it."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.app import App
+from workflow.cli.context import pass_app
+from workflow.cli.output import emit, print_table
+from workflow.conditions import CONDITIONS
+from workflow.lifecycle.diagram import mermaid
+from workflow.vocabulary import ROLE_LABELS, Role
+
+
+@click.group("lifecycle", help="Livscykler som data (states/).")
+def lifecycle() -> None:
+    pass
+
+
+@lifecycle.command("show", help="Visa tillstånd och övergångar.")
+@click.option("--name", default="insats", show_default=True, help="insats eller styrdokument.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "mermaid"]), default="table", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Skriv ut som JSON för skript.")
+@pass_app(schema=False)
+def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
+    if name not in app.lifecycles.engines:
+        raise click.BadParameter(f"okänd livscykel {name!r}; välj bland: {', '.join(app.lifecycles.engines)}")
+    definition = app.lifecycles[name].lifecycle
+    data = {
+        "name": definition.name,
+        "file": str(definition.path),
+        "initial": definition.initial,
+        "states": [{"name": s.name, "label": s.label, "final": s.final} for s in definition.states.values()],
+        "transitions": [
+            {
+                "trigger": t.trigger,
+                "label": t.label,
+                "from": list(t.sources),
+                "to": t.dest,
+                "roles": sorted(t.roles),
+                "conditions": list(t.conditions),
+                "sets": list(t.sets),
+                "effects": list(t.effects),
+            }
+            for t in definition.transitions
+        ],
+    }
+
+    def human() -> None:
+        if fmt == "mermaid":
+            click.echo(mermaid(definition))
+            return
+        click.echo(f"Livscykel: {definition.label} ({definition.path})")
+        click.echo(f"Start: {definition.label_of(definition.initial)}")
+        click.echo("")
+        described = CONDITIONS[definition.subject]
+        print_table(
+            ["Steg", "Från", "Till", "Roller", "Villkor"],
+            [
+                [
+                    t.trigger,
+                    [definition.label_of(s) for s in t.sources],
+                    definition.label_of(t.dest),
+                    [ROLE_LABELS[Role(r)] for r in sorted(t.roles)],
+                    [described[c].description for c in t.conditions],
+                ]
+                for t in definition.transitions
+            ],
+        )
+
+    emit(as_json, data, human)

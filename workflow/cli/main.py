@@ -1,0 +1,71 @@
+"""Entry point of `finsam`.
+
+Exit codes: 0 done, 2 bad input, 3 not found, 4 not permitted, 5 conflict, 1 audit chain broken.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import DBAPIError
+
+from workflow.cli import audit_cmd, cases_cmd, lifecycle_cmd, people_cmd, setup_cmd
+from workflow.errors import FinsamError
+
+
+@click.group(
+    name="finsam",
+    help="finsam-workflow: ärendehantering för samordningsförbund (FINSAM).",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("--db", help="Databas-URL (SQLAlchemy); annars FINSAM_DATABASE_URL eller config.")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    help="Egen mapp med states/, config/ och notifications/ (FINSAM_CONFIG_DIR).",
+)
+@click.option("--forbund", help="Förbundets kortnamn när databasen har flera (FINSAM_FORBUND).")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config: Path | None, forbund: str | None) -> None:
+    # The App is built lazily (workflow.cli.context) so that --help needs no database.
+    ctx.obj = {"overrides": {"database_url": db, "config_dir": config, "forbund": forbund}}
+
+
+setup_cmd.register(cli)
+cli.add_command(cases_cmd.cases)
+cli.add_command(lifecycle_cmd.lifecycle)
+cli.add_command(audit_cmd.audit)
+cli.add_command(people_cmd.people)
+
+
+def run(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="finsam", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except FinsamError as error:
+        click.echo(f"fel: {error}", err=True)
+        return error.exit_code
+    except click.exceptions.NoArgsIsHelpError as error:
+        click.echo(error.ctx.get_help() if error.ctx else str(error))
+        return 0
+    except click.UsageError as error:
+        hint = f"; se '{error.ctx.command_path} --help'" if error.ctx else ""
+        click.echo(f"fel: {error.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as error:
+        click.echo(f"fel: {error.format_message()}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("avbrutet", err=True)
+        return 130
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        click.echo(f"fel: databasen svarar inte som väntat: {reason}; kontrollera --db", err=True)
+        return 2
+
+
+def entry() -> None:
+    sys.exit(run())

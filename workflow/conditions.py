@@ -1,0 +1,187 @@
+"""The named conditions a lifecycle definition may require (states/*.yaml, `conditions:`).
+
+Each condition looks at the facts of one case, already loaded, and answers None when it holds
+or a short Swedish sentence saying what is missing and how to supply it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from workflow.vocabulary import PartyKind, Recommendation
+
+
+@dataclass
+class Facts:
+    """What the conditions may look at: the case and what belongs to it, read once."""
+
+    subject: Any
+    today: date
+    comment: str | None = None
+    parties: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    description: str
+    check: Callable[[Facts], str | None]
+
+
+def _comment_given(facts: Facts) -> str | None:
+    if facts.comment and facts.comment.strip():
+        return None
+    return "en motivering krävs; ange den med --comment"
+
+
+def distinct_party_count(parties: list[Any]) -> int:
+    """All kommuner of a förbund count as one party (FINSAM); every other party counts alone."""
+    keys = {"kommun" if p.kind == PartyKind.KOMMUN else f"party:{p.id}" for p in parties}
+    return len(keys)
+
+
+def _two_parties(facts: Facts) -> str | None:
+    count = distinct_party_count(facts.parties)
+    if count >= 2:
+        return None
+    return (
+        f"insatsen har {count} part(er); minst två krävs och alla kommuner räknas som en part "
+        "– lägg till parter med --set parties=..."
+    )
+
+
+def _owner_party_among_parties(facts: Facts) -> str | None:
+    owner = facts.subject.owner_party_id
+    if owner is None:
+        return "insatsägare saknas; ange den med --set owner_party=NAMN"
+    if owner not in {p.id for p in facts.parties}:
+        return "insatsägaren måste vara en av de medverkande parterna"
+    return None
+
+
+def _period_valid(facts: Facts) -> str | None:
+    case = facts.subject
+    if case.start_date is None or case.end_date is None:
+        return "start- och slutdatum saknas; ange --set start=ÅÅÅÅ-MM-DD --set end=ÅÅÅÅ-MM-DD"
+    if case.end_date < case.start_date:
+        return "slutdatum ligger före startdatum"
+    return None
+
+
+def _budget_per_year(facts: Facts) -> str | None:
+    case = facts.subject
+    if case.start_date is None or case.end_date is None:
+        return "budget kan inte prövas utan start- och slutdatum"
+    missing = [
+        str(year)
+        for year in range(case.start_date.year, case.end_date.year + 1)
+        if str(year) not in case.budget_requested
+    ]
+    if missing:
+        return f"sökt budget saknas för år {', '.join(missing)}; ange --set budget.ÅR=TKR"
+    return None
+
+
+def _present(attribute: str, what: str, key: str) -> Callable[[Facts], str | None]:
+    def check(facts: Facts) -> str | None:
+        value = getattr(facts.subject, attribute)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return f"{what} saknas; ange med --set {key}=..."
+        return None
+
+    return check
+
+
+def _recommendation_recorded(facts: Facts) -> str | None:
+    case = facts.subject
+    if case.recommendation not in {r.value for r in Recommendation}:
+        choices = ", ".join(r.value for r in Recommendation)
+        return f"beredningsgruppens rekommendation saknas; ange --set recommendation=({choices})"
+    if not (case.recommendation_motivation or "").strip():
+        return "rekommendationen saknar motivering; ange --set recommendation_motivation=..."
+    return None
+
+
+def _agreement_signed(facts: Facts) -> str | None:
+    signed = facts.subject.agreement_signed_on
+    if signed is None:
+        return "avtalet är inte undertecknat; ange --set agreement_signed_on=ÅÅÅÅ-MM-DD"
+    if signed > facts.today:
+        return "avtalets underskriftsdatum ligger i framtiden"
+    return None
+
+
+def _start_date_reached(facts: Facts) -> str | None:
+    start = facts.subject.start_date
+    if start is None:
+        return "startdatum saknas"
+    if start > facts.today:
+        return f"insatsen startar först {start.isoformat()}"
+    return None
+
+
+def _end_reached_or_reason_given(facts: Facts) -> str | None:
+    end = facts.subject.end_date
+    if end is not None and end <= facts.today:
+        return None
+    if facts.comment and facts.comment.strip():
+        return None
+    return "insatsen har inte nått sitt slutdatum; ange skälet att avsluta i förtid med --comment"
+
+
+def _final_report_recorded(facts: Facts) -> str | None:
+    if facts.subject.final_report_on is None:
+        return "slutrapport saknas; ange --set final_report_on=ÅÅÅÅ-MM-DD"
+    return None
+
+
+def _all(*conditions: Condition) -> dict[str, Condition]:
+    return {c.name: c for c in conditions}
+
+
+COMMENT_GIVEN = Condition("comment_given", "en motivering (--comment) är angiven", _comment_given)
+
+CONDITIONS: dict[str, dict[str, Condition]] = {
+    "insats": _all(
+        COMMENT_GIVEN,
+        Condition("two_parties", "minst två parter (kommunerna räknas som en)", _two_parties),
+        Condition(
+            "owner_party_among_parties",
+            "insatsägare angiven och en av parterna",
+            _owner_party_among_parties,
+        ),
+        Condition("period_valid", "start- och slutdatum, slut efter start", _period_valid),
+        Condition("budget_per_year", "sökt budget för varje år i perioden", _budget_per_year),
+        Condition(
+            "target_group_present", "målgrupp angiven", _present("malgrupp", "målgrupp", "malgrupp")
+        ),
+        Condition("goals_present", "mål angivna", _present("mal", "mål", "mal")),
+        Condition(
+            "followup_plan_present",
+            "uppföljningsplan angiven",
+            _present("followup_plan", "uppföljningsplan", "followup_plan"),
+        ),
+        Condition(
+            "recommendation_recorded",
+            "beredningsgruppens rekommendation med motivering",
+            _recommendation_recorded,
+        ),
+        Condition(
+            "paragraph_recorded",
+            "protokollsparagraf angiven",
+            _present("decision_paragraph", "protokollsparagraf (§)", "decision_paragraph"),
+        ),
+        Condition("agreement_signed", "avtalet undertecknat", _agreement_signed),
+        Condition("start_date_reached", "startdatum har kommit", _start_date_reached),
+        Condition(
+            "end_reached_or_reason_given",
+            "slutdatum har kommit, eller skäl angivet",
+            _end_reached_or_reason_given,
+        ),
+        Condition("final_report_recorded", "slutrapport inkommen", _final_report_recorded),
+    ),
+    "styrdokument": _all(COMMENT_GIVEN),
+}

@@ -1,0 +1,158 @@
+"""Engines, transactions and migrations for SQLite (default, WAL) and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session
+
+import workflow.models  # noqa: F401  (registers every table)
+from workflow.errors import BadInput
+from workflow.settings import PACKAGE_DIR, Settings
+
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+READ_ONLY = "finsam_read_only"
+
+
+def _parse_url(raw: str) -> URL:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise BadInput(
+            f"ogiltig databas-URL {raw!r}; ange t.ex. sqlite:///finsam.db "
+            "eller postgresql+psycopg://user@host/db"
+        ) from None
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _check_sqlite_path(url: URL) -> None:
+    """Fail early with a clear line instead of sqlite3's 'unable to open database file'."""
+    if not url.database or url.database == ":memory:":
+        return
+    path = Path(url.database).expanduser().absolute()
+    folder = path.parent
+    if not folder.is_dir():
+        raise BadInput(
+            f"kan inte skapa databasen {path}: mappen {folder} finns inte; "
+            "ange en annan sökväg med --db eller FINSAM_DATABASE_URL"
+        )
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise BadInput(
+            f"kan inte skriva till databasen {path}: saknar skrivrätt; "
+            "ange en annan sökväg med --db eller FINSAM_DATABASE_URL"
+        )
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = _parse_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    _check_sqlite_path(url)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    synchronous = settings.sqlite_synchronous
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below); pysqlite's implicit BEGIN is deferred and would let
+        # two writers read the same state before either takes the lock.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writing transaction takes SQLite's write lock at once, so what it reads stays true
+        # until it commits; readers use a deferred BEGIN and never block writers (WAL).
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+@dataclass
+class Database:
+    settings: Settings
+    engine: Engine
+
+    @classmethod
+    def open(cls, settings: Settings) -> Database:
+        return cls(settings=settings, engine=make_engine(settings))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One all-or-nothing unit of work: commit on success, roll back on any error."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        engine = self.engine.execution_options(**{READ_ONLY: True})
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.rollback()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _alembic_config(self, connection: Connection) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = connection
+        return config
+
+    def migrate(self) -> list[str]:
+        """Create or upgrade the schema to the newest revision; returns the heads now in place."""
+        with self.engine.begin() as connection:
+            command.upgrade(self._alembic_config(connection), "heads")
+        with self.engine.connect() as connection:
+            return sorted(MigrationContext.configure(connection).get_current_heads())
+
+    def schema_status(self) -> tuple[set[str], set[str]]:
+        """(revisions the database has, revisions this code expects)."""
+        with self.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+            expected = set(ScriptDirectory.from_config(self._alembic_config(connection)).get_heads())
+        return current, expected
+
+    def require_schema(self) -> None:
+        try:
+            current, expected = self.schema_status()
+        except OperationalError as exc:
+            raise BadInput(f"kan inte öppna databasen: {exc.orig}; kontrollera --db") from None
+        if not current:
+            raise BadInput("databasen är inte initierad; kör 'finsam init' först")
+        if current != expected:
+            raise BadInput("databasen har ett äldre schema; kör 'finsam init' för att uppgradera")
+
+
+def safe_url(raw: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except ArgumentError:
+        return raw

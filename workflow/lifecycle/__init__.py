@@ -1,0 +1,1 @@
+"""Lifecycles as data (states/*.yaml) driven by one shared `transitions` machine each."""

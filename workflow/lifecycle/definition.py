@@ -1,0 +1,223 @@
+"""Load a lifecycle definition from states/*.yaml and check it before anything runs.
+
+A broken definition stops start-up with one line naming the file and the key: an unknown
+state, role, condition, field or effect; a state nothing leads to; a dead end that is not final.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflow.case_fields import FIELDS_BY_SUBJECT
+from workflow.conditions import CONDITIONS
+from workflow.errors import DefinitionError
+from workflow.vocabulary import Role
+
+EFFECTS = {"insats": {"assign_dnr"}, "styrdokument": set()}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# transitions adds these to the model it drives; a trigger of the same name would clash.
+_RESERVED = {"trigger", "state", "may_trigger", "machine"}
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    label: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    label: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: frozenset[str]
+    conditions: tuple[str, ...]
+    sets: tuple[str, ...]
+    effects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    name: str
+    subject: str
+    label: str
+    path: Path
+    initial: str
+    create_roles: frozenset[str]
+    states: dict[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+
+    def transition(self, trigger: str, source: str) -> TransitionDef | None:
+        return next(
+            (t for t in self.transitions if t.trigger == trigger and source in t.sources), None
+        )
+
+    def triggers(self) -> list[str]:
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    def available(self, state: str, roles: set[str] | frozenset[str]) -> list[TransitionDef]:
+        """What someone with these roles may fire from this state (conditions not checked)."""
+        return [t for t in self.transitions if state in t.sources and t.roles & roles]
+
+    def label_of(self, state: str | None) -> str:
+        if state is None:
+            return ""
+        known = self.states.get(state)
+        return known.label if known else state
+
+
+class _Reader:
+    """Reads one file, remembering where it is so every error names the file and the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> DefinitionError:
+        return DefinitionError(f"{self.path}: {key}: {problem}")
+
+    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "ska vara en mappning (nyckel: värde)")
+        return value
+
+    def names(self, value: Any, key: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise self.fail(key, "ska vara ett namn eller en lista av namn")
+        return tuple(items)
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "saknas eller är inte text")
+        return value
+
+
+def load_lifecycle(path: Path) -> Lifecycle:
+    reader = _Reader(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DefinitionError(f"{path}: filen saknas") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"rad {mark.line + 1}" if mark else "okänd rad"
+        raise DefinitionError(f"{path}: {where}: ogiltig YAML ({getattr(exc, 'problem', exc)})")
+    doc = reader.mapping(raw, "(filen)")
+    subject = reader.text(doc.get("subject"), "subject")
+    if subject not in CONDITIONS:
+        raise reader.fail("subject", f"okänt ärendeslag {subject!r}; kända: {', '.join(CONDITIONS)}")
+    known_roles = {r.value for r in Role}
+
+    def roles(value: Any, key: str) -> frozenset[str]:
+        found = reader.names(value, key)
+        for role in found:
+            if role not in known_roles:
+                raise reader.fail(key, f"okänd roll {role!r}; kända: {', '.join(sorted(known_roles))}")
+        return frozenset(found)
+
+    states: dict[str, StateDef] = {}
+    for name, spec in reader.mapping(doc.get("states"), "states").items():
+        key = f"states.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise reader.fail(key, "tillståndsnamn ska vara små bokstäver, siffror och _")
+        spec = reader.mapping(spec or {}, key)
+        states[name] = StateDef(
+            name, reader.text(spec.get("label", name), f"{key}.label"), bool(spec.get("final"))
+        )
+
+    transitions: list[TransitionDef] = []
+    raw_transitions = doc.get("transitions")
+    if not isinstance(raw_transitions, list) or not raw_transitions:
+        raise reader.fail("transitions", "ska vara en lista med minst en övergång")
+    for index, item in enumerate(raw_transitions):
+        key = f"transitions[{index}]"
+        spec = reader.mapping(item, key)
+        trigger = reader.text(spec.get("trigger"), f"{key}.trigger")
+        key = f"transitions[{index}] ({trigger})"
+        if not _NAME.match(trigger) or trigger in _RESERVED or trigger.startswith(("is_", "may_", "to_")):
+            raise reader.fail(f"{key}.trigger", f"ogiltigt eller reserverat namn {trigger!r}")
+        sources = reader.names(spec.get("from"), f"{key}.from")
+        dest = reader.text(spec.get("to"), f"{key}.to")
+        for state in (*sources, dest):
+            if state not in states:
+                raise reader.fail(f"{key}.from/to", f"okänt tillstånd {state!r}")
+        if not sources:
+            raise reader.fail(f"{key}.from", "minst ett källtillstånd krävs")
+        conditions = reader.names(spec.get("conditions"), f"{key}.conditions")
+        for condition in conditions:
+            if condition not in CONDITIONS[subject]:
+                known = ", ".join(sorted(CONDITIONS[subject]))
+                raise reader.fail(f"{key}.conditions", f"okänt villkor {condition!r}; kända: {known}")
+        sets = reader.names(spec.get("sets"), f"{key}.sets")
+        for field_name in sets:
+            if field_name not in FIELDS_BY_SUBJECT[subject]:
+                raise reader.fail(f"{key}.sets", f"okänt fält {field_name!r}")
+        effects = reader.names(spec.get("effects"), f"{key}.effects")
+        for effect in effects:
+            if effect not in EFFECTS[subject]:
+                raise reader.fail(f"{key}.effects", f"okänd effekt {effect!r}")
+        transition_roles = roles(spec.get("roles"), f"{key}.roles")
+        if not transition_roles:
+            raise reader.fail(f"{key}.roles", "minst en roll krävs")
+        for source in sources:
+            if any(t.trigger == trigger and source in t.sources for t in transitions):
+                raise reader.fail(key, f"{trigger!r} från {source!r} finns redan")
+        transitions.append(
+            TransitionDef(
+                trigger=trigger,
+                label=str(spec.get("label", trigger)),
+                sources=sources,
+                dest=dest,
+                roles=transition_roles,
+                conditions=conditions,
+                sets=sets,
+                effects=effects,
+            )
+        )
+
+    initial = reader.text(doc.get("initial"), "initial")
+    if initial not in states:
+        raise reader.fail("initial", f"okänt tillstånd {initial!r}")
+    lifecycle = Lifecycle(
+        name=reader.text(doc.get("lifecycle"), "lifecycle"),
+        subject=subject,
+        label=str(doc.get("label", subject)),
+        path=path,
+        initial=initial,
+        create_roles=roles(doc.get("create_roles"), "create_roles"),
+        states=states,
+        transitions=tuple(transitions),
+    )
+    _check_graph(lifecycle, reader)
+    return lifecycle
+
+
+def _check_graph(lifecycle: Lifecycle, reader: _Reader) -> None:
+    reached = {lifecycle.initial}
+    queue = deque([lifecycle.initial])
+    while queue:
+        state = queue.popleft()
+        for t in lifecycle.transitions:
+            if state in t.sources and t.dest not in reached:
+                reached.add(t.dest)
+                queue.append(t.dest)
+    for name, state in lifecycle.states.items():
+        if name not in reached:
+            raise reader.fail(f"states.{name}", "kan inte nås från starttillståndet")
+        leaves = any(name in t.sources for t in lifecycle.transitions)
+        if not leaves and not state.final:
+            raise reader.fail(
+                f"states.{name}", "återvändsgränd: ingen övergång leder vidare och den är inte final"
+            )
+        if leaves and state.final:
+            raise reader.fail(f"states.{name}", "ett final tillstånd kan inte ha utgående övergångar")

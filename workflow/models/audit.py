@@ -1,0 +1,45 @@
+"""The append-only, hash-chained audit trail of every state change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from workflow.models.types import UTCDateTime
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("forbund_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id")
+    # Position in the förbund's chain, 1, 2, 3, ...
+    seq: int
+    subject_kind: str = Field(max_length=30)
+    subject_id: int = Field(index=True)
+    # The dnr (or other reference) when the event was written.
+    subject_ref: str | None = Field(default=None, max_length=60)
+    from_state: str | None = Field(default=None, max_length=40)
+    to_state: str = Field(max_length=40)
+    trigger: str = Field(max_length=60)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor_email: str = Field(max_length=254)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    comment: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(), nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditChain(SQLModel, table=True):
+    """Head of each förbund's chain; locking this row serialises appends per förbund."""
+
+    __tablename__ = "audit_chain"
+
+    forbund_id: int = Field(foreign_key="forbund.id", primary_key=True)
+    seq: int = 0
+    head_hash: str = Field(default="0" * 64, max_length=64)

@@ -1,0 +1,68 @@
+"""The insats: the case the lifecycle drives."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from workflow.models.types import UTCDateTime, json_dict
+
+# Optimistic locking: SQLAlchemy needs the column object itself, not its name.
+_version_column = Column("version", Integer, nullable=False)
+
+
+class Insats(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("forbund_id", "dnr"),)
+    __mapper_args__ = {"version_id_col": _version_column}
+
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    # Given at registration (idé -> inkommen); an idea has none yet.
+    dnr: str | None = Field(default=None, max_length=40)
+    title: str = Field(max_length=200)
+    inriktning: str = Field(default="individ", max_length=20)
+    malgrupp: str | None = None
+    syfte: str | None = None
+    mal: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    owner_party_id: int | None = Field(default=None, foreign_key="party.id")
+    project_owner_id: int | None = Field(default=None, foreign_key="person.id")
+    submitted_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # Requested budget in tkr per calendar year, e.g. {"2013": 1500, "2014": 750}.
+    budget_requested: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(json_dict(), nullable=False)
+    )
+    followup_plan: str | None = None
+    # The beredningsgrupp's recommendation: shown beside the state, never the decision.
+    recommendation: str | None = Field(default=None, max_length=30)
+    recommendation_motivation: str | None = None
+    decision_paragraph: str | None = Field(default=None, max_length=40)
+    agreement_signed_on: date | None = None
+    final_report_on: date | None = None
+    state: str = Field(max_length=40, index=True)
+    version: int = Field(default=1, sa_column=_version_column)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InsatsParty(SQLModel, table=True):
+    """A party taking part in an insats (at least two distinct, kommuner counted as one)."""
+
+    __tablename__ = "insats_party"
+
+    insats_id: int = Field(foreign_key="insats.id", primary_key=True)
+    party_id: int = Field(foreign_key="party.id", primary_key=True)
+
+
+class DnrSequence(SQLModel, table=True):
+    """The last ärende number given per förbund and year."""
+
+    __tablename__ = "dnr_sequence"
+
+    forbund_id: int = Field(foreign_key="forbund.id", primary_key=True)
+    year: int = Field(primary_key=True)
+    last: int = 0

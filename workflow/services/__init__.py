@@ -1,0 +1,1 @@
+"""The service layer: every business rule lives here; CLI, web and scheduler only call it."""

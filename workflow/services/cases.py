@@ -1,0 +1,351 @@
+"""Insatser: submit an idea, fire a lifecycle trigger, read and list cases.
+
+`fire` is the one way a case changes state. In one transaction it:
+  1. takes the förbund's audit-chain lock (serialises changes per förbund),
+  2. loads the case and the actor, and checks the version the caller saw,
+  3. checks that the actor's roles may fire the trigger from the current state,
+  4. records the fields the transition allows (--set),
+  5. lets the shared machine check the conditions and move the state,
+  6. performs the transition's effects (a diarienummer at registration),
+  7. writes the case (optimistic version check) and exactly one audit event.
+Any error rolls all of it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, delete, select
+
+from workflow.app import App
+from workflow.case_fields import FieldContext, apply_fields
+from workflow.clock import local, local_date
+from workflow.conditions import Facts
+from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
+from workflow.lifecycle.definition import Lifecycle
+from workflow.models import AuditEvent, Forbund, Insats, InsatsParty, Party, Person
+from workflow.services import audit
+from workflow.services.organisation import Actor, find_actor, resolve_forbund
+from workflow.services.registration import allocate_dnr
+from workflow.text_guard import check_free_text
+from workflow.vocabulary import ROLE_LABELS, Role
+
+SUBJECT = "insats"
+CREATE_TRIGGER = "skapa"
+
+
+def case_ref(case: Insats) -> str:
+    """How people name a case: its diarienummer, or ide-N before registration."""
+    return case.dnr or f"ide-{case.id}"
+
+
+def find_case(session: Session, forbund: Forbund, ref: str) -> Insats:
+    ref = ref.strip()
+    query = select(Insats).where(Insats.forbund_id == forbund.id)
+    case = session.exec(query.where(Insats.dnr == ref)).first()
+    if case is None:
+        number = ref.lower().removeprefix("idé-").removeprefix("ide-")
+        if number.isdigit():
+            case = session.exec(query.where(Insats.id == int(number))).first()
+    if case is None:
+        raise NotFound(f"inget ärende {ref!r} i förbundet {forbund.slug}; se 'finsam cases list'")
+    return case
+
+
+def _parties_of(session: Session, case: Insats) -> list[Party]:
+    if case.id is None:
+        return []
+    return list(
+        session.exec(
+            select(Party)
+            .join(InsatsParty, col(InsatsParty.party_id) == col(Party.id))
+            .where(InsatsParty.insats_id == case.id)
+            .order_by(col(Party.id))
+        )
+    )
+
+
+def _save_parties(session: Session, case: Insats, parties: list[Party]) -> None:
+    session.execute(delete(InsatsParty).where(col(InsatsParty.insats_id) == case.id))
+    for party in parties:
+        session.add(InsatsParty(insats_id=case.id, party_id=party.id))  # type: ignore[arg-type]
+
+
+def _roles_text(roles: frozenset[str]) -> str:
+    return ", ".join(sorted(ROLE_LABELS.get(Role(r), r) for r in roles)) or "inga roller"
+
+
+def _not_allowed(lifecycle: Lifecycle, case: Insats, trigger: str, actor: Actor) -> NotPermitted:
+    state_label = lifecycle.label_of(case.state)
+    options = [t.trigger for t in lifecycle.available(case.state, actor.roles)]
+    can = f"du kan här: {', '.join(options)}" if options else "du kan inte göra något i detta tillstånd"
+    if trigger not in lifecycle.triggers():
+        what = f"okänd händelse {trigger!r}"
+    elif lifecycle.transition(trigger, case.state) is None:
+        what = f"{trigger!r} går inte från tillståndet '{state_label}'"
+    else:
+        what = f"{trigger!r} får inte utföras av {actor.email} ({_roles_text(actor.roles)})"
+    return NotPermitted(f"{what} för {case_ref(case)} i tillståndet '{state_label}'; {can}")
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+@dataclass
+class EventView:
+    seq: int
+    at: datetime
+    trigger: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    comment: str | None
+    data: dict[str, Any]
+
+
+@dataclass
+class CaseView:
+    """A case as the edges show it; times in local time, labels resolved."""
+
+    id: int
+    ref: str
+    dnr: str | None
+    title: str
+    state: str
+    state_label: str
+    version: int
+    inriktning: str
+    malgrupp: str | None
+    syfte: str | None
+    mal: str | None
+    start: date | None
+    end: date | None
+    owner_party: str | None
+    parties: list[str]
+    project_owner: str | None
+    budget_requested: dict[str, int]
+    followup_plan: str | None
+    recommendation: str | None
+    recommendation_motivation: str | None
+    decision_paragraph: str | None
+    agreement_signed_on: date | None
+    final_report_on: date | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[EventView] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _view(
+    session: Session, app: App, case: Insats, *, with_history: bool, parties: list[Party] | None = None
+) -> CaseView:
+    zone = app.settings.zone
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    parties = parties if parties is not None else _parties_of(session, case)
+    owner = session.get(Party, case.owner_party_id) if case.owner_party_id else None
+    person = session.get(Person, case.project_owner_id) if case.project_owner_id else None
+    view = CaseView(
+        id=case.id,  # type: ignore[arg-type]
+        ref=case_ref(case),
+        dnr=case.dnr,
+        title=case.title,
+        state=case.state,
+        state_label=lifecycle.label_of(case.state),
+        version=case.version,
+        inriktning=case.inriktning,
+        malgrupp=case.malgrupp,
+        syfte=case.syfte,
+        mal=case.mal,
+        start=case.start_date,
+        end=case.end_date,
+        owner_party=owner.name if owner else None,
+        parties=[p.name for p in parties],
+        project_owner=person.email if person else None,
+        budget_requested={k: int(v) for k, v in sorted(case.budget_requested.items())},
+        followup_plan=case.followup_plan,
+        recommendation=case.recommendation,
+        recommendation_motivation=case.recommendation_motivation,
+        decision_paragraph=case.decision_paragraph,
+        agreement_signed_on=case.agreement_signed_on,
+        final_report_on=case.final_report_on,
+        created_at=local(case.created_at, zone),
+        updated_at=local(case.updated_at, zone),
+    )
+    if with_history:
+        events = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.subject_kind == SUBJECT, AuditEvent.subject_id == case.id)
+            .order_by(col(AuditEvent.seq))
+        )
+        view.history = [
+            EventView(e.seq, local(e.at, zone), e.trigger, e.from_state, e.to_state, e.actor_email, e.comment, e.data)
+            for e in events
+        ]
+    return view
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def submit_idea(
+    app: App,
+    *,
+    actor_email: str,
+    values: dict[str, Any],
+    forbund: str | None = None,
+    comment: str | None = None,
+) -> CaseView:
+    """A new idea (state idé) from a handläggargrupp, with whatever is known so far."""
+    if "title" not in values:
+        raise BadInput("en idé behöver en titel (title)")
+    now = app.clock()
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    with app.db.transaction() as session, session.no_autoflush:
+        organisation = resolve_forbund(session, forbund)
+        head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+        actor = find_actor(session, organisation, actor_email)
+        if not actor.roles & lifecycle.create_roles:
+            raise NotPermitted(
+                f"{actor.email} ({_roles_text(actor.roles)}) får inte lämna in idéer; "
+                f"det får: {_roles_text(lifecycle.create_roles)}"
+            )
+        case = Insats(
+            forbund_id=organisation.id,  # type: ignore[arg-type]
+            title="",
+            state=lifecycle.initial,
+            submitted_by_id=actor.person.id,
+            created_at=now,
+            updated_at=now,
+        )
+        ctx = FieldContext(session, organisation.id, parties=[])  # type: ignore[arg-type]
+        recorded = apply_fields(case, values, None, ctx)
+        if comment:
+            check_free_text(comment, "kommentaren")
+        session.add(case)
+        session.flush()
+        if ctx.parties_changed:
+            _save_parties(session, case, ctx.parties)
+        audit.append(
+            session,
+            head,
+            subject_kind=SUBJECT,
+            subject_id=case.id,  # type: ignore[arg-type]
+            subject_ref=case_ref(case),
+            from_state=None,
+            to_state=case.state,
+            trigger=CREATE_TRIGGER,
+            actor_id=actor.person.id,
+            actor_email=actor.email,
+            at=now,
+            comment=comment,
+            data={"fields": recorded},
+        )
+        session.flush()
+        return _view(session, app, case, with_history=True, parties=ctx.parties)
+
+
+def fire(
+    app: App,
+    *,
+    ref: str,
+    trigger: str,
+    actor_email: str,
+    forbund: str | None = None,
+    comment: str | None = None,
+    values: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> CaseView:
+    now = app.clock()
+    engine = app.lifecycles[SUBJECT]
+    lifecycle = engine.lifecycle
+    today = local_date(now, app.settings.zone)
+    try:
+        with app.db.transaction() as session, session.no_autoflush:
+            organisation = resolve_forbund(session, forbund)
+            head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+            case = find_case(session, organisation, ref)
+            actor = find_actor(session, organisation, actor_email)
+            if expected_version is not None and case.version != expected_version:
+                raise Conflict(
+                    f"{case_ref(case)} har ändrats (version {case.version}, du såg {expected_version}); "
+                    "läs om ärendet med 'finsam cases show' och försök igen"
+                )
+            transition = lifecycle.transition(trigger, case.state)
+            if transition is None or not transition.roles & actor.roles:
+                raise _not_allowed(lifecycle, case, trigger, actor)
+            ctx = FieldContext(session, organisation.id, parties=_parties_of(session, case))  # type: ignore[arg-type]
+            recorded = apply_fields(case, values or {}, transition.sets, ctx) if values else {}
+            if comment:
+                check_free_text(comment, "kommentaren")
+            facts = Facts(subject=case, today=today, comment=comment, parties=ctx.parties)
+            new_state, failures = engine.fire(case.state, trigger, facts)
+            if new_state is None:
+                reasons = "; ".join(f"{name}: {problem}" for name, problem in failures)
+                raise NotPermitted(f"{trigger!r} kan inte utföras för {case_ref(case)}: {reasons}")
+            from_state = case.state
+            data: dict[str, Any] = {"fields": recorded} if recorded else {}
+            if "assign_dnr" in transition.effects and case.dnr is None:
+                case.dnr = allocate_dnr(session, organisation, local(now, app.settings.zone).year)
+                data["dnr"] = case.dnr
+            case.state = new_state
+            case.updated_at = now
+            session.add(case)
+            if ctx.parties_changed:
+                _save_parties(session, case, ctx.parties)
+            session.flush()
+            audit.append(
+                session,
+                head,
+                subject_kind=SUBJECT,
+                subject_id=case.id,  # type: ignore[arg-type]
+                subject_ref=case_ref(case),
+                from_state=from_state,
+                to_state=new_state,
+                trigger=trigger,
+                actor_id=actor.person.id,
+                actor_email=actor.email,
+                at=now,
+                comment=comment,
+                data=data,
+            )
+            session.flush()
+            return _view(session, app, case, with_history=False, parties=ctx.parties)
+    except StaleDataError:
+        raise Conflict(f"{ref} ändrades samtidigt av någon annan; läs om ärendet och försök igen") from None
+    except IntegrityError as exc:
+        raise Conflict(f"{ref} kunde inte sparas ({exc.orig.__class__.__name__}); försök igen") from None
+
+
+def get_case(app: App, *, ref: str, forbund: str | None = None) -> CaseView:
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        return _view(session, app, find_case(session, organisation, ref), with_history=True)
+
+
+def list_cases(app: App, *, forbund: str | None = None, state: str | None = None) -> list[CaseView]:
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    if state is not None and state not in lifecycle.states:
+        raise BadInput(f"okänt tillstånd {state!r}; kända: {', '.join(lifecycle.states)}")
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        query = select(Insats).where(Insats.forbund_id == organisation.id)
+        if state is not None:
+            query = query.where(Insats.state == state)
+        cases = session.exec(query.order_by(col(Insats.dnr), col(Insats.id))).all()
+        return [_view(session, app, case, with_history=False) for case in cases]
+
+
+def available_triggers(app: App, *, ref: str, actor_email: str, forbund: str | None = None) -> list[str]:
+    """What this person may fire on this case now (roles and state; conditions not checked)."""
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        case = find_case(session, organisation, ref)
+        actor = find_actor(session, organisation, actor_email)
+        return [t.trigger for t in lifecycle.available(case.state, actor.roles)]

@@ -1,0 +1,96 @@
+"""One settings object, read once at start-up; nothing else reads the environment.
+
+Precedence, highest first: values given on the command line, FINSAM_* environment
+variables, the deployment's config/finsam.toml (--config DIR), the shipped defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflow.errors import DefinitionError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_FOLDERS = ("states", "config", "notifications")
+
+
+def shipped_dir(name: str) -> Path:
+    """Where the shipped copy of a data folder is: inside the wheel, or the checkout's top."""
+    packaged = PACKAGE_DIR / "_data" / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FINSAM_", extra="forbid")
+
+    database_url: str = "sqlite:///finsam.db"
+    timezone: str = "Europe/Stockholm"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    default_dnr_pattern: str = "{year}/{seq:03d}"
+    # A deployment folder holding its own states/, config/ and notifications/.
+    config_dir: Path | None = None
+    forbund: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"okänd tidszon {value!r}") from exc
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def data_dir(self, name: str) -> Path:
+        """The folder `name` (states, config, notifications) this deployment uses."""
+        if self.config_dir is not None and (self.config_dir / name).is_dir():
+            return self.config_dir / name
+        return shipped_dir(name)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{path}: ogiltig TOML: {exc}") from exc
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings; a broken file or value stops with one line naming it."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    config_dir = given.get("config_dir") or os.environ.get("FINSAM_CONFIG_DIR")
+    if config_dir is not None:
+        config_dir = Path(config_dir)
+        if not config_dir.is_dir():
+            raise DefinitionError(
+                f"konfigurationsmappen {config_dir} finns inte; ange en befintlig mapp med --config"
+            )
+        given["config_dir"] = config_dir
+    files = [shipped_dir("config") / "finsam.toml"]
+    if config_dir is not None:
+        files.append(config_dir / "config" / "finsam.toml")
+    file_values: dict[str, Any] = {}
+    for path in files:
+        if path.is_file():
+            file_values.update(_read_toml(path))
+    env_keys = {k[len("FINSAM_") :].lower() for k in os.environ if k.startswith("FINSAM_")}
+    # Environment beats files: drop file values the environment sets, pydantic reads env itself.
+    merged = {k: v for k, v in file_values.items() if k not in env_keys} | given
+    try:
+        return Settings(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise DefinitionError(f"inställningen {key!r}: {first['msg']} (se config/finsam.toml)") from exc
