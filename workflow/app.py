@@ -19,11 +19,15 @@ class App:
     clock: Clock = system_clock
 
     @classmethod
-    def create(cls, settings: Settings | None = None, clock: Clock = system_clock, **overrides: Any) -> App:
+    def create(
+        cls, settings: Settings | None = None, clock: Clock = system_clock, **overrides: Any
+    ) -> App:
         """Load and check every definition first: a broken file stops start-up before any I/O."""
         settings = settings or load_settings(**overrides)
         lifecycles = load_lifecycles(settings.data_dir("states"))
-        return cls(settings=settings, db=Database.open(settings), lifecycles=lifecycles, clock=clock)
+        return cls(
+            settings=settings, db=Database.open(settings), lifecycles=lifecycles, clock=clock
+        )
 
     def close(self) -> None:
         self.db.dispose()

@@ -97,7 +97,8 @@ def find_party(ctx: FieldContext, name: str) -> Party:
     )
     if party is None:
         known = ", ".join(
-            p.name for p in ctx.session.exec(select(Party).where(Party.forbund_id == ctx.forbund_id))
+            p.name
+            for p in ctx.session.exec(select(Party).where(Party.forbund_id == ctx.forbund_id))
         )
         raise BadInput(f"okänd part {name!r}; förbundets parter är: {known}")
     return party
@@ -162,7 +163,9 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("parties", "parter", _parties),
         FieldSpec("project_owner", "projektägare", _project_owner),
         FieldSpec("budget", "sökt budget (tkr per år)", _budget),
-        FieldSpec("followup_plan", "uppföljningsplan", _text("followup_plan", "uppföljningsplanen")),
+        FieldSpec(
+            "followup_plan", "uppföljningsplan", _text("followup_plan", "uppföljningsplanen")
+        ),
         FieldSpec("recommendation", "rekommendation", _recommendation),
         FieldSpec(
             "recommendation_motivation",

@@ -22,6 +22,8 @@ class Facts:
     today: date
     comment: str | None = None
     parties: list[Any] = field(default_factory=list)
+    # The open transaction, for conditions that must look at related rows (an avtal, a §).
+    session: Any = None
 
 
 @dataclass(frozen=True)

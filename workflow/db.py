@@ -136,7 +136,9 @@ class Database:
         """(revisions the database has, revisions this code expects)."""
         with self.engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
-            expected = set(ScriptDirectory.from_config(self._alembic_config(connection)).get_heads())
+            expected = set(
+                ScriptDirectory.from_config(self._alembic_config(connection)).get_heads()
+            )
         return current, expected
 
     def require_schema(self) -> None:

@@ -93,4 +93,6 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        raise DefinitionError(f"inställningen {key!r}: {first['msg']} (se config/finsam.toml)") from exc
+        raise DefinitionError(
+            f"inställningen {key!r}: {first['msg']} (se config/finsam.toml)"
+        ) from exc

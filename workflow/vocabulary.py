@@ -62,6 +62,18 @@ class Recommendation(StrEnum):
     AVSLA = "avsla"
 
 
+RECOMMENDATION_LABELS = {
+    Recommendation.BEVILJA: "bevilja",
+    Recommendation.BEVILJA_MED_VILLKOR: "bevilja med villkor",
+    Recommendation.KOMPLETTERA: "komplettera",
+    Recommendation.AVSLA: "avslå",
+}
+
+
+def recommendation_label(value: str | None) -> str:
+    return "" if value is None else RECOMMENDATION_LABELS.get(Recommendation(value), value)
+
+
 E = TypeVar("E", bound=StrEnum)
 
 

@@ -12,10 +12,12 @@ import yaml
 from workflow.app import App
 from workflow.case_fields import parse_assignments
 from workflow.cli.context import pass_app
-from workflow.cli.output import emit, print_pairs, print_table, json_option
+from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
+from workflow.lifecycle.definition import Lifecycle
 from workflow.services import cases as case_service
 from workflow.services.cases import CaseView
+from workflow.vocabulary import recommendation_label
 
 
 @click.group("cases", help="Insatser: lista, visa, lämna in idéer och utför steg i livscykeln.")
@@ -41,7 +43,15 @@ def list_command(app: App, state: str | None, as_json: bool) -> None:
         lambda: print_table(
             ["Dnr", "Titel", "Tillstånd", "Rekommendation", "Insatsägare", "Period", "Version"],
             [
-                [v.ref, v.title, v.state_label, v.recommendation, v.owner_party, _period(v), v.version]
+                [
+                    v.ref,
+                    v.title,
+                    v.state_label,
+                    recommendation_label(v.recommendation),
+                    v.owner_party,
+                    _period(v),
+                    v.version,
+                ]
                 for v in views
             ],
             empty="(inga insatser)",
@@ -49,14 +59,14 @@ def list_command(app: App, state: str | None, as_json: bool) -> None:
     )
 
 
-def _print_case(view: CaseView) -> None:
+def _print_case(view: CaseView, lifecycle: Lifecycle) -> None:
     budget = ", ".join(f"{year}: {amount} tkr" for year, amount in view.budget_requested.items())
     print_pairs(
         [
             ("Dnr", view.ref),
             ("Titel", view.title),
             ("Tillstånd", view.state_label),
-            ("Rekommendation", view.recommendation),
+            ("Rekommendation", recommendation_label(view.recommendation)),
             ("Motivering", view.recommendation_motivation),
             ("Beslut §", view.decision_paragraph),
             ("Inriktning", view.inriktning),
@@ -80,7 +90,18 @@ def _print_case(view: CaseView) -> None:
         click.echo("Händelser")
         print_table(
             ["Nr", "Tid", "Steg", "Från", "Till", "Av", "Kommentar"],
-            [[e.seq, e.at, e.trigger, e.from_state, e.to_state, e.actor, e.comment] for e in view.history],
+            [
+                [
+                    e.seq,
+                    e.at,
+                    e.trigger,
+                    lifecycle.label_of(e.from_state),
+                    lifecycle.label_of(e.to_state),
+                    e.actor,
+                    e.comment,
+                ]
+                for e in view.history
+            ],
         )
 
 
@@ -90,7 +111,7 @@ def _print_case(view: CaseView) -> None:
 @pass_app()
 def show_command(app: App, ref: str, as_json: bool) -> None:
     view = case_service.get_case(app, ref=ref, forbund=app.settings.forbund)
-    emit(as_json, view.to_json(), lambda: _print_case(view))
+    emit(as_json, view.to_json(), lambda: _print_case(view, app.lifecycles["insats"].lifecycle))
 
 
 def _read_submission(path: Path) -> dict[str, Any]:
@@ -101,7 +122,11 @@ def _read_submission(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise BadInput(f"{path}: kan inte tolkas som {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}".splitlines()[0]) from None
+        raise BadInput(
+            f"{path}: kan inte tolkas som {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}".splitlines()[
+                0
+            ]
+        ) from None
     if not isinstance(data, dict):
         raise BadInput(f"{path}: ska innehålla fält som nyckel: värde (t.ex. title: ...)")
     return data
@@ -115,9 +140,17 @@ def _read_submission(path: Path) -> dict[str, Any]:
 @pass_app()
 def submit_command(app: App, path: Path, actor: str, comment: str | None, as_json: bool) -> None:
     view = case_service.submit_idea(
-        app, actor_email=actor, values=_read_submission(path), forbund=app.settings.forbund, comment=comment
+        app,
+        actor_email=actor,
+        values=_read_submission(path),
+        forbund=app.settings.forbund,
+        comment=comment,
     )
-    emit(as_json, view.to_json(), lambda: click.echo(f"Idén är registrerad som {view.ref}: {view.title}"))
+    emit(
+        as_json,
+        view.to_json(),
+        lambda: click.echo(f"Idén är registrerad som {view.ref}: {view.title}"),
+    )
 
 
 @cases.command("fire", help="Utför ett steg (TRIGGER) i en insats livscykel.")
@@ -125,8 +158,12 @@ def submit_command(app: App, path: Path, actor: str, comment: str | None, as_jso
 @click.argument("trigger")
 @click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som utför steget.")
 @click.option("--comment", help="Motivering eller kommentar (sparas i granskningsloggen).")
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Fält att registrera.")
-@click.option("--expect-version", type=int, help="Versionen du läste; ändrad sedan ger konflikt (5).")
+@click.option(
+    "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Fält att registrera."
+)
+@click.option(
+    "--expect-version", type=int, help="Versionen du läste; ändrad sedan ger konflikt (5)."
+)
 @json_option
 @pass_app()
 def fire_command(
@@ -152,7 +189,9 @@ def fire_command(
     emit(
         as_json,
         view.to_json(),
-        lambda: click.echo(f"{view.ref}: {trigger} utfört; tillstånd nu '{view.state_label}' (version {view.version})"),
+        lambda: click.echo(
+            f"{view.ref}: {trigger} utfört; tillstånd nu '{view.state_label}' (version {view.version})"
+        ),
     )
 
 
@@ -163,13 +202,19 @@ def fire_command(
 @pass_app()
 def actions_command(app: App, ref: str, actor: str, as_json: bool) -> None:
     lifecycle = app.lifecycles["insats"].lifecycle
-    triggers = case_service.available_triggers(app, ref=ref, actor_email=actor, forbund=app.settings.forbund)
+    triggers = case_service.available_triggers(
+        app, ref=ref, actor_email=actor, forbund=app.settings.forbund
+    )
     rows = []
     for trigger in triggers:
         spec = next(t for t in lifecycle.transitions if t.trigger == trigger)
-        rows.append([trigger, spec.label, lifecycle.label_of(spec.dest), ", ".join(spec.conditions)])
+        rows.append(
+            [trigger, spec.label, lifecycle.label_of(spec.dest), ", ".join(spec.conditions)]
+        )
     emit(
         as_json,
         triggers,
-        lambda: print_table(["Steg", "Beskrivning", "Till", "Villkor"], rows, empty="(inga steg tillgängliga)"),
+        lambda: print_table(
+            ["Steg", "Beskrivning", "Till", "Villkor"], rows, empty="(inga steg tillgängliga)"
+        ),
     )

@@ -26,13 +26,17 @@ def lifecycle() -> None:
 @pass_app(schema=False)
 def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
     if name not in app.lifecycles.engines:
-        raise click.BadParameter(f"okänd livscykel {name!r}; välj bland: {', '.join(app.lifecycles.engines)}")
+        raise click.BadParameter(
+            f"okänd livscykel {name!r}; välj bland: {', '.join(app.lifecycles.engines)}"
+        )
     definition = app.lifecycles[name].lifecycle
     data = {
         "name": definition.name,
         "file": str(definition.path),
         "initial": definition.initial,
-        "states": [{"name": s.name, "label": s.label, "final": s.final} for s in definition.states.values()],
+        "states": [
+            {"name": s.name, "label": s.label, "final": s.final} for s in definition.states.values()
+        ],
         "transitions": [
             {
                 "trigger": t.trigger,

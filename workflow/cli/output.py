@@ -41,7 +41,9 @@ def cell(value: Any) -> str:
     return str(value).replace("\n", " ")
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(inga rader)") -> None:
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(inga rader)"
+) -> None:
     if not rows:
         click.echo(empty)
         return

@@ -28,6 +28,9 @@ def list_command(app: App, as_json: bool) -> None:
         data,
         lambda: print_table(
             ["Namn", "E-post", "Roller"],
-            [[d["name"], d["email"], ", ".join(ROLE_LABELS[Role(r)] for r in d["roles"])] for d in data],
+            [
+                [d["name"], d["email"], ", ".join(ROLE_LABELS[Role(r)] for r in d["roles"])]
+                for d in data
+            ],
         ),
     )

@@ -111,18 +111,24 @@ def load_lifecycle(path: Path) -> Lifecycle:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"rad {mark.line + 1}" if mark else "okänd rad"
-        raise DefinitionError(f"{path}: {where}: ogiltig YAML ({getattr(exc, 'problem', exc)})")
+        raise DefinitionError(
+            f"{path}: {where}: ogiltig YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     doc = reader.mapping(raw, "(filen)")
     subject = reader.text(doc.get("subject"), "subject")
     if subject not in CONDITIONS:
-        raise reader.fail("subject", f"okänt ärendeslag {subject!r}; kända: {', '.join(CONDITIONS)}")
+        raise reader.fail(
+            "subject", f"okänt ärendeslag {subject!r}; kända: {', '.join(CONDITIONS)}"
+        )
     known_roles = {r.value for r in Role}
 
     def roles(value: Any, key: str) -> frozenset[str]:
         found = reader.names(value, key)
         for role in found:
             if role not in known_roles:
-                raise reader.fail(key, f"okänd roll {role!r}; kända: {', '.join(sorted(known_roles))}")
+                raise reader.fail(
+                    key, f"okänd roll {role!r}; kända: {', '.join(sorted(known_roles))}"
+                )
         return frozenset(found)
 
     states: dict[str, StateDef] = {}
@@ -144,7 +150,11 @@ def load_lifecycle(path: Path) -> Lifecycle:
         spec = reader.mapping(item, key)
         trigger = reader.text(spec.get("trigger"), f"{key}.trigger")
         key = f"transitions[{index}] ({trigger})"
-        if not _NAME.match(trigger) or trigger in _RESERVED or trigger.startswith(("is_", "may_", "to_")):
+        if (
+            not _NAME.match(trigger)
+            or trigger in _RESERVED
+            or trigger.startswith(("is_", "may_", "to_"))
+        ):
             raise reader.fail(f"{key}.trigger", f"ogiltigt eller reserverat namn {trigger!r}")
         sources = reader.names(spec.get("from"), f"{key}.from")
         dest = reader.text(spec.get("to"), f"{key}.to")
@@ -157,7 +167,9 @@ def load_lifecycle(path: Path) -> Lifecycle:
         for condition in conditions:
             if condition not in CONDITIONS[subject]:
                 known = ", ".join(sorted(CONDITIONS[subject]))
-                raise reader.fail(f"{key}.conditions", f"okänt villkor {condition!r}; kända: {known}")
+                raise reader.fail(
+                    f"{key}.conditions", f"okänt villkor {condition!r}; kända: {known}"
+                )
         sets = reader.names(spec.get("sets"), f"{key}.sets")
         for field_name in sets:
             if field_name not in FIELDS_BY_SUBJECT[subject]:
@@ -217,7 +229,10 @@ def _check_graph(lifecycle: Lifecycle, reader: _Reader) -> None:
         leaves = any(name in t.sources for t in lifecycle.transitions)
         if not leaves and not state.final:
             raise reader.fail(
-                f"states.{name}", "återvändsgränd: ingen övergång leder vidare och den är inte final"
+                f"states.{name}",
+                "återvändsgränd: ingen övergång leder vidare och den är inte final",
             )
         if leaves and state.final:
-            raise reader.fail(f"states.{name}", "ett final tillstånd kan inte ha utgående övergångar")
+            raise reader.fail(
+                f"states.{name}", "ett final tillstånd kan inte ha utgående övergångar"
+            )

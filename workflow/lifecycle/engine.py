@@ -67,7 +67,9 @@ class Engine:
                 conditions=[_conditions_of(t, lifecycle.subject)] if t.conditions else [],
             )
 
-    def fire(self, state: str, trigger: str, facts: Facts) -> tuple[str | None, list[tuple[str, str]]]:
+    def fire(
+        self, state: str, trigger: str, facts: Facts
+    ) -> tuple[str | None, list[tuple[str, str]]]:
         """Return (new state, []) or (None, failed conditions as (name, problem))."""
         attached = _Attached(state)
         check = _Check(facts)

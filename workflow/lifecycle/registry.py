@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflow.errors import DefinitionError
-from workflow.lifecycle.definition import Lifecycle, load_lifecycle
+from workflow.lifecycle.definition import load_lifecycle
 from workflow.lifecycle.engine import Engine
 
 REQUIRED = ("insats", "styrdokument")

@@ -128,9 +128,13 @@ def _verify_one(session: Session, forbund: Forbund) -> ChainReport:
         if event.seq != count:
             return ChainReport(forbund.slug, count, event.seq, f"händelse {count} saknas")
         if event.prev_hash != previous:
-            return ChainReport(forbund.slug, count, event.seq, "länken till föregående händelse är bruten")
+            return ChainReport(
+                forbund.slug, count, event.seq, "länken till föregående händelse är bruten"
+            )
         if _digest(event) != event.hash:
-            return ChainReport(forbund.slug, count, event.seq, "innehållet har ändrats efter att det skrevs")
+            return ChainReport(
+                forbund.slug, count, event.seq, "innehållet har ändrats efter att det skrevs"
+            )
         previous = event.hash
     head = session.get(AuditChain, forbund.id)
     if head is not None and (head.seq != count or head.head_hash != previous):

@@ -82,14 +82,21 @@ def _roles_text(roles: frozenset[str]) -> str:
 def _not_allowed(lifecycle: Lifecycle, case: Insats, trigger: str, actor: Actor) -> NotPermitted:
     state_label = lifecycle.label_of(case.state)
     options = [t.trigger for t in lifecycle.available(case.state, actor.roles)]
-    can = f"du kan här: {', '.join(options)}" if options else "du kan inte göra något i detta tillstånd"
+    can = (
+        f"{actor.email} kan här: {', '.join(options)}"
+        if options
+        else f"{actor.email} kan inte göra något i detta tillstånd"
+    )
     if trigger not in lifecycle.triggers():
-        what = f"okänd händelse {trigger!r}"
+        what = f"okänt steg {trigger!r} för {case_ref(case)}"
     elif lifecycle.transition(trigger, case.state) is None:
-        what = f"{trigger!r} går inte från tillståndet '{state_label}'"
+        what = f"{trigger!r} går inte från tillståndet '{state_label}' för {case_ref(case)}"
     else:
-        what = f"{trigger!r} får inte utföras av {actor.email} ({_roles_text(actor.roles)})"
-    return NotPermitted(f"{what} för {case_ref(case)} i tillståndet '{state_label}'; {can}")
+        what = (
+            f"{trigger!r} får inte utföras av {actor.email} ({_roles_text(actor.roles)}) "
+            f"för {case_ref(case)} i tillståndet '{state_label}'"
+        )
+    return NotPermitted(f"{what}; {can}")
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -143,7 +150,12 @@ class CaseView:
 
 
 def _view(
-    session: Session, app: App, case: Insats, *, with_history: bool, parties: list[Party] | None = None
+    session: Session,
+    app: App,
+    case: Insats,
+    *,
+    with_history: bool,
+    parties: list[Party] | None = None,
 ) -> CaseView:
     zone = app.settings.zone
     lifecycle = app.lifecycles[SUBJECT].lifecycle
@@ -184,7 +196,16 @@ def _view(
             .order_by(col(AuditEvent.seq))
         )
         view.history = [
-            EventView(e.seq, local(e.at, zone), e.trigger, e.from_state, e.to_state, e.actor_email, e.comment, e.data)
+            EventView(
+                e.seq,
+                local(e.at, zone),
+                e.trigger,
+                e.from_state,
+                e.to_state,
+                e.actor_email,
+                e.comment,
+                e.data,
+            )
             for e in events
         ]
     return view
@@ -250,6 +271,81 @@ def submit_idea(
         return _view(session, app, case, with_history=True, parties=ctx.parties)
 
 
+def fire_in(
+    session: Session,
+    app: App,
+    *,
+    forbund: Forbund,
+    case: Insats,
+    actor: Actor,
+    trigger: str,
+    now: datetime,
+    comment: str | None = None,
+    values: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> list[Party]:
+    """Fire `trigger` on `case` inside the caller's transaction (steps 1-7 of the module doc).
+
+    For services whose own change must commit together with the case's (a board decision,
+    a justering): call it within their transaction. Returns the case's parties.
+    """
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    zone = app.settings.zone
+    with session.no_autoflush:
+        head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
+        if expected_version is not None and case.version != expected_version:
+            raise Conflict(
+                f"{case_ref(case)} har ändrats (version {case.version}, du såg {expected_version}); "
+                "läs om ärendet med 'finsam cases show' och försök igen"
+            )
+        transition = lifecycle.transition(trigger, case.state)
+        if transition is None or not transition.roles & actor.roles:
+            raise _not_allowed(lifecycle, case, trigger, actor)
+        ctx = FieldContext(session, forbund.id, parties=_parties_of(session, case))  # type: ignore[arg-type]
+        recorded = apply_fields(case, values or {}, transition.sets, ctx) if values else {}
+        if comment:
+            check_free_text(comment, "kommentaren")
+        facts = Facts(
+            subject=case,
+            today=local_date(now, zone),
+            comment=comment,
+            parties=ctx.parties,
+            session=session,
+        )
+        new_state, failures = app.lifecycles[SUBJECT].fire(case.state, trigger, facts)
+        if new_state is None:
+            reasons = "; ".join(f"{name}: {problem}" for name, problem in failures)
+            raise NotPermitted(f"{trigger!r} kan inte utföras för {case_ref(case)}: {reasons}")
+        from_state = case.state
+        data: dict[str, Any] = {"fields": recorded} if recorded else {}
+        if "assign_dnr" in transition.effects and case.dnr is None:
+            case.dnr = allocate_dnr(session, forbund, local(now, zone).year)
+            data["dnr"] = case.dnr
+        case.state = new_state
+        case.updated_at = now
+        session.add(case)
+        if ctx.parties_changed:
+            _save_parties(session, case, ctx.parties)
+    session.flush()
+    audit.append(
+        session,
+        head,
+        subject_kind=SUBJECT,
+        subject_id=case.id,  # type: ignore[arg-type]
+        subject_ref=case_ref(case),
+        from_state=from_state,
+        to_state=new_state,
+        trigger=trigger,
+        actor_id=actor.person.id,
+        actor_email=actor.email,
+        at=now,
+        comment=comment,
+        data=data,
+    )
+    session.flush()
+    return ctx.parties
+
+
 def fire(
     app: App,
     *,
@@ -261,65 +357,36 @@ def fire(
     values: dict[str, Any] | None = None,
     expected_version: int | None = None,
 ) -> CaseView:
+    """Fire one trigger on one case as one person, in a transaction of its own."""
     now = app.clock()
-    engine = app.lifecycles[SUBJECT]
-    lifecycle = engine.lifecycle
-    today = local_date(now, app.settings.zone)
     try:
-        with app.db.transaction() as session, session.no_autoflush:
+        with app.db.transaction() as session:
             organisation = resolve_forbund(session, forbund)
-            head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+            # The chain lock comes first so that what we read next cannot change under us.
+            audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
             case = find_case(session, organisation, ref)
             actor = find_actor(session, organisation, actor_email)
-            if expected_version is not None and case.version != expected_version:
-                raise Conflict(
-                    f"{case_ref(case)} har ändrats (version {case.version}, du såg {expected_version}); "
-                    "läs om ärendet med 'finsam cases show' och försök igen"
-                )
-            transition = lifecycle.transition(trigger, case.state)
-            if transition is None or not transition.roles & actor.roles:
-                raise _not_allowed(lifecycle, case, trigger, actor)
-            ctx = FieldContext(session, organisation.id, parties=_parties_of(session, case))  # type: ignore[arg-type]
-            recorded = apply_fields(case, values or {}, transition.sets, ctx) if values else {}
-            if comment:
-                check_free_text(comment, "kommentaren")
-            facts = Facts(subject=case, today=today, comment=comment, parties=ctx.parties)
-            new_state, failures = engine.fire(case.state, trigger, facts)
-            if new_state is None:
-                reasons = "; ".join(f"{name}: {problem}" for name, problem in failures)
-                raise NotPermitted(f"{trigger!r} kan inte utföras för {case_ref(case)}: {reasons}")
-            from_state = case.state
-            data: dict[str, Any] = {"fields": recorded} if recorded else {}
-            if "assign_dnr" in transition.effects and case.dnr is None:
-                case.dnr = allocate_dnr(session, organisation, local(now, app.settings.zone).year)
-                data["dnr"] = case.dnr
-            case.state = new_state
-            case.updated_at = now
-            session.add(case)
-            if ctx.parties_changed:
-                _save_parties(session, case, ctx.parties)
-            session.flush()
-            audit.append(
+            parties = fire_in(
                 session,
-                head,
-                subject_kind=SUBJECT,
-                subject_id=case.id,  # type: ignore[arg-type]
-                subject_ref=case_ref(case),
-                from_state=from_state,
-                to_state=new_state,
+                app,
+                forbund=organisation,
+                case=case,
+                actor=actor,
                 trigger=trigger,
-                actor_id=actor.person.id,
-                actor_email=actor.email,
-                at=now,
+                now=now,
                 comment=comment,
-                data=data,
+                values=values,
+                expected_version=expected_version,
             )
-            session.flush()
-            return _view(session, app, case, with_history=False, parties=ctx.parties)
+            return _view(session, app, case, with_history=False, parties=parties)
     except StaleDataError:
-        raise Conflict(f"{ref} ändrades samtidigt av någon annan; läs om ärendet och försök igen") from None
+        raise Conflict(
+            f"{ref} ändrades samtidigt av någon annan; läs om ärendet och försök igen"
+        ) from None
     except IntegrityError as exc:
-        raise Conflict(f"{ref} kunde inte sparas ({exc.orig.__class__.__name__}); försök igen") from None
+        raise Conflict(
+            f"{ref} kunde inte sparas ({exc.orig.__class__.__name__}); försök igen"
+        ) from None
 
 
 def get_case(app: App, *, ref: str, forbund: str | None = None) -> CaseView:
@@ -337,11 +404,15 @@ def list_cases(app: App, *, forbund: str | None = None, state: str | None = None
         query = select(Insats).where(Insats.forbund_id == organisation.id)
         if state is not None:
             query = query.where(Insats.state == state)
-        cases = session.exec(query.order_by(col(Insats.dnr), col(Insats.id))).all()
+        # Registered cases by dnr, then ideas; the same order on SQLite and PostgreSQL.
+        order = (col(Insats.dnr).is_(None), col(Insats.dnr), col(Insats.id))
+        cases = session.exec(query.order_by(*order)).all()
         return [_view(session, app, case, with_history=False) for case in cases]
 
 
-def available_triggers(app: App, *, ref: str, actor_email: str, forbund: str | None = None) -> list[str]:
+def available_triggers(
+    app: App, *, ref: str, actor_email: str, forbund: str | None = None
+) -> list[str]:
     """What this person may fire on this case now (roles and state; conditions not checked)."""
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     with app.db.reading() as session:

@@ -67,20 +67,66 @@ FOLLOWUP = "Uppföljning i Uppföljning Finsam; delårsrapport 30 juni, helårsr
 # The insatser of seed 004, funded for 2013 and 2014; (title, owner, parties, owner person,
 # target group, budget 2013, budget 2014, § of the board decision 2012-11-23).
 SEED_004 = [
-    ("Utgångspunkten", "kungalv", ["kungalv", "fk", "af", "vgr"], "projektagare",
-     "Unga vuxna 18–29 år och personer upp till 64 år som är eller riskerar att bli utförsäkrade",
-     1500, 750, "§ 45"),
-    ("Ale Teamet", "ale", ["ale", "fk", "af", "vgr"], "projektagare.ale",
-     "Personer 18–64 år i behov av samordnat stöd för att bli arbetsföra", 1160, 1218, "§ 46"),
-    ("Stenungsunds/Tjörns Teamet", "stenungsund", ["stenungsund", "tjorn", "fk", "af", "vgr"],
-     "projektagare.stenungsund",
-     "Personer 18–64 år, i första hand 18–25 år, i behov av samordnat stöd", 1405, 1475, "§ 47"),
-    ("Föreningspool Tjörn", "tjorn", ["tjorn", "af", "fk"], None,
-     "Personer i arbetsför ålder som tränar arbetsförmåga i föreningslivet", 115, 120, "§ 48"),
-    ("Jordhammars Växtkraft", "stenungsund", ["stenungsund", "af", "vgr"], None,
-     "Personer som behöver träningsplatser i grön rehabilitering (medfinansiering)", 327, 200, "§ 49"),
-    ("ESF-projekt Exsistre", "kungalv", ["kungalv", "fk", "af"], None,
-     "Personer långt från arbetsmarknaden (ESF-medfinansierat)", 123, 60, "§ 50"),
+    (
+        "Utgångspunkten",
+        "kungalv",
+        ["kungalv", "fk", "af", "vgr"],
+        "projektagare",
+        "Unga vuxna 18–29 år och personer upp till 64 år som är eller riskerar att bli utförsäkrade",
+        1500,
+        750,
+        "§ 45",
+    ),
+    (
+        "Ale Teamet",
+        "ale",
+        ["ale", "fk", "af", "vgr"],
+        "projektagare.ale",
+        "Personer 18–64 år i behov av samordnat stöd för att bli arbetsföra",
+        1160,
+        1218,
+        "§ 46",
+    ),
+    (
+        "Stenungsunds/Tjörns Teamet",
+        "stenungsund",
+        ["stenungsund", "tjorn", "fk", "af", "vgr"],
+        "projektagare.stenungsund",
+        "Personer 18–64 år, i första hand 18–25 år, i behov av samordnat stöd",
+        1405,
+        1475,
+        "§ 47",
+    ),
+    (
+        "Föreningspool Tjörn",
+        "tjorn",
+        ["tjorn", "af", "fk"],
+        None,
+        "Personer i arbetsför ålder som tränar arbetsförmåga i föreningslivet",
+        115,
+        120,
+        "§ 48",
+    ),
+    (
+        "Jordhammars Växtkraft",
+        "stenungsund",
+        ["stenungsund", "af", "vgr"],
+        None,
+        "Personer som behöver träningsplatser i grön rehabilitering (medfinansiering)",
+        327,
+        200,
+        "§ 49",
+    ),
+    (
+        "ESF-projekt Exsistre",
+        "kungalv",
+        ["kungalv", "fk", "af"],
+        None,
+        "Personer långt från arbetsmarknaden (ESF-medfinansierat)",
+        123,
+        60,
+        "§ 50",
+    ),
 ]
 
 
@@ -117,16 +163,31 @@ def _funded_2013(title: str, paragraph: str, minute: int) -> list[_Step]:
         _Step(_at(date(2012, 9, 10), minute), title, "registrera", "sekreterare"),
         _Step(_at(date(2012, 9, 24), minute), title, "starta_beredning", "chef"),
         _Step(
-            _at(date(2012, 10, 15), minute), title, "rekommendera", "chef",
-            {"recommendation": "bevilja",
-             "recommendation_motivation": "Beredningsgruppen tillstyrker fortsatt finansiering 2013–2014."},
+            _at(date(2012, 10, 15), minute),
+            title,
+            "rekommendera",
+            "chef",
+            {
+                "recommendation": "bevilja",
+                "recommendation_motivation": "Beredningsgruppen tillstyrker fortsatt finansiering 2013–2014.",
+            },
         ),
         _Step(_at(date(2012, 11, 16), minute), title, "satt_pa_dagordning", "sekreterare"),
-        _Step(_at(date(2012, 11, 23), minute), title, "bifall", "sekreterare",
-              {"decision_paragraph": paragraph}),
+        _Step(
+            _at(date(2012, 11, 23), minute),
+            title,
+            "bifall",
+            "sekreterare",
+            {"decision_paragraph": paragraph},
+        ),
         _Step(_at(date(2012, 11, 30), minute), title, "justera", "ordforande"),
-        _Step(_at(date(2013, 1, 2), minute), title, "starta", "chef",
-              {"agreement_signed_on": "2012-12-14"}),
+        _Step(
+            _at(date(2013, 1, 2), minute),
+            title,
+            "starta",
+            "chef",
+            {"agreement_signed_on": "2012-12-14"},
+        ),
     ]
 
 
@@ -142,49 +203,159 @@ def _newer(today: date) -> tuple[list[dict[str, Any]], list[_Step]]:
         "budget": {str(year): 600, str(year + 1): 600},
     }
     ideas = [
-        {"title": "Samordnat stöd för unga med aktivitetsersättning", "by": "handlaggare",
-         "values": {"parties": ["Kungälvs kommun", "Försäkringskassan"], "owner_party": "Kungälvs kommun",
-                    "malgrupp": "Unga vuxna 19–29 år med aktivitetsersättning"}},
-        {"title": "Friskvård och arbetsträning på Tjörn", "by": "handlaggare.af",
-         "values": {"parties": ["Tjörns kommun", "Arbetsförmedlingen"]}},
-        {"title": "IPS – individanpassat stöd till arbete i Ale", "by": "handlaggare",
-         "values": {**base, "parties": ["Ale kommun", "Västra Götalandsregionen", "Arbetsförmedlingen"],
-                    "owner_party": "Ale kommun", "malgrupp": "Personer med psykisk ohälsa, 18–64 år",
-                    "project_owner": _email("projektagare.ale")}},
-        {"title": "Språkstöd och arbetsträning för nyanlända", "by": "handlaggare.af",
-         "values": {**base, "parties": ["Stenungsunds kommun", "Arbetsförmedlingen"],
-                    "owner_party": "Stenungsunds kommun", "malgrupp": "Nyanlända 20–64 år"}},
-        {"title": "Kompetensutveckling i motiverande samtal", "by": "handlaggare",
-         "values": {**base, "inriktning": "struktur", "budget": {str(year): 150, str(year + 1): 0},
-                    "parties": ["Kungälvs kommun", "Försäkringskassan", "Arbetsförmedlingen"],
-                    "owner_party": "Kungälvs kommun", "malgrupp": "Handläggare hos parterna"}},
-        {"title": "Digital samverkansplattform", "by": "handlaggare",
-         "values": {"parties": ["Ale kommun", "Försäkringskassan"], "owner_party": "Ale kommun"}},
-        {"title": "Sommarjobb för unga med funktionsnedsättning", "by": "handlaggare",
-         "values": {**base, "parties": ["Tjörns kommun", "Arbetsförmedlingen"], "owner_party": "Tjörns kommun",
-                    "malgrupp": "Unga 16–20 år med funktionsnedsättning"}},
+        {
+            "title": "Samordnat stöd för unga med aktivitetsersättning",
+            "by": "handlaggare",
+            "values": {
+                "parties": ["Kungälvs kommun", "Försäkringskassan"],
+                "owner_party": "Kungälvs kommun",
+                "malgrupp": "Unga vuxna 19–29 år med aktivitetsersättning",
+            },
+        },
+        {
+            "title": "Friskvård och arbetsträning på Tjörn",
+            "by": "handlaggare.af",
+            "values": {"parties": ["Tjörns kommun", "Arbetsförmedlingen"]},
+        },
+        {
+            "title": "IPS – individanpassat stöd till arbete i Ale",
+            "by": "handlaggare",
+            "values": {
+                **base,
+                "parties": ["Ale kommun", "Västra Götalandsregionen", "Arbetsförmedlingen"],
+                "owner_party": "Ale kommun",
+                "malgrupp": "Personer med psykisk ohälsa, 18–64 år",
+                "project_owner": _email("projektagare.ale"),
+            },
+        },
+        {
+            "title": "Språkstöd och arbetsträning för nyanlända",
+            "by": "handlaggare.af",
+            "values": {
+                **base,
+                "parties": ["Stenungsunds kommun", "Arbetsförmedlingen"],
+                "owner_party": "Stenungsunds kommun",
+                "malgrupp": "Nyanlända 20–64 år",
+            },
+        },
+        {
+            "title": "Kompetensutveckling i motiverande samtal",
+            "by": "handlaggare",
+            "values": {
+                **base,
+                "inriktning": "struktur",
+                "budget": {str(year): 150, str(year + 1): 0},
+                "parties": ["Kungälvs kommun", "Försäkringskassan", "Arbetsförmedlingen"],
+                "owner_party": "Kungälvs kommun",
+                "malgrupp": "Handläggare hos parterna",
+            },
+        },
+        {
+            "title": "Digital samverkansplattform",
+            "by": "handlaggare",
+            "values": {"parties": ["Ale kommun", "Försäkringskassan"], "owner_party": "Ale kommun"},
+        },
+        {
+            "title": "Sommarjobb för unga med funktionsnedsättning",
+            "by": "handlaggare",
+            "values": {
+                **base,
+                "parties": ["Tjörns kommun", "Arbetsförmedlingen"],
+                "owner_party": "Tjörns kommun",
+                "malgrupp": "Unga 16–20 år med funktionsnedsättning",
+            },
+        },
     ]
     day = today - timedelta(days=30)
     steps = [
-        _Step(_at(day + timedelta(days=7), 0), "IPS – individanpassat stöd till arbete i Ale", "registrera", "sekreterare"),
-        _Step(_at(day + timedelta(days=7), 1), "Språkstöd och arbetsträning för nyanlända", "registrera", "sekreterare"),
-        _Step(_at(day + timedelta(days=7), 2), "Kompetensutveckling i motiverande samtal", "registrera", "sekreterare"),
-        _Step(_at(day + timedelta(days=7), 3), "Sommarjobb för unga med funktionsnedsättning", "registrera", "sekreterare"),
-        _Step(_at(day + timedelta(days=9), 0), "Språkstöd och arbetsträning för nyanlända", "starta_beredning", "chef"),
-        _Step(_at(day + timedelta(days=9), 1), "Kompetensutveckling i motiverande samtal", "starta_beredning", "chef"),
-        _Step(_at(day + timedelta(days=9), 2), "Sommarjobb för unga med funktionsnedsättning", "starta_beredning", "chef"),
-        _Step(_at(day + timedelta(days=10), 0), "Digital samverkansplattform", "ta_tillbaka", "handlaggare",
-              comment="Ersätts av ett regionalt initiativ."),
-        _Step(_at(day + timedelta(days=16), 0), "Kompetensutveckling i motiverande samtal", "rekommendera", "chef",
-              {"recommendation": "bevilja_med_villkor",
-               "recommendation_motivation": "Tillstyrks om utbildningen öppnas för alla parters handläggare."}),
-        _Step(_at(day + timedelta(days=16), 1), "Sommarjobb för unga med funktionsnedsättning", "rekommendera", "chef",
-              {"recommendation": "avsla",
-               "recommendation_motivation": "Ligger inom kommunens ordinarie ansvar; saknar samverkansvärde."}),
-        _Step(_at(day + timedelta(days=20), 0), "Kompetensutveckling i motiverande samtal", "satt_pa_dagordning", "sekreterare"),
-        _Step(_at(day + timedelta(days=20), 1), "Sommarjobb för unga med funktionsnedsättning", "satt_pa_dagordning", "sekreterare"),
-        _Step(_at(day + timedelta(days=27), 0), "Sommarjobb för unga med funktionsnedsättning", "avslag", "sekreterare",
-              {"decision_paragraph": f"§ 58/{today.year}"}),
+        _Step(
+            _at(day + timedelta(days=7), 0),
+            "IPS – individanpassat stöd till arbete i Ale",
+            "registrera",
+            "sekreterare",
+        ),
+        _Step(
+            _at(day + timedelta(days=7), 1),
+            "Språkstöd och arbetsträning för nyanlända",
+            "registrera",
+            "sekreterare",
+        ),
+        _Step(
+            _at(day + timedelta(days=7), 2),
+            "Kompetensutveckling i motiverande samtal",
+            "registrera",
+            "sekreterare",
+        ),
+        _Step(
+            _at(day + timedelta(days=7), 3),
+            "Sommarjobb för unga med funktionsnedsättning",
+            "registrera",
+            "sekreterare",
+        ),
+        _Step(
+            _at(day + timedelta(days=9), 0),
+            "Språkstöd och arbetsträning för nyanlända",
+            "starta_beredning",
+            "chef",
+        ),
+        _Step(
+            _at(day + timedelta(days=9), 1),
+            "Kompetensutveckling i motiverande samtal",
+            "starta_beredning",
+            "chef",
+        ),
+        _Step(
+            _at(day + timedelta(days=9), 2),
+            "Sommarjobb för unga med funktionsnedsättning",
+            "starta_beredning",
+            "chef",
+        ),
+        _Step(
+            _at(day + timedelta(days=10), 0),
+            "Digital samverkansplattform",
+            "ta_tillbaka",
+            "handlaggare",
+            comment="Ersätts av ett regionalt initiativ.",
+        ),
+        _Step(
+            _at(day + timedelta(days=16), 0),
+            "Kompetensutveckling i motiverande samtal",
+            "rekommendera",
+            "chef",
+            {
+                "recommendation": "bevilja_med_villkor",
+                "recommendation_motivation": "Tillstyrks om utbildningen öppnas för alla parters handläggare.",
+            },
+        ),
+        _Step(
+            _at(day + timedelta(days=16), 1),
+            "Sommarjobb för unga med funktionsnedsättning",
+            "rekommendera",
+            "chef",
+            {
+                "recommendation": "avsla",
+                "recommendation_motivation": "Ligger inom kommunens ordinarie ansvar; saknar samverkansvärde.",
+            },
+        ),
+        _Step(
+            _at(day + timedelta(days=20), 0),
+            "Kompetensutveckling i motiverande samtal",
+            "satt_pa_dagordning",
+            "sekreterare",
+        ),
+        _Step(
+            _at(day + timedelta(days=20), 1),
+            "Sommarjobb för unga med funktionsnedsättning",
+            "satt_pa_dagordning",
+            "sekreterare",
+        ),
+        _Step(
+            _at(day + timedelta(days=27), 0),
+            "Sommarjobb för unga med funktionsnedsättning",
+            "avslag",
+            "sekreterare",
+            {"decision_paragraph": f"§ 58/{today.year}"},
+        ),
     ]
     for index, idea in enumerate(ideas):
         idea["when"] = _at(day, index)
@@ -200,10 +371,18 @@ def load_demo(app: App) -> DemoResult:
         forbund = create_forbund(
             session, slug=SLUG, name=NAME, dnr_pattern="{year}/{seq:03d}-01", now=now
         )
-        parties = {key: add_party(session, forbund, kind=kind, name=name) for key, kind, name in PARTIES}
+        parties = {
+            key: add_party(session, forbund, kind=kind, name=name) for key, kind, name in PARTIES
+        }
         for local_part, name, party, roles in PEOPLE:
-            add_person(session, forbund, name=name, email=_email(local_part), roles=roles,
-                       party=parties[party] if party else None)
+            add_person(
+                session,
+                forbund,
+                name=name,
+                email=_email(local_part),
+                roles=roles,
+                party=parties[party] if party else None,
+            )
         # The 2012 diarium already held ten ärenden (the VP is 2012/008-01).
         reserve_numbers(session, forbund, 2012, 10)
 
@@ -231,7 +410,10 @@ def load_demo(app: App) -> DemoResult:
         if person:
             values["project_owner"] = _email(person)
         view = cases.submit_idea(
-            at(_at(date(2012, 9, 3), index)), actor_email=_email("handlaggare"), values=values, forbund=SLUG
+            at(_at(date(2012, 9, 3), index)),
+            actor_email=_email("handlaggare"),
+            values=values,
+            forbund=SLUG,
         )
         refs[title] = view.ref
         steps.extend(_funded_2013(title, paragraph, index))
@@ -241,20 +423,32 @@ def load_demo(app: App) -> DemoResult:
     steps.sort(key=lambda s: s.when)
     for step in steps:
         view = cases.fire(
-            at(step.when), ref=refs[step.case], trigger=step.trigger, actor_email=_email(step.actor),
-            forbund=SLUG, values=step.values, comment=step.comment,
+            at(step.when),
+            ref=refs[step.case],
+            trigger=step.trigger,
+            actor_email=_email(step.actor),
+            forbund=SLUG,
+            values=step.values,
+            comment=step.comment,
         )
         refs[step.case] = view.ref
     for idea in ideas:
         view = cases.submit_idea(
-            at(idea["when"]), actor_email=_email(idea["by"]),
-            values={"title": idea["title"], **idea["values"]}, forbund=SLUG,
+            at(idea["when"]),
+            actor_email=_email(idea["by"]),
+            values={"title": idea["title"], **idea["values"]},
+            forbund=SLUG,
         )
         refs[idea["title"]] = view.ref
     for step in sorted(newer_steps, key=lambda s: s.when):
         view = cases.fire(
-            at(step.when), ref=refs[step.case], trigger=step.trigger, actor_email=_email(step.actor),
-            forbund=SLUG, values=step.values, comment=step.comment,
+            at(step.when),
+            ref=refs[step.case],
+            trigger=step.trigger,
+            actor_email=_email(step.actor),
+            forbund=SLUG,
+            values=step.values,
+            comment=step.comment,
         )
         refs[step.case] = view.ref
     return DemoResult(SLUG, NAME, True, len(PEOPLE), len(refs))

@@ -33,7 +33,13 @@ def check_dnr_pattern(pattern: str) -> str:
 
 
 def create_forbund(
-    session: Session, *, slug: str, name: str, dnr_pattern: str, now: datetime, orgnr: str | None = None
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    dnr_pattern: str,
+    now: datetime,
+    orgnr: str | None = None,
 ) -> Forbund:
     if session.exec(select(Forbund).where(Forbund.slug == slug)).first() is not None:
         raise BadInput(f"förbundet {slug!r} finns redan")
@@ -131,11 +137,15 @@ def list_people(session: Session, forbund: Forbund) -> list[Actor]:
     ).all()
     roles: dict[int, set[str]] = {}
     for person_id, role in session.exec(
-        select(PersonRole.person_id, PersonRole.role).join(Person).where(Person.forbund_id == forbund.id)
+        select(PersonRole.person_id, PersonRole.role)
+        .join(Person)
+        .where(Person.forbund_id == forbund.id)
     ):
         roles.setdefault(person_id, set()).add(role)
     return [Actor(p, frozenset(roles.get(p.id, set()))) for p in people]  # type: ignore[arg-type]
 
 
 def list_parties(session: Session, forbund: Forbund) -> list[Party]:
-    return list(session.exec(select(Party).where(Party.forbund_id == forbund.id).order_by(col(Party.id))))
+    return list(
+        session.exec(select(Party).where(Party.forbund_id == forbund.id).order_by(col(Party.id)))
+    )

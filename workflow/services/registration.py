@@ -13,7 +13,9 @@ from workflow.models import DnrSequence, Forbund, Insats
 def _next_number(session: Session, forbund_id: int, year: int) -> int:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(DnrSequence).values(forbund_id=forbund_id, year=year, last=0).on_conflict_do_nothing()
+        insert(DnrSequence)
+        .values(forbund_id=forbund_id, year=year, last=0)
+        .on_conflict_do_nothing()
     )
     # One atomic increment: two registrations can never read the same number.
     return session.execute(

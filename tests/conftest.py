@@ -1,0 +1,122 @@
+"""Real databases for every test: a SQLite file, and a schema on the PostgreSQL server.
+
+PostgreSQL tests are skipped, with the reason, when the server cannot be reached; CI sets
+FINSAM_REQUIRE_POSTGRES=1 so that an unreachable server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from workflow.app import App
+from workflow.clock import STOCKHOLM
+from workflow.settings import load_settings
+from tests.support import TravelClock, World, build_world
+
+POSTGRES_URL = os.environ.get(
+    "FINSAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("FINSAM_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_problem() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means: no server for these tests
+        return f"PostgreSQL på {POSTGRES_URL} nås inte ({exc.__class__.__name__}: {str(exc).splitlines()[0]})"
+    return None
+
+
+def _schema_url(schema: str) -> str:
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema for this test run, migrated once, dropped at the end."""
+    problem = _postgres_problem()
+    if problem:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"{problem}; FINSAM_REQUIRE_POSTGRES=1 kräver servern")
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    app = App.create(load_settings(database_url=_schema_url(schema)))
+    app.db.migrate()
+    app.close()
+    yield schema
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (a real file of its own)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    app = App.create(load_settings(database_url=f"sqlite:///{path}"))
+    app.db.migrate()
+    app.close()
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = connection.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'")
+        ).scalars()
+        names = ", ".join(tables)
+        if names:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "finsam.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = _schema_url(request.getfixturevalue("postgres_schema"))
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """Only SQLite, for tests about the default embedded database itself."""
+    path = tmp_path / "finsam.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> TravelClock:
+    return TravelClock(datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM))
+
+
+@pytest.fixture
+def app(db_url: str, clock: TravelClock) -> Iterator[App]:
+    application = App.create(load_settings(database_url=db_url), clock=clock)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def world(app: App, clock: TravelClock) -> World:
+    return build_world(app, clock)

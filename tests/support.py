@@ -1,0 +1,141 @@
+"""Shared test helpers: a small förbund with one person per role, a clock that travels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from workflow.app import App
+from workflow.clock import STOCKHOLM
+from workflow.services import cases
+from workflow.services.organisation import add_party, add_person, create_forbund
+from workflow.vocabulary import Role
+
+
+class TravelClock:
+    """The injected clock of a test: it stands still until the test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, when: datetime | date) -> None:
+        if not isinstance(when, datetime):
+            when = datetime(when.year, when.month, when.day, 10, 0, tzinfo=STOCKHOLM)
+        self.now = when.astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def email(role: Role | str, forbund: str = "test") -> str:
+    return f"{Role(role).value}@{forbund}.example"
+
+
+@dataclass
+class World:
+    """One förbund with FK, AF, a region, two kommuner and one person per role."""
+
+    app: App
+    clock: TravelClock
+    slug: str = "test"
+    parties: dict[str, str] = field(default_factory=dict)
+
+    def idea(self, **values: Any) -> str:
+        fields = {**complete_application(self.clock.now.year + 1), **values}
+        view = cases.submit_idea(
+            self.app, actor_email=email(Role.HANDLAGGARE, self.slug), values=fields, forbund=self.slug
+        )
+        return view.ref
+
+    def fire(self, ref: str, trigger: str, role: Role | str, **kwargs: Any) -> cases.CaseView:
+        return cases.fire(
+            self.app,
+            ref=ref,
+            trigger=trigger,
+            actor_email=email(role, self.slug),
+            forbund=self.slug,
+            **kwargs,
+        )
+
+    def show(self, ref: str) -> cases.CaseView:
+        return cases.get_case(self.app, ref=ref, forbund=self.slug)
+
+
+def complete_application(year: int) -> dict[str, Any]:
+    return {
+        "title": "Gemensamt stöd för unga vuxna",
+        "inriktning": "individ",
+        "malgrupp": "Unga vuxna 18–29 år",
+        "syfte": "Samordnad rehabilitering mot arbete eller studier",
+        "mal": "40 % i arbete eller studier efter insatsen",
+        "start": f"{year}-01-01",
+        "end": f"{year + 1}-12-31",
+        "owner_party": "Kungälvs kommun",
+        "parties": ["Kungälvs kommun", "Försäkringskassan"],
+        "budget": {str(year): 500, str(year + 1): 400},
+        "followup_plan": "Delårsrapport 30 juni, helårsrapport 31 december",
+    }
+
+
+def build_world(app: App, clock: TravelClock, slug: str = "test") -> World:
+    with app.db.transaction() as session:
+        forbund = create_forbund(
+            session, slug=slug, name=f"Samordningsförbundet {slug}", dnr_pattern="{year}/{seq:03d}", now=clock()
+        )
+        parties = {
+            name: add_party(session, forbund, kind=kind, name=name)
+            for kind, name in [
+                ("forsakringskassan", "Försäkringskassan"),
+                ("arbetsformedlingen", "Arbetsförmedlingen"),
+                ("region", "Region Test"),
+                ("kommun", "Kungälvs kommun"),
+                ("kommun", "Ale kommun"),
+            ]
+        }
+        for role in Role:
+            add_person(session, forbund, name=f"Test {role.value}", email=email(role, slug), roles=[role.value])
+    return World(app, clock, slug, {name: party.name for name, party in parties.items()})
+
+
+# Idea to avslutad/implementerad: (trigger, role, --set values, comment, days later).
+HAPPY_PATH: list[tuple[str, Role, dict[str, Any], str | None]] = [
+    ("registrera", Role.SEKRETERARE, {}, None),
+    ("starta_beredning", Role.FORBUNDSCHEF, {}, None),
+    (
+        "rekommendera",
+        Role.FORBUNDSCHEF,
+        {"recommendation": "bevilja", "recommendation_motivation": "Tydlig samverkansvinst"},
+        None,
+    ),
+    ("satt_pa_dagordning", Role.SEKRETERARE, {}, None),
+    ("bifall", Role.SEKRETERARE, {"decision_paragraph": "§ 12"}, None),
+    ("justera", Role.STYRELSE_ORDFORANDE, {}, None),
+    ("starta", Role.FORBUNDSCHEF, {"agreement_signed_on": "START"}, None),
+    ("avsluta", Role.FORBUNDSCHEF, {}, None),
+    ("implementera", Role.SEKRETERARE, {"final_report_on": "END", "decision_paragraph": "§ 40"}, None),
+]
+
+
+def drive_happy_path(world: World, ref: str, until: str | None = None) -> cases.CaseView:
+    """Fire the happy path; the clock jumps to the start date before `starta` and the end
+    date before `avsluta`, as real time would."""
+    view = world.show(ref)
+    for trigger, role, values, comment in HAPPY_PATH:
+        if trigger == "starta":
+            assert view.start is not None
+            world.clock.set(view.start)
+        if trigger == "avsluta":
+            assert view.end is not None
+            world.clock.set(view.end)
+        resolved = {
+            key: (view.start.isoformat() if v == "START" else view.end.isoformat() if v == "END" else v)  # type: ignore[union-attr]
+            for key, v in values.items()
+        }
+        view = world.fire(view.ref, trigger, role, values=resolved, comment=comment)
+        if trigger == until:
+            break
+    return view
