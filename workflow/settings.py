@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflow.errors import DefinitionError
@@ -28,8 +28,29 @@ def shipped_dir(name: str) -> Path:
     return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
 
 
+class MeetingSettings(BaseModel):
+    """[meetings] in config/finsam.toml: board meetings, protocol, anslag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FundingSettings(BaseModel):
+    """[funding] in config/finsam.toml: budget frame, agreements, report plan defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MailSettings(BaseModel):
+    """[mail] in config/finsam.toml: SMTP delivery and the scheduler."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FINSAM_", extra="forbid")
+    # Nested values from the environment: FINSAM_MAIL__SMTP_HOST=... sets mail.smtp_host.
+    model_config = SettingsConfigDict(
+        env_prefix="FINSAM_", env_nested_delimiter="__", extra="forbid"
+    )
 
     database_url: str = "sqlite:///finsam.db"
     timezone: str = "Europe/Stockholm"
@@ -38,6 +59,9 @@ class Settings(BaseSettings):
     # A deployment folder holding its own states/, config/ and notifications/.
     config_dir: Path | None = None
     forbund: str | None = None
+    meetings: MeetingSettings = MeetingSettings()
+    funding: FundingSettings = FundingSettings()
+    mail: MailSettings = MailSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -88,6 +112,11 @@ def load_settings(**overrides: Any) -> Settings:
     env_keys = {k[len("FINSAM_") :].lower() for k in os.environ if k.startswith("FINSAM_")}
     # Environment beats files: drop file values the environment sets, pydantic reads env itself.
     merged = {k: v for k, v in file_values.items() if k not in env_keys} | given
+    # A nested section set partly in the environment: let pydantic merge the env part.
+    for key in env_keys:
+        section = key.split("__", 1)[0]
+        if "__" in key and isinstance(file_values.get(section), dict):
+            merged.pop(section, None)
     try:
         return Settings(**merged)
     except ValidationError as exc:
