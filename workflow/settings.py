@@ -1,7 +1,8 @@
 """One settings object, read once at start-up; nothing else reads the environment.
 
 Precedence, highest first: values given on the command line, FINSAM_* environment
-variables, the deployment's config/finsam.toml (--config DIR), the shipped defaults.
+variables (FINSAM_MAIL__SMTP_HOST for nested ones), the deployment's config/finsam.toml
+(--config DIR), the shipped defaults.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from workflow.errors import DefinitionError
 
@@ -72,6 +78,18 @@ class Settings(BaseSettings):
             raise ValueError(f"okänd tidszon {value!r}") from exc
         return value
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Command line beats environment beats the deployment's file beats the shipped file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -81,14 +99,6 @@ class Settings(BaseSettings):
         if self.config_dir is not None and (self.config_dir / name).is_dir():
             return self.config_dir / name
         return shipped_dir(name)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{path}: ogiltig TOML: {exc}") from exc
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -103,25 +113,21 @@ def load_settings(**overrides: Any) -> Settings:
             )
         given["config_dir"] = config_dir
     files = [shipped_dir("config") / "finsam.toml"]
-    if config_dir is not None:
+    if config_dir is not None and (config_dir / "config" / "finsam.toml").is_file():
         files.append(config_dir / "config" / "finsam.toml")
-    file_values: dict[str, Any] = {}
-    for path in files:
-        if path.is_file():
-            file_values.update(_read_toml(path))
-    env_keys = {k[len("FINSAM_") :].lower() for k in os.environ if k.startswith("FINSAM_")}
-    # Environment beats files: drop file values the environment sets, pydantic reads env itself.
-    merged = {k: v for k, v in file_values.items() if k not in env_keys} | given
-    # A nested section set partly in the environment: let pydantic merge the env part.
-    for key in env_keys:
-        section = key.split("__", 1)[0]
-        if "__" in key and isinstance(file_values.get(section), dict):
-            merged.pop(section, None)
+    # The files of this deployment, later ones winning; see Settings.settings_customise_sources.
+    deployment = type(
+        "DeploymentSettings",
+        (Settings,),
+        {"model_config": {**Settings.model_config, "toml_file": files}},
+    )
     try:
-        return Settings(**merged)
+        return deployment(**given)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{files[-1]}: ogiltig TOML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
         raise DefinitionError(
             f"inställningen {key!r}: {first['msg']} (se config/finsam.toml)"
-        ) from exc
+        ) from None
