@@ -1,0 +1,196 @@
+"""An insats through its whole lifecycle and every side branch, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import func, select
+
+from tests.support import World, drive_happy_path
+from workflow.errors import NotPermitted
+from workflow.models import AuditEvent
+from workflow.vocabulary import Role
+
+
+def audit_count(world: World) -> int:
+    with world.app.db.reading() as session:
+        return session.exec(select(func.count()).select_from(AuditEvent)).one()
+
+
+def test_an_idea_becomes_an_implemented_insats_with_one_event_per_step(world: World) -> None:
+    ref = world.idea()
+    view = drive_happy_path(world, ref)
+    assert view.state == "avslutad_implementerad"
+    history = world.show(view.ref).history
+    assert [e.trigger for e in history] == [
+        "skapa",
+        "registrera",
+        "starta_beredning",
+        "rekommendera",
+        "satt_pa_dagordning",
+        "bifall",
+        "justera",
+        "starta",
+        "avsluta",
+        "implementera",
+    ]
+    assert [e.to_state for e in history][-1] == "avslutad_implementerad"
+    assert view.version == len(history)
+    archived = world.fire(view.ref, "arkivera", Role.ADMIN)
+    assert archived.state == "arkiverad"
+
+
+def test_registration_gives_the_diarienummer_of_the_year(world: World) -> None:
+    world.clock.set(date(2026, 12, 31))
+    first = world.fire(world.idea(), "registrera", Role.SEKRETERARE)
+    second = world.fire(world.idea(), "registrera", Role.SEKRETERARE)
+    world.clock.set(date(2027, 1, 1))
+    next_year = world.fire(world.idea(), "registrera", Role.SEKRETERARE)
+    assert (first.dnr, second.dnr, next_year.dnr) == ("2026/001", "2026/002", "2027/001")
+    assert world.show("2026/002").title == second.title
+
+
+def test_an_incomplete_application_goes_to_komplettering_and_comes_back(world: World) -> None:
+    ref = world.fire(world.idea(followup_plan=""), "registrera", Role.SEKRETERARE).ref
+    with pytest.raises(NotPermitted, match="followup_plan_present"):
+        world.fire(ref, "starta_beredning", Role.FORBUNDSCHEF)
+    asked = world.fire(
+        ref, "begar_komplettering", Role.FORBUNDSCHEF, comment="Uppföljningsplan saknas"
+    )
+    assert asked.state == "komplettering"
+    back = world.fire(
+        ref,
+        "komplettering_inkommen",
+        Role.PROJEKTAGARE,
+        values={"followup_plan": "Kvartalsvis uppföljning i styrgruppen"},
+    )
+    assert back.state == "inkommen"
+    assert world.fire(ref, "starta_beredning", Role.FORBUNDSCHEF).state == "under_beredning"
+
+
+def test_avslag_ends_the_case(world: World) -> None:
+    ref = world.idea()
+    view = drive_happy_path(world, ref, until="satt_pa_dagordning")
+    ended = world.fire(view.ref, "avslag", Role.SEKRETERARE, values={"decision_paragraph": "§ 7"})
+    assert ended.state == "avslutad_avslag"
+    assert world.fire(view.ref, "arkivera", Role.FORBUNDSCHEF).state == "arkiverad"
+
+
+def test_aterremiss_sends_the_case_back_to_beredning_with_what_must_be_done(world: World) -> None:
+    view = drive_happy_path(world, world.idea(), until="satt_pa_dagordning")
+    with pytest.raises(NotPermitted, match="comment_given"):
+        world.fire(view.ref, "aterremiss", Role.SEKRETERARE, values={"decision_paragraph": "§ 8"})
+    back = world.fire(
+        view.ref,
+        "aterremiss",
+        Role.SEKRETERARE,
+        values={"decision_paragraph": "§ 8"},
+        comment="Förtydliga målgruppen",
+    )
+    assert back.state == "under_beredning"
+    assert world.show(view.ref).history[-1].comment == "Förtydliga målgruppen"
+
+
+def test_bordlaggning_puts_the_item_back_on_a_later_agenda(world: World) -> None:
+    view = drive_happy_path(world, world.idea(), until="satt_pa_dagordning")
+    deferred = world.fire(
+        view.ref, "bordlagg", Role.SEKRETERARE, values={"decision_paragraph": "§ 9"}
+    )
+    assert deferred.state == "bordlagd"
+    again = world.fire(view.ref, "satt_pa_dagordning", Role.SEKRETERARE)
+    assert again.state == "pa_dagordning"
+    granted = world.fire(
+        view.ref, "bifall", Role.SEKRETERARE, values={"decision_paragraph": "§ 21"}
+    )
+    assert granted.state == "vantar_justering"
+
+
+@pytest.mark.parametrize("state_before", ["ide", "inkommen", "under_beredning", "rekommenderad"])
+def test_the_applicant_may_withdraw_before_the_board_decides(
+    world: World, state_before: str
+) -> None:
+    ref = world.idea()
+    steps = {
+        "ide": None,
+        "inkommen": "registrera",
+        "under_beredning": "starta_beredning",
+        "rekommenderad": "rekommendera",
+    }
+    if steps[state_before]:
+        ref = drive_happy_path(world, ref, until=steps[state_before]).ref
+    assert world.show(ref).state == state_before
+    assert world.fire(ref, "ta_tillbaka", Role.HANDLAGGARE).state == "atertagen"
+
+
+def test_the_board_can_stop_a_running_insats(world: World) -> None:
+    view = drive_happy_path(world, world.idea(), until="starta")
+    assert view.state == "pagaende"
+    stopped = world.fire(
+        view.ref,
+        "avbryt",
+        Role.SEKRETERARE,
+        values={"decision_paragraph": "§ 30"},
+        comment="Parterna drar tillbaka sin medfinansiering",
+    )
+    assert stopped.state == "avslutad_avbruten"
+
+
+def test_a_running_insats_may_close_early_only_with_a_reason(world: World) -> None:
+    view = drive_happy_path(world, world.idea(), until="starta")
+    with pytest.raises(NotPermitted, match="slutdatum"):
+        world.fire(view.ref, "avsluta", Role.FORBUNDSCHEF)
+    assert (
+        world.fire(view.ref, "avsluta", Role.FORBUNDSCHEF, comment="Målen nådda").state
+        == "avslutas"
+    )
+    closed = world.fire(
+        view.ref,
+        "ej_implementera",
+        Role.SEKRETERARE,
+        values={
+            "final_report_on": world.clock.now.date().isoformat(),
+            "decision_paragraph": "§ 44",
+        },
+    )
+    assert closed.state == "avslutad_ej_implementerad"
+
+
+def test_a_change_goes_back_through_beredning(world: World) -> None:
+    view = drive_happy_path(world, world.idea(), until="starta")
+    world.fire(view.ref, "begar_andring", Role.PROJEKTAGARE, comment="Förlängning ett år")
+    year = view.end.year + 1  # type: ignore[union-attr]
+    changed = world.fire(
+        view.ref,
+        "bered_andring",
+        Role.FORBUNDSCHEF,
+        values={"end": f"{year}-12-31", "budget": {str(year): 300}},
+    )
+    assert changed.state == "under_beredning"
+    assert changed.budget_requested[str(year)] == 300
+
+
+def test_an_insats_cannot_start_before_its_start_date(world: World) -> None:
+    view = drive_happy_path(world, world.idea(), until="justera")
+    before = audit_count(world)
+    with pytest.raises(NotPermitted, match="startar först"):
+        world.fire(
+            view.ref, "starta", Role.FORBUNDSCHEF, values={"agreement_signed_on": "2026-03-01"}
+        )
+    after = world.show(view.ref)
+    assert (after.state, after.version, after.agreement_signed_on) == ("avtal", view.version, None)
+    assert audit_count(world) == before
+
+
+def test_the_two_party_rule_counts_all_kommuner_as_one(world: World) -> None:
+    ref = world.idea(parties=["Kungälvs kommun", "Ale kommun"], owner_party="Kungälvs kommun")
+    with pytest.raises(NotPermitted, match="two_parties"):
+        world.fire(ref, "registrera", Role.SEKRETERARE)
+    registered = world.fire(
+        ref,
+        "registrera",
+        Role.SEKRETERARE,
+        values={"parties": "Kungälvs kommun, Ale kommun, Arbetsförmedlingen"},
+    )
+    assert registered.state == "inkommen"
+    assert set(registered.parties) == {"Kungälvs kommun", "Ale kommun", "Arbetsförmedlingen"}
