@@ -110,9 +110,9 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         engine = self.engine.execution_options(**{READ_ONLY: True})
+        # Closing (not rolling back) ends the read transaction and keeps what was loaded usable.
         with Session(engine, expire_on_commit=False) as session:
             yield session
-            session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
