@@ -160,7 +160,9 @@ def _view(
     zone = app.settings.zone
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     parties = parties if parties is not None else _parties_of(session, case)
-    owner = session.get(Party, case.owner_party_id) if case.owner_party_id else None
+    owner = next((p for p in parties if p.id == case.owner_party_id), None)
+    if owner is None and case.owner_party_id is not None:
+        owner = session.get(Party, case.owner_party_id)
     person = session.get(Person, case.project_owner_id) if case.project_owner_id else None
     view = CaseView(
         id=case.id,  # type: ignore[arg-type]
@@ -326,7 +328,6 @@ def fire_in(
         session.add(case)
         if ctx.parties_changed:
             _save_parties(session, case, ctx.parties)
-    session.flush()
     audit.append(
         session,
         head,

@@ -120,15 +120,17 @@ class Actor:
 
 
 def find_actor(session: Session, forbund: Forbund, email: str) -> Actor:
-    person = session.exec(
-        select(Person).where(Person.forbund_id == forbund.id, Person.email == email.strip().lower())
-    ).first()
-    if person is None:
+    # One round trip for the person and their roles: this runs on every state change.
+    rows = session.exec(
+        select(Person, PersonRole.role)
+        .outerjoin(PersonRole, col(PersonRole.person_id) == col(Person.id))
+        .where(Person.forbund_id == forbund.id, Person.email == email.strip().lower())
+    ).all()
+    if not rows:
         raise NotFound(
             f"ingen person med e-post {email!r} i förbundet {forbund.slug}; se 'finsam people list'"
         )
-    roles = session.exec(select(PersonRole.role).where(PersonRole.person_id == person.id))
-    return Actor(person, frozenset(roles))
+    return Actor(rows[0][0], frozenset(role for _, role in rows if role is not None))
 
 
 def list_people(session: Session, forbund: Forbund) -> list[Actor]:
