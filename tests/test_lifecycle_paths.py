@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlmodel import func, select
 
 from tests.support import World, drive_happy_path
+from workflow.clock import STOCKHOLM
 from workflow.errors import NotPermitted
 from workflow.models import AuditEvent
 from workflow.vocabulary import Role
@@ -194,3 +195,18 @@ def test_the_two_party_rule_counts_all_kommuner_as_one(world: World) -> None:
     )
     assert registered.state == "inkommen"
     assert set(registered.parties) == {"Kungälvs kommun", "Ale kommun", "Arbetsförmedlingen"}
+
+
+def test_the_year_of_a_diarienummer_and_the_times_shown_are_swedish(world: World) -> None:
+    # 00:30 on New Year's Day in Stockholm is still the old year in UTC.
+    world.clock.set(datetime(2027, 1, 1, 0, 30, tzinfo=STOCKHOLM))
+    assert world.clock.now.year == 2026
+    view = world.fire(world.idea(), "registrera", Role.SEKRETERARE)
+    assert view.dnr == "2027/001"
+    registered = world.show(view.ref).history[-1].at
+    assert (registered.year, registered.hour, registered.minute) == (2027, 0, 30)
+    assert registered.utcoffset() == timedelta(hours=1)
+    # Summer time: the same wall clock is shown, an hour further from UTC.
+    world.clock.set(datetime(2027, 7, 1, 0, 30, tzinfo=STOCKHOLM))
+    summer = world.fire(view.ref, "starta_beredning", Role.FORBUNDSCHEF)
+    assert world.show(summer.ref).history[-1].at.utcoffset() == timedelta(hours=2)
