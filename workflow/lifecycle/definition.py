@@ -218,9 +218,9 @@ def _check_graph(lifecycle: Lifecycle, reader: _Reader) -> None:
     reached = {lifecycle.initial}
     queue = deque([lifecycle.initial])
     while queue:
-        state = queue.popleft()
+        current = queue.popleft()
         for t in lifecycle.transitions:
-            if state in t.sources and t.dest not in reached:
+            if current in t.sources and t.dest not in reached:
                 reached.add(t.dest)
                 queue.append(t.dest)
     for name, state in lifecycle.states.items():
