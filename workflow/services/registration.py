@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from workflow.models import DnrSequence, Forbund, Insats
 
@@ -20,9 +20,9 @@ def _next_number(session: Session, forbund_id: int, year: int) -> int:
     # One atomic increment: two registrations can never read the same number.
     return session.execute(
         update(DnrSequence)
-        .where(DnrSequence.forbund_id == forbund_id, DnrSequence.year == year)  # type: ignore[arg-type]
-        .values(last=DnrSequence.last + 1)
-        .returning(DnrSequence.last)
+        .where(col(DnrSequence.forbund_id) == forbund_id, col(DnrSequence.year) == year)
+        .values(last=col(DnrSequence.last) + 1)
+        .returning(col(DnrSequence.last))
     ).scalar_one()
 
 
