@@ -27,7 +27,7 @@ from workflow.clock import local, local_date
 from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.lifecycle.definition import Lifecycle
-from workflow.models import AuditEvent, Forbund, Insats, InsatsParty, Party, Person
+from workflow.models import AuditChain, AuditEvent, Forbund, Insats, InsatsParty, Party, Person
 from workflow.services import audit
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
 from workflow.services.registration import allocate_dnr
@@ -97,6 +97,35 @@ def _not_allowed(lifecycle: Lifecycle, case: Insats, trigger: str, actor: Actor)
             f"för {case_ref(case)} i tillståndet '{state_label}'"
         )
     return NotPermitted(f"{what}; {can}")
+
+
+def _record(
+    session: Session,
+    head: AuditChain,
+    case: Insats,
+    actor: Actor,
+    now: datetime,
+    from_state: str | None,
+    trigger: str,
+    comment: str | None,
+    data: dict[str, Any],
+) -> None:
+    """The audit event of one change of `case` (already in its new state)."""
+    audit.append(
+        session,
+        head,
+        subject_kind=SUBJECT,
+        subject_id=case.id,  # type: ignore[arg-type]
+        subject_ref=case_ref(case),
+        from_state=from_state,
+        to_state=case.state,
+        trigger=trigger,
+        actor_id=actor.person.id,
+        actor_email=actor.email,
+        at=now,
+        comment=comment,
+        data=data,
+    )
 
 
 # -- views ----------------------------------------------------------------------------------
@@ -254,20 +283,8 @@ def submit_idea(
         session.flush()
         if ctx.parties_changed:
             _save_parties(session, case, ctx.parties)
-        audit.append(
-            session,
-            head,
-            subject_kind=SUBJECT,
-            subject_id=case.id,  # type: ignore[arg-type]
-            subject_ref=case_ref(case),
-            from_state=None,
-            to_state=case.state,
-            trigger=CREATE_TRIGGER,
-            actor_id=actor.person.id,
-            actor_email=actor.email,
-            at=now,
-            comment=comment,
-            data={"fields": recorded},
+        _record(
+            session, head, case, actor, now, None, CREATE_TRIGGER, comment, {"fields": recorded}
         )
         session.flush()
         return _view(session, app, case, with_history=True, parties=ctx.parties)
@@ -328,21 +345,7 @@ def fire_in(
         session.add(case)
         if ctx.parties_changed:
             _save_parties(session, case, ctx.parties)
-    audit.append(
-        session,
-        head,
-        subject_kind=SUBJECT,
-        subject_id=case.id,  # type: ignore[arg-type]
-        subject_ref=case_ref(case),
-        from_state=from_state,
-        to_state=new_state,
-        trigger=trigger,
-        actor_id=actor.person.id,
-        actor_email=actor.email,
-        at=now,
-        comment=comment,
-        data=data,
-    )
+    _record(session, head, case, actor, now, from_state, trigger, comment, data)
     session.flush()
     return ctx.parties
 
