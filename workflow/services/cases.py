@@ -185,6 +185,7 @@ def _view(
     *,
     with_history: bool,
     parties: list[Party] | None = None,
+    people: dict[int, Person] | None = None,
 ) -> CaseView:
     zone = app.settings.zone
     lifecycle = app.lifecycles[SUBJECT].lifecycle
@@ -192,7 +193,11 @@ def _view(
     owner = next((p for p in parties if p.id == case.owner_party_id), None)
     if owner is None and case.owner_party_id is not None:
         owner = session.get(Party, case.owner_party_id)
-    person = session.get(Person, case.project_owner_id) if case.project_owner_id else None
+    person = None
+    if case.project_owner_id is not None:
+        person = (people or {}).get(case.project_owner_id) or session.get(
+            Person, case.project_owner_id
+        )
     view = CaseView(
         id=case.id,  # type: ignore[arg-type]
         ref=case_ref(case),
@@ -411,7 +416,25 @@ def list_cases(app: App, *, forbund: str | None = None, state: str | None = None
         # Registered cases by dnr, then ideas; the same order on SQLite and PostgreSQL.
         order = (col(Insats.dnr).is_(None), col(Insats.dnr), col(Insats.id))
         cases = session.exec(query.order_by(*order)).all()
-        return [_view(session, app, case, with_history=False) for case in cases]
+        # Parties and project owners of all listed cases in two queries, not two per case.
+        parties: dict[int, list[Party]] = {case.id: [] for case in cases}  # type: ignore[misc]
+        for insats_id, party in session.exec(
+            select(InsatsParty.insats_id, Party)
+            .join(Party, col(Party.id) == col(InsatsParty.party_id))
+            .join(Insats, col(Insats.id) == col(InsatsParty.insats_id))
+            .where(Insats.forbund_id == organisation.id)
+            .order_by(col(Party.id))
+        ):
+            if insats_id in parties:
+                parties[insats_id].append(party)
+        people = {
+            person.id: person
+            for person in session.exec(select(Person).where(Person.forbund_id == organisation.id))
+        }
+        return [
+            _view(session, app, case, with_history=False, parties=parties[case.id], people=people)  # type: ignore[arg-type, index]
+            for case in cases
+        ]
 
 
 def available_triggers(
