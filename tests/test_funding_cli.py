@@ -1,0 +1,157 @@
+"""`finsam budget|agreements|payments|reports|uppfoljning|closure`: output and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.funding_world import CHEF, PROJEKTAGARE, SEKRETERARE, decided, running
+from tests.support import World, email
+from workflow.app import App
+from workflow.cli.main import run
+from workflow.services import demo
+from workflow.vocabulary import Role
+
+
+def finsam(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
+    code = run(["--db", db_url, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fel: "), err
+    return lines[0]
+
+
+def test_budget_report_prints_json_writes_xlsx_and_csv(
+    app: App, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.load_demo(app)
+    code, out, _ = finsam(
+        capsys, db_url, "budget", "report", "--year", "2013", "--year", "2014", "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    total = next(r for r in data["rows"] if r["label"] == "Total summa")
+    assert total["values"] == {"2013": 6145, "2014": 6410}
+    code, out, _ = finsam(capsys, db_url, "budget", "report", "--year", "2013", "--year", "2014")
+    assert code == 0 and "+ 295" in out and "+ 225" in out
+    xlsx = tmp_path / "ram.xlsx"
+    code, out, _ = finsam(
+        capsys,
+        db_url,
+        "budget",
+        "report",
+        "--year",
+        "2013",
+        "--year",
+        "2014",
+        "--format",
+        "xlsx",
+        "--out",
+        str(xlsx),
+    )
+    assert code == 0 and str(xlsx) in out
+    sheet = load_workbook(xlsx).active
+    result = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "Över-/underskott +/-")
+    assert result[1:] == (295, 225)
+    code, _, err = finsam(capsys, db_url, "budget", "report", "--year", "2013", "--format", "xlsx")
+    assert code == 2 and "--out" in one_line_error(err)
+    code, _, err = finsam(capsys, db_url, "budget", "report", "--year", "2031")
+    assert code == 3 and "ingen budgetram för 2031" in one_line_error(err)
+    export = tmp_path / "uf.csv"
+    code, _, _ = finsam(
+        capsys, db_url, "uppfoljning", "export", "--year", "2013", "--out", str(export)
+    )
+    assert code == 0
+    with export.open(encoding="utf-8-sig") as handle:
+        table = list(csv.DictReader(handle, delimiter=";"))
+    assert {r["Insatsens namn"] for r in table} >= {"Utgångspunkten", "Ale Teamet"}
+    ale = next(r for r in table if r["Insatsens namn"] == "Ale Teamet")
+    assert (ale["Referens i Uppföljning Finsam"], ale["Budget (tkr)"]) == ("UF-1402-0114", "1160")
+
+
+def test_bad_input_gives_exit_2_and_one_line(
+    world: World, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = decided(world)
+    code, _, err = finsam(
+        capsys, db_url, "budget", "grant", ref, "--amount", "2027=-5", "--as", SEKRETERARE
+    )
+    assert code == 2 and "negativt" in one_line_error(err)
+    code, _, err = finsam(
+        capsys, db_url, "budget", "grant", ref, "--amount", "2027", "--as", SEKRETERARE
+    )
+    assert code == 2 and "ÅR=TKR" in one_line_error(err)
+    code, out, _ = finsam(capsys, db_url, "budget", "grant", ref, "--as", SEKRETERARE, "--json")
+    assert code == 0 and json.loads(out)["amounts"] == {"2027": 500, "2028": 400}
+    code, _, err = finsam(
+        capsys,
+        db_url,
+        "agreements",
+        "create",
+        ref,
+        "--start",
+        "2027-06-01",
+        "--end",
+        "2027-01-01",
+        "--as",
+        CHEF,
+    )
+    assert code == 2 and "före sin start" in one_line_error(err)
+    code, _, err = finsam(
+        capsys, db_url, "agreements", "create", ref, "--start", "1 juni", "--as", CHEF
+    )
+    assert code == 2 and "ÅÅÅÅ-MM-DD" in one_line_error(err)
+
+
+def test_reports_and_payments_exit_codes(
+    world: World, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ref = running(world)
+    code, _, err = finsam(
+        capsys, db_url, "reports", "submit", "2099/999", "--progress", "x", "--as", PROJEKTAGARE
+    )
+    assert code == 3 and "2099/999" in one_line_error(err)
+    code, _, err = finsam(
+        capsys,
+        db_url,
+        "reports",
+        "submit",
+        ref,
+        "--progress",
+        "I gång",
+        "--women",
+        "2.5",
+        "--as",
+        PROJEKTAGARE,
+    )
+    assert code == 2 and "heltal" in one_line_error(err)
+    code, _, err = finsam(
+        capsys,
+        db_url,
+        "payments",
+        "request",
+        ref,
+        "--year",
+        "2027",
+        "--amount",
+        "100",
+        "--as",
+        email(Role.HANDLAGGARE),
+    )
+    assert code == 4 and "får inte registrera utbetalningar" in one_line_error(err)
+    code, out, _ = finsam(capsys, db_url, "reports", "list", ref, "--json")
+    assert code == 0 and [r["kind"] for r in json.loads(out)] == ["delar", "helar", "delar", "slut"]
+    code, out, _ = finsam(capsys, db_url, "agreements", "show", ref, "--json")
+    assert code == 0 and json.loads(out)["status"] == "undertecknat"
+    code, out, _ = finsam(capsys, db_url, "reports", "overdue", "--json")
+    assert code == 0 and isinstance(json.loads(out), list)
+    code, out, _ = finsam(capsys, db_url, "closure", "followups", "--json")
+    assert code == 0 and json.loads(out) == []

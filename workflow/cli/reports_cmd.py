@@ -1,0 +1,296 @@
+"""`finsam reports ...`, `finsam uppfoljning ...` and `finsam closure ...`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from workflow.app import App
+from workflow.cli.budget_cmd import date_option
+from workflow.cli.context import pass_app
+from workflow.cli.output import emit, json_option, print_table
+from workflow.errors import BadInput
+from workflow.services import closure as closure_service
+from workflow.services import reports as report_service
+from workflow.services import uppfoljning as uppfoljning_service
+from workflow.services.reports import ReportView
+
+
+@click.group("reports", help="Rapporter: lämna in, godkänn, begär komplettering, försenade.")
+def reports() -> None:
+    pass
+
+
+def _print_reports(views: list[ReportView], empty: str = "(inga rapporter)") -> None:
+    print_table(
+        ["Nr", "Dnr", "Insats", "Rapport", "Senast", "Status", "Inkommen", "Dagar sen"],
+        [
+            [
+                v.id,
+                v.ref,
+                v.title,
+                v.kind_label,
+                v.due_on,
+                v.status_label,
+                v.submitted_on,
+                v.days_overdue,
+            ]
+            for v in views
+        ],
+        empty=empty,
+    )
+
+
+def _one(view: ReportView, what: str) -> None:
+    click.echo(f"{view.ref}: {view.kind_label} (nr {view.id}, senast {view.due_on}) {what}")
+
+
+@reports.command("list", help="Lista rapporter, för en insats eller hela förbundet.")
+@click.argument("ref", metavar="[DNR]", required=False)
+@click.option("--status", help="vantar, inkommen, komplettering, godkand eller ersatt.")
+@json_option
+@pass_app()
+def list_command(app: App, ref: str | None, status: str | None, as_json: bool) -> None:
+    views = report_service.list_reports(app, ref=ref, status=status, forbund=app.settings.forbund)
+    emit(as_json, [v.to_json() for v in views], lambda: _print_reports(views))
+
+
+@reports.command("overdue", help="Rapporter som skulle ha kommit in men inte gjort det.")
+@json_option
+@pass_app()
+def overdue_command(app: App, as_json: bool) -> None:
+    views = report_service.overdue(app, forbund=app.settings.forbund)
+    emit(
+        as_json,
+        [v.to_json() for v in views],
+        lambda: _print_reports(views, "(inga försenade rapporter)"),
+    )
+
+
+@reports.command("submit", help="Lämna in en rapport (annars den tidigaste som väntar).")
+@click.argument("ref", metavar="DNR")
+@click.option("--report", "report_id", type=int, help="Rapportens nummer (se 'reports list').")
+@click.option("--progress", required=True, help="Läget mot målen.")
+@click.option("--utfall", help="Utfall i tkr.")
+@click.option("--deviations", help="Avvikelser från plan och budget.")
+@click.option("--women", help="Antal deltagare, kvinnor (bara antal).")
+@click.option("--men", help="Antal deltagare, män (bara antal).")
+@click.option("--other", help="Antal deltagare, övriga (bara antal).")
+@click.option("--as", "actor", required=True, metavar="EMAIL")
+@json_option
+@pass_app()
+def submit_command(
+    app: App,
+    ref: str,
+    report_id: int | None,
+    progress: str,
+    utfall: str | None,
+    deviations: str | None,
+    women: str | None,
+    men: str | None,
+    other: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    view = report_service.submit(
+        app,
+        ref=ref,
+        report_id=report_id,
+        progress=progress,
+        utfall=utfall,
+        deviations=deviations,
+        women=women,
+        men=men,
+        other=other,
+        actor_email=actor,
+        forbund=app.settings.forbund,
+    )
+    emit(as_json, view.to_json(), lambda: _one(view, "är inkommen"))
+
+
+@reports.command("approve", help="Förbundschefen godkänner en inkommen rapport.")
+@click.argument("ref", metavar="DNR")
+@click.option("--report", "report_id", type=int)
+@click.option("--comment")
+@click.option("--as", "actor", required=True, metavar="EMAIL")
+@json_option
+@pass_app()
+def approve_command(
+    app: App, ref: str, report_id: int | None, comment: str | None, actor: str, as_json: bool
+) -> None:
+    view = report_service.approve(
+        app,
+        ref=ref,
+        report_id=report_id,
+        comment=comment,
+        actor_email=actor,
+        forbund=app.settings.forbund,
+    )
+
+    def human() -> None:
+        _one(view, "är godkänd")
+        if view.released_payments:
+            click.echo(
+                f"Utbetalningar som väntade är nu utbetalda: {', '.join(map(str, view.released_payments))}"
+            )
+        if view.held_payments:
+            click.echo(
+                "Utbetalningar som fortsatt väntar på en tidigare förfallen rapport: "
+                + ", ".join(map(str, view.held_payments))
+            )
+
+    emit(as_json, view.to_json(), human)
+
+
+@reports.command("complete", help="Förbundschefen begär komplettering av en inkommen rapport.")
+@click.argument("ref", metavar="DNR")
+@click.option("--report", "report_id", type=int)
+@click.option("--comment", required=True, help="Vad som ska kompletteras.")
+@click.option("--as", "actor", required=True, metavar="EMAIL")
+@json_option
+@pass_app()
+def complete_command(
+    app: App, ref: str, report_id: int | None, comment: str, actor: str, as_json: bool
+) -> None:
+    view = report_service.ask_completion(
+        app,
+        ref=ref,
+        report_id=report_id,
+        comment=comment,
+        actor_email=actor,
+        forbund=app.settings.forbund,
+    )
+    emit(as_json, view.to_json(), lambda: _one(view, "ska kompletteras"))
+
+
+@click.group("uppfoljning", help="Uppföljning Finsam: referens, registreringsdatum och CSV-export.")
+def uppfoljning() -> None:
+    pass
+
+
+@uppfoljning.command(
+    "register", help="Spara referens och senaste registrering i Uppföljning Finsam."
+)
+@click.argument("ref", metavar="DNR")
+@click.option("--external-ref", help="Insatsens id i Uppföljning Finsam.")
+@date_option("--registered", help="Senaste registrering (budget/utfall, deltagare).")
+@click.option("--preciserad-inriktning")
+@click.option("--method", "uppfoljningsmetod", help="Uppföljningsmetod.")
+@click.option("--esf/--no-esf", default=None, help="ESF-finansierad.")
+@click.option("--as", "actor", required=True, metavar="EMAIL")
+@json_option
+@pass_app()
+def register_command(
+    app: App,
+    ref: str,
+    external_ref: str | None,
+    registered: date | None,
+    preciserad_inriktning: str | None,
+    uppfoljningsmetod: str | None,
+    esf: bool | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    view = uppfoljning_service.register(
+        app,
+        ref=ref,
+        external_ref=external_ref,
+        registered_on=registered,
+        preciserad_inriktning=preciserad_inriktning,
+        uppfoljningsmetod=uppfoljningsmetod,
+        esf=esf,
+        actor_email=actor,
+        forbund=app.settings.forbund,
+    )
+    emit(
+        as_json,
+        view.to_json(),
+        lambda: click.echo(
+            f"{view.ref}: {view.external_ref or '(ingen referens)'}, senast registrerad {view.last_registered_on or '-'}"
+        ),
+    )
+
+
+@uppfoljning.command("export", help="CSV med fälten Uppföljning Finsam frågar efter.")
+@click.option("--year", help="Bara detta år.")
+@click.option("--out", type=click.Path(path_type=Path), help="Skriv till fil.")
+@json_option
+@pass_app()
+def export_command(app: App, year: str | None, out: Path | None, as_json: bool) -> None:
+    text = uppfoljning_service.export_csv(app, year=year, forbund=app.settings.forbund)
+    if out is not None:
+        try:
+            out.write_bytes(text.encode("utf-8-sig"))
+        except OSError as exc:
+            raise BadInput(
+                f"kan inte skriva {out}: {exc.strerror}; ange en annan fil med --out"
+            ) from None
+    rows = text.count("\r\n") - 1
+    if as_json:
+        emit(
+            True,
+            {"rows": rows, "written_to": str(out) if out else None, "csv": None if out else text},
+            lambda: None,
+        )
+    elif out is not None:
+        click.echo(f"{rows} rader skrivna till {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group("closure", help="Avslut: slutrapporten till handlingarna, utfall, uppföljningsfrågor.")
+def closure() -> None:
+    pass
+
+
+@closure.command(
+    "close", help="Styrelsen lägger slutrapporten till handlingarna och avslutar insatsen."
+)
+@click.argument("ref", metavar="DNR")
+@click.option("--outcome", required=True, type=click.Choice(list(closure_service.OUTCOMES)))
+@click.option("--paragraph", required=True, help="Styrelsens paragraf, t.ex. '§ 40'.")
+@click.option("--comment", help="Skäl (krävs för avbruten och för avslut före slutdatum).")
+@click.option("--as", "actor", required=True, metavar="EMAIL")
+@json_option
+@pass_app()
+def close_command(
+    app: App, ref: str, outcome: str, paragraph: str, comment: str | None, actor: str, as_json: bool
+) -> None:
+    view = closure_service.close(
+        app,
+        ref=ref,
+        outcome=outcome,
+        paragraph=paragraph,
+        comment=comment,
+        actor_email=actor,
+        forbund=app.settings.forbund,
+    )
+
+    def human() -> None:
+        click.echo(f"{view.ref}: {view.state_label} ({view.decision_paragraph})")
+        for q in view.follow_up:
+            click.echo(f"Uppföljningsfråga {q['due_on']}: {q['question']}")
+
+    emit(as_json, view.to_json(), human)
+
+
+@closure.command("followups", help="Öppna uppföljningsfrågor efter implementerade insatser.")
+@date_option("--due-by", help="Bara de som förfaller senast denna dag.")
+@json_option
+@pass_app()
+def followups_command(app: App, due_by: date | None, as_json: bool) -> None:
+    rows = closure_service.follow_ups(app, due_by=due_by, forbund=app.settings.forbund)
+    emit(
+        as_json,
+        rows,
+        lambda: print_table(
+            ["Nr", "Dnr", "Insats", "Månader", "Senast", "Fråga"],
+            [
+                [r["id"], r["ref"], r["title"], r["months_after"], r["due_on"], r["question"]]
+                for r in rows
+            ],
+            empty="(inga uppföljningsfrågor)",
+        ),
+    )
