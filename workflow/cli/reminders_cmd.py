@@ -1,0 +1,186 @@
+"""`finsam reminders ...`, `finsam outbox list`, `finsam mail test` and `finsam scheduler`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import click
+
+from workflow.app import App
+from workflow.cli.context import pass_app
+from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.clock import show
+from workflow.scheduler import run_forever, run_once
+from workflow.services import mailer, outbox, reminders
+
+STATUS_LABELS = {
+    "pending": "väntar",
+    "sent": "skickad",
+    "cancelled": "avplanerad",
+    "skipped": "ingen mottagare",
+    "failed": "misslyckad",
+}
+
+
+@click.group("reminders", help="Påminnelser: planerade, skickade och reglerna bakom dem.")
+def reminders_group() -> None:
+    pass
+
+
+@reminders_group.command("list", help="Lista förbundets påminnelser (planeras om först).")
+@click.option(
+    "--due-before", type=click.DateTime(["%Y-%m-%d"]), help="Bara de som går ut före DATUM."
+)
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sent", "cancelled", "skipped"]),
+    help="Bara denna status.",
+)
+@json_option
+@pass_app()
+def list_command(app: App, due_before: object, status: str | None, as_json: bool) -> None:
+    before = due_before.date() if due_before is not None else None  # type: ignore[attr-defined]
+    views = reminders.list_reminders(
+        app, forbund=app.settings.forbund, due_before=before, status=status
+    )
+    emit(
+        as_json,
+        [dataclasses.asdict(v) for v in views],
+        lambda: print_table(
+            ["Skickas", "Regel", "Steg", "Gäller", "Förfaller", "Status", "Mottagare"],
+            [
+                [
+                    v.send_at,
+                    v.rule_label,
+                    v.step,
+                    v.subject_ref,
+                    v.due_on,
+                    STATUS_LABELS.get(v.status, v.status),
+                    v.recipients,
+                ]
+                for v in views
+            ],
+            empty="(inga påminnelser)",
+        ),
+    )
+
+
+@reminders_group.command("rules", help="Visa påminnelsereglerna (notifications/rules.yaml).")
+@json_option
+@pass_app(schema=False)
+def rules_command(app: App, as_json: bool) -> None:
+    rules = reminders.rules_overview(app)
+    rows = [
+        [
+            r["id"],
+            r["label"],
+            r["source"] + ("" if r["source_available"] else " (ej tillgänglig än)"),
+            step["key"],
+            step["when"],
+            step["to"],
+        ]
+        for r in rules
+        for step in r["steps"]
+    ]
+    emit(
+        as_json,
+        rules,
+        lambda: print_table(["Regel", "Gäller", "Källa", "Steg", "När", "Till"], rows),
+    )
+
+
+@click.group("outbox", help="Utkorgen: e-post som väntar, har skickats eller misslyckats.")
+def outbox_group() -> None:
+    pass
+
+
+@outbox_group.command("list", help="Lista meddelanden i utkorgen.")
+@click.option("--failed", is_flag=True, help="Bara misslyckade (visas för förbundschefen).")
+@click.option(
+    "--status", type=click.Choice(["pending", "sent", "failed"]), help="Bara denna status."
+)
+@json_option
+@pass_app()
+def outbox_list(app: App, failed: bool, status: str | None, as_json: bool) -> None:
+    views = outbox.list_messages(
+        app, forbund=app.settings.forbund, status="failed" if failed else status
+    )
+    waiting = not app.settings.mail.smtp_host
+
+    def human() -> None:
+        print_table(
+            ["Nr", "Till", "Ämne", "Status", "Försök", "Nästa försök", "Skickad", "Fel"],
+            [
+                [
+                    v.id,
+                    v.to,
+                    v.subject,
+                    STATUS_LABELS.get(v.status, v.status),
+                    v.attempts,
+                    v.next_attempt_at,
+                    v.sent_at,
+                    v.last_error,
+                ]
+                for v in views
+            ],
+            empty="(utkorgen är tom)",
+        )
+        if waiting and any(v.status == "pending" for v in views):
+            click.echo("Ingen SMTP-server är inställd ([mail] smtp_host): meddelandena väntar här.")
+
+    emit(as_json, [dataclasses.asdict(v) for v in views], human)
+
+
+@click.group("mail", help="E-postinställningar.")
+def mail_group() -> None:
+    pass
+
+
+@mail_group.command("test", help="Skicka ett testmeddelande direkt till SMTP-servern.")
+@click.option(
+    "--to", "to_address", required=True, metavar="ADRESS", help="Mottagarens e-postadress."
+)
+@json_option
+@pass_app(schema=False)
+def mail_test(app: App, to_address: str, as_json: bool) -> None:
+    outcome = mailer.send_test(app.settings.mail, to_address, show(app.clock(), app.settings.zone))
+    data = {"to": to_address, "result": outcome.result, "detail": outcome.detail}
+    emit(
+        as_json,
+        data,
+        lambda: print_pairs(
+            [("Till", to_address), ("Resultat", outcome.result), ("Svar", outcome.detail)]
+        ),
+    )
+    if outcome.result != "delivered":
+        raise click.exceptions.Exit(1)
+
+
+@click.command("scheduler", help="Kör klockan och utskicket (avsluta med SIGTERM eller Ctrl-C).")
+@click.option("--once", is_flag=True, help="Ett svep och en utskicksrunda, sedan avsluta.")
+@json_option
+@pass_app()
+def scheduler_command(app: App, once: bool, as_json: bool) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    totals = run_once(app) if once else run_forever(app)
+    emit(
+        as_json,
+        dataclasses.asdict(totals),
+        lambda: click.echo(
+            f"{totals.claimed} påminnelser till utkorgen, {totals.sent} skickade, "
+            f"{totals.retried} försöks igen, {totals.failed} misslyckade"
+            + (
+                " (SMTP-servern nås inte eller är inte inställd; meddelandena väntar)"
+                if totals.waiting
+                else ""
+            )
+        ),
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(reminders_group)
+    group.add_command(outbox_group)
+    group.add_command(mail_group)
+    group.add_command(scheduler_command)

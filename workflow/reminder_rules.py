@@ -1,0 +1,365 @@
+"""Reminder rules and e-mail templates as data (notifications/), checked at start-up.
+
+notifications/rules.yaml says, per rule: which source of due dates it watches, and the steps
+(when relative to the due date, to whom, which template). notifications/templates/ holds, per
+template, `<name>.subject.j2`, `<name>.txt.j2` and `<name>.html.j2` on one shared layout.
+
+Every rule is rendered with its source's sample at load time, so an unknown role, an unknown
+template variable or a bad offset stops start-up with one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
+
+from workflow.errors import DefinitionError
+from workflow.services.due_dates import SOURCES, DueItem
+from workflow.vocabulary import ROLE_LABELS, Role
+
+# The person responsible for the dated thing (projektägare, document owner), not a role.
+RESPONSIBLE = "ansvarig"
+_OFFSET = re.compile(r"^([+-]?)(\d{1,4})d$")
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MONTHS = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+# Templates the code itself uses (not tied to a rule), with the context they are given.
+SYSTEM_TEMPLATES = ("leveransfel",)
+
+
+def swedish_date(value: date | None) -> str:
+    """31 december 2022"""
+    if value is None:
+        return ""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    # Either days relative to the due date, or a fixed MM-DD in the due date's year.
+    offset_days: int | None
+    month_day: tuple[int, int] | None
+    to: tuple[str, ...]
+    template: str
+    escalation: bool
+
+    def planned_on(self, due_on: date) -> date:
+        """The calendar day of this step, before moving off weekends and holidays."""
+        if self.month_day is not None:
+            return date(due_on.year, *self.month_day)
+        return due_on + timedelta(days=self.offset_days or 0)
+
+    @property
+    def when_text(self) -> str:
+        if self.month_day is not None:
+            return f"{self.month_day[1]} {MONTHS[self.month_day[0] - 1]}"
+        days = self.offset_days or 0
+        if days == 0:
+            return "på dagen"
+        unit = "dag" if abs(days) == 1 else "dagar"
+        return f"{abs(days)} {unit} {'före' if days < 0 else 'efter'}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    label: str
+    source: str
+    yearly_due: tuple[int, int] | None
+    steps: tuple[Step, ...]
+
+    def step(self, key: str) -> Step | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(value: str) -> str:
+    """A header value: every run of line breaks and control characters becomes one space."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def reminder_context(
+    *,
+    rule: Rule,
+    step: Step,
+    item: DueItem,
+    today: date,
+    forbund_name: str,
+    recipient_name: str,
+) -> dict[str, Any]:
+    """What every reminder template sees (the sample at start-up has the same shape)."""
+    return {
+        "forbund": {"name": forbund_name},
+        "recipient": {"name": recipient_name},
+        "rule": {"id": rule.id, "label": rule.label},
+        "step": {"key": step.key, "escalation": step.escalation, "when": step.when_text},
+        "subject": {
+            "kind": item.subject_kind,
+            "ref": item.ref,
+            "title": item.title,
+            **item.facts,
+        },
+        "due_on": item.due_on,
+        # Positive: days left; 0: today; negative: days overdue.
+        "days_left": (item.due_on - today).days,
+        "today": today,
+    }
+
+
+def notice_context(
+    *, forbund_name: str, recipient_name: str, failed: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "forbund": {"name": forbund_name},
+        "recipient": {"name": recipient_name},
+        "failed": failed,
+    }
+
+
+SAMPLE_NOTICE = notice_context(
+    forbund_name="Samordningsförbundet",
+    recipient_name="Maria Lindqvist",
+    failed={
+        "to": "someone@example.se",
+        "subject": "Påminnelse",
+        "error": "550 mailbox unavailable",
+        "message_id": "<x@example.se>",
+    },
+)
+
+
+class Templates:
+    """Jinja2 environments over notifications/templates: HTML escapes, text and subject do not."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        loader = FileSystemLoader(str(folder))
+        # Explicit: select_autoescape() matches *.html, not our *.html.j2.
+        self.html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
+        self.text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined)
+        for env in (self.html, self.text):
+            env.filters["datum"] = swedish_date
+
+    def exists(self, name: str) -> bool:
+        return all(
+            (self.folder / f"{name}.{part}.j2").is_file() for part in ("subject", "txt", "html")
+        )
+
+    def render(self, name: str, context: dict[str, Any]) -> Rendered:
+        subject = self.text.get_template(f"{name}.subject.j2").render(context)
+        text = self.text.get_template(f"{name}.txt.j2").render(context)
+        html = self.html.get_template(f"{name}.html.j2").render(context)
+        return Rendered(subject=one_line(subject)[:400], text=text.strip() + "\n", html=html)
+
+
+@dataclass(frozen=True)
+class Notifications:
+    folder: Path
+    rules: dict[str, Rule]
+    templates: Templates
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return self.rules.get(rule_id)
+
+
+def _fail(path: Path, key: str, problem: str) -> DefinitionError:
+    return DefinitionError(f"{path}: {key}: {problem}")
+
+
+def _month_day(path: Path, key: str, value: Any) -> tuple[int, int]:
+    match = _MONTH_DAY.match(str(value))
+    if not match:
+        raise _fail(path, key, f"ogiltigt datum {value!r}; skriv MM-DD, t.ex. 09-01")
+    month, day = int(match[1]), int(match[2])
+    try:
+        date(2001, month, day)  # not a leap year: 02-29 would skip most years
+    except ValueError:
+        raise _fail(path, key, f"ogiltigt datum {value!r}; skriv MM-DD, t.ex. 09-01") from None
+    return month, day
+
+
+def _step(path: Path, key: str, raw: Any, templates: Templates) -> Step:
+    if not isinstance(raw, dict):
+        raise _fail(path, key, "ska vara en mappning med key, offset eller date, to, template")
+    step_key = raw.get("key")
+    if not isinstance(step_key, str) or not _NAME.match(step_key):
+        raise _fail(path, f"{key}.key", "saknas eller är inte ett namn (små bokstäver, siffror, _)")
+    key = f"{key} ({step_key})"
+    # (`on:` would be read as the boolean true by YAML 1.1, hence `date:`.)
+    if ("offset" in raw) == ("date" in raw):
+        raise _fail(path, key, "ange antingen offset (t.ex. -21d) eller date (MM-DD)")
+    offset_days = None
+    month_day = None
+    if "offset" in raw:
+        match = _OFFSET.match(str(raw["offset"]).strip())
+        if not match:
+            raise _fail(
+                path,
+                f"{key}.offset",
+                f"ogiltig förskjutning {raw['offset']!r}; skriv dagar som -21d, 0d eller +3d",
+            )
+        offset_days = int(match[2]) * (-1 if match[1] == "-" else 1)
+    else:
+        month_day = _month_day(path, f"{key}.date", raw["date"])
+    to = raw.get("to")
+    if isinstance(to, str):
+        to = [to]
+    if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
+        raise _fail(path, f"{key}.to", "ange minst en mottagare (roll eller ansvarig)")
+    known = {r.value for r in Role} | {RESPONSIBLE}
+    for recipient in to:
+        if recipient not in known:
+            raise _fail(
+                path,
+                f"{key}.to",
+                f"okänd roll {recipient!r}; kända: {', '.join(sorted(known))}",
+            )
+    template = raw.get("template")
+    if not isinstance(template, str) or not template:
+        raise _fail(path, f"{key}.template", "saknas")
+    if not templates.exists(template):
+        raise _fail(
+            path,
+            f"{key}.template",
+            f"mallen {template!r} saknas; den behöver {template}.subject.j2, "
+            f"{template}.txt.j2 och {template}.html.j2 i {templates.folder}",
+        )
+    return Step(
+        key=step_key,
+        offset_days=offset_days,
+        month_day=month_day,
+        to=tuple(to),
+        template=template,
+        escalation=bool(raw.get("escalation", False)),
+    )
+
+
+def _check_renders(
+    path: Path, key: str, templates: Templates, name: str, context: dict[str, Any]
+) -> None:
+    """Render each part alone so that the error names the template file, and the rule key."""
+    for part, env in (
+        ("subject", templates.text),
+        ("txt", templates.text),
+        ("html", templates.html),
+    ):
+        file = templates.folder / f"{name}.{part}.j2"
+        try:
+            env.get_template(file.name).render(context)
+        except TemplateSyntaxError as exc:
+            where = exc.filename or file
+            raise DefinitionError(
+                f"{where}: rad {exc.lineno}: {exc.message} (används av {path.name} {key})"
+            ) from None
+        except TemplateNotFound as exc:
+            raise DefinitionError(
+                f"{file}: mallen {exc.name!r} saknas (används av {path.name} {key})"
+            ) from None
+        except TemplateError as exc:
+            raise DefinitionError(
+                f"{file}: går inte att fylla i med regelns exempeldata: {exc} (används av {path.name} {key})"
+            ) from None
+
+
+def load_notifications(folder: Path) -> Notifications:
+    """Read rules.yaml and the templates; render each with sample data or stop start-up."""
+    path = folder / "rules.yaml"
+    templates = Templates(folder / "templates")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DefinitionError(f"{path}: filen saknas") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"rad {mark.line + 1}" if mark else "okänd rad"
+        raise DefinitionError(
+            f"{path}: {where}: ogiltig YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("rules"), dict):
+        raise _fail(path, "rules", "ska vara en mappning regel-id: regel")
+    rules: dict[str, Rule] = {}
+    for rule_id, spec in raw["rules"].items():
+        key = f"rules.{rule_id}"
+        if not isinstance(rule_id, str) or not _NAME.match(rule_id):
+            raise _fail(path, key, "regelns id ska vara små bokstäver, siffror och _")
+        if not isinstance(spec, dict):
+            raise _fail(path, key, "ska vara en mappning med label, source och steps")
+        label = spec.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise _fail(path, f"{key}.label", "saknas")
+        source_name = spec.get("source")
+        if source_name not in SOURCES:
+            raise _fail(
+                path,
+                f"{key}.source",
+                f"okänd källa {source_name!r}; kända: {', '.join(sorted(SOURCES))}",
+            )
+        yearly_due = None
+        if source_name == "yearly":
+            if "due" not in spec:
+                raise _fail(path, f"{key}.due", "källan yearly behöver due: MM-DD")
+            yearly_due = _month_day(path, f"{key}.due", spec["due"])
+        raw_steps = spec.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise _fail(path, f"{key}.steps", "ska vara en lista med minst ett steg")
+        steps = tuple(
+            _step(path, f"{key}.steps[{i}]", s, templates) for i, s in enumerate(raw_steps)
+        )
+        if len({s.key for s in steps}) != len(steps):
+            raise _fail(path, f"{key}.steps", "två steg har samma key")
+        rule = Rule(rule_id, label.strip(), source_name, yearly_due, steps)
+        sample = SOURCES[source_name].sample
+        if yearly_due is not None:
+            sample = DueItem(**{**sample.__dict__, "due_on": date(2026, *yearly_due)})
+        for step in steps:
+            context = reminder_context(
+                rule=rule,
+                step=step,
+                item=sample,
+                today=step.planned_on(sample.due_on),
+                forbund_name="Samordningsförbundet",
+                recipient_name=ROLE_LABELS[Role.FORBUNDSCHEF],
+            )
+            _check_renders(
+                path, f"{key}.steps ({step.key}).template", templates, step.template, context
+            )
+        rules[rule_id] = rule
+    for name in SYSTEM_TEMPLATES:
+        if not templates.exists(name):
+            raise _fail(path, "(mallar)", f"systemmallen {name!r} saknas i {templates.folder}")
+        _check_renders(path, f"systemmallen {name}", templates, name, SAMPLE_NOTICE)
+    return Notifications(folder=folder, rules=rules, templates=templates)

@@ -1,0 +1,369 @@
+"""Where due dates come from: a small registry of sources, keyed by the rules' `source:` names.
+
+A source lists the dated things of one förbund (an insats's end date, a document's renewal
+deadline, a fixed day of the year ...) as `DueItem`s. Rules take any source, so a new kind of
+dated thing needs a source here and nothing else. A source whose data does not exist yet is
+registered without a collector: rules may name it, and it yields nothing until it is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from workflow.clock import local_date
+from workflow.models import AuditEvent, Forbund, Insats, PolicyDocument
+from workflow.models.funding import Agreement, Report
+from workflow.models.meetings import Meeting, Organ, Protocol
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One dated thing a reminder is about."""
+
+    subject_kind: str
+    subject_id: int
+    ref: str
+    title: str
+    due_on: date
+    # The person responsible (recipient `ansvarig`): projektägare, document owner ...
+    owner_id: int | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a collector may need besides the database: today and the rule's yearly date."""
+
+    today: date
+    yearly_due: tuple[int, int] | None = None
+
+
+Collector = Callable[[Session, Forbund, Window], Iterable[DueItem]]
+
+
+@dataclass(frozen=True)
+class DueDateSource:
+    name: str
+    label: str
+    sample: DueItem
+    collect: Collector | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.collect is not None
+
+
+# States in which an insats runs (or is about to): only these get end-of-insats reminders.
+RUNNING_STATES = ("avtal", "pagaende", "andring")
+CLOSED_STATES = (
+    "avslutad_implementerad",
+    "avslutad_ej_implementerad",
+    "avslutad_avbruten",
+    "avslutad_avslag",
+    "atertagen",
+    "arkiverad",
+)
+# Documents that are in force and so can fall due for renewal.
+POLICY_IN_FORCE = ("faststalld", "revision_due")
+
+
+def _insats_item(case: Insats, due_on: date, **facts: Any) -> DueItem:
+    return DueItem(
+        subject_kind="insats",
+        subject_id=case.id,  # type: ignore[arg-type]
+        ref=case.dnr or f"ide-{case.id}",
+        title=case.title,
+        due_on=due_on,
+        owner_id=case.project_owner_id or case.submitted_by_id,
+        facts={
+            "start": case.start_date,
+            "end": case.end_date,
+            "decision_paragraph": case.decision_paragraph,
+            **facts,
+        },
+    )
+
+
+def _insats_end(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    cases = session.exec(
+        select(Insats).where(
+            Insats.forbund_id == forbund.id,
+            col(Insats.state).in_(RUNNING_STATES),
+            col(Insats.end_date).is_not(None),
+        )
+    )
+    for case in cases:
+        yield _insats_item(case, case.end_date)  # type: ignore[arg-type]
+
+
+def _justering_dates(session: Session, forbund: Forbund) -> dict[int, date]:
+    """The day each insats's board decision was justerad (the latest time, if several)."""
+    rows = session.exec(
+        select(AuditEvent.subject_id, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.forbund_id == forbund.id,
+            AuditEvent.subject_kind == "insats",
+            AuditEvent.trigger == "justera",
+        )
+        .group_by(col(AuditEvent.subject_id))
+    )
+    return {subject_id: local_date(at) for subject_id, at in rows}
+
+
+def _insats_justering(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    justered = _justering_dates(session, forbund)
+    if not justered:
+        return
+    cases = session.exec(select(Insats).where(col(Insats.id).in_(list(justered))))
+    for case in cases:
+        yield _insats_item(case, justered[case.id])  # type: ignore[index]
+
+
+def _agreement_unsigned(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    # Justerad but not started: the avtal is not signed yet. Due date = the justering day.
+    justered = _justering_dates(session, forbund)
+    cases = session.exec(
+        select(Insats).where(
+            Insats.forbund_id == forbund.id,
+            Insats.state == "avtal",
+            col(Insats.agreement_signed_on).is_(None),
+        )
+    )
+    signed = set(
+        session.exec(
+            select(Agreement.insats_id).where(
+                Agreement.forbund_id == forbund.id, Agreement.status == "undertecknat"
+            )
+        )
+    )
+    for case in cases:
+        if case.id in justered and case.id not in signed:
+            yield _insats_item(case, justered[case.id])
+
+
+# Report kinds as the funding work names them (report_plan.KIND_LABELS).
+REPORT_KIND_LABELS = {
+    "lages": "lägesrapport",
+    "delar": "delårsrapport",
+    "helar": "helårsrapport",
+    "slut": "slutrapport",
+}
+# A report still owed: not yet in, or sent back for completion.
+REPORT_OWED = ("vantar", "komplettering")
+
+
+def _report_due(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    rows = session.exec(
+        select(Report, Insats)
+        .join(Insats, col(Insats.id) == col(Report.insats_id))
+        .where(
+            Report.forbund_id == forbund.id,
+            col(Report.status).in_(REPORT_OWED),
+            col(Insats.state).not_in(CLOSED_STATES),
+        )
+    )
+    for report, case in rows:
+        item = _insats_item(
+            case,
+            report.due_on,
+            report_kind=REPORT_KIND_LABELS.get(report.kind, report.kind),
+            period_end=report.period_end,
+        )
+        yield DueItem(
+            subject_kind="report",
+            subject_id=report.id,  # type: ignore[arg-type]
+            ref=item.ref,
+            title=item.title,
+            due_on=item.due_on,
+            owner_id=item.owner_id,
+            facts=item.facts,
+        )
+
+
+def _board_meetings(session: Session, forbund: Forbund) -> list[tuple[Meeting, Organ]]:
+    return list(
+        session.exec(
+            select(Meeting, Organ)
+            .join(Organ, col(Organ.id) == col(Meeting.organ_id))
+            .where(Meeting.forbund_id == forbund.id, Organ.kind == "styrelse")
+        ).all()
+    )
+
+
+def _meeting_item(meeting: Meeting, organ: Organ) -> DueItem:
+    day = local_date(meeting.starts_at)
+    return DueItem(
+        subject_kind="meeting",
+        subject_id=meeting.id,  # type: ignore[arg-type]
+        ref=day.isoformat(),
+        title="Styrelsemöte",
+        due_on=day,
+        facts={"place": meeting.place, "organ": organ.name},
+    )
+
+
+def _meeting(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    # Once the kallelse is recorded as sent, nobody needs reminding.
+    for meeting, organ in _board_meetings(session, forbund):
+        if meeting.kallelse_sent_at is None:
+            yield _meeting_item(meeting, organ)
+
+
+def _protocol_unjusterat(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    """Board meetings whose protocol is not justerat yet (or not even opened)."""
+    status: dict[int, str] = {
+        meeting_id: state
+        for meeting_id, state in session.exec(
+            select(Protocol.meeting_id, Protocol.status).where(Protocol.forbund_id == forbund.id)
+        )
+    }
+    for meeting, organ in _board_meetings(session, forbund):
+        if status.get(meeting.id or 0) not in ("justerat", "anslaget"):
+            yield _meeting_item(meeting, organ)
+
+
+def policy_ref(document: PolicyDocument) -> str:
+    return document.dnr or f"sd-{document.id}"
+
+
+def _policy_renewal(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    documents = session.exec(
+        select(PolicyDocument).where(
+            PolicyDocument.forbund_id == forbund.id,
+            col(PolicyDocument.state).in_(POLICY_IN_FORCE),
+            col(PolicyDocument.renew_by).is_not(None),
+        )
+    )
+    for document in documents:
+        yield DueItem(
+            subject_kind="styrdokument",
+            subject_id=document.id,  # type: ignore[arg-type]
+            ref=policy_ref(document),
+            title=document.title,
+            due_on=document.renew_by,  # type: ignore[arg-type]
+            owner_id=document.owner_id,
+            facts={
+                "kind": document.kind,
+                "decided_on": document.decided_on,
+                "decided_by": document.decided_by,
+                "renewal_years": document.renewal_years,
+            },
+        )
+
+
+def _yearly(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+    if window.yearly_due is None:
+        return
+    month, day = window.yearly_due
+    for year in (window.today.year - 1, window.today.year, window.today.year + 1):
+        yield DueItem(
+            subject_kind="forbund",
+            subject_id=forbund.id,  # type: ignore[arg-type]
+            ref=str(year),
+            title=forbund.name,
+            due_on=date(year, month, day),
+            facts={"year": year},
+        )
+
+
+_SAMPLE_INSATS = DueItem(
+    "insats",
+    1,
+    "2013/011-01",
+    "Utgångspunkten",
+    date(2014, 12, 31),
+    1,
+    {"start": date(2013, 1, 1), "end": date(2014, 12, 31), "decision_paragraph": "§ 45"},
+)
+
+_SAMPLE_MEETING = DueItem(
+    "meeting",
+    1,
+    "2013-11-28",
+    "Styrelsemöte",
+    date(2013, 11, 28),
+    None,
+    {"place": "Tjörn", "organ": "Styrelsen"},
+)
+
+SOURCES: dict[str, DueDateSource] = {
+    s.name: s
+    for s in [
+        DueDateSource("insats_end", "insatsens slutdatum", _SAMPLE_INSATS, _insats_end),
+        DueDateSource(
+            "insats_justering", "dagen då beslutet justerades", _SAMPLE_INSATS, _insats_justering
+        ),
+        DueDateSource(
+            "agreement_unsigned",
+            "justerat beslut utan undertecknat avtal",
+            _SAMPLE_INSATS,
+            _agreement_unsigned,
+        ),
+        DueDateSource(
+            "policy_renewal",
+            "styrdokumentets sista dag för förnyelse",
+            DueItem(
+                "styrdokument",
+                1,
+                "sd-1",
+                "Policydokument 2019–2022, LSG Örnsköldsvik",
+                date(2022, 12, 31),
+                1,
+                {
+                    "kind": "policy",
+                    "decided_on": date(2018, 12, 11),
+                    "decided_by": "Lokala samverkansgruppen",
+                    "renewal_years": 4,
+                },
+            ),
+            _policy_renewal,
+        ),
+        DueDateSource(
+            "yearly",
+            "en fast dag varje år (due: MM-DD)",
+            DueItem(
+                "forbund",
+                1,
+                "2026",
+                "Samordningsförbundet",
+                date(2026, 11, 30),
+                None,
+                {"year": 2026},
+            ),
+            _yearly,
+        ),
+        # The board and funding work's dates (workflow/models/meetings.py and funding.py).
+        DueDateSource(
+            "report_due",
+            "rapportens förfallodag (rapportplanen)",
+            DueItem(
+                "report",
+                1,
+                "2013/011-01",
+                "Utgångspunkten",
+                date(2013, 8, 31),
+                1,
+                {
+                    **_SAMPLE_INSATS.facts,
+                    "report_kind": "delårsrapport",
+                    "period_end": date(2013, 6, 30),
+                },
+            ),
+            _report_due,
+        ),
+        DueDateSource(
+            "meeting", "styrelsemötets dag (tills kallelsen är skickad)", _SAMPLE_MEETING, _meeting
+        ),
+        DueDateSource(
+            "protocol_unjusterat",
+            "styrelsemötets dag (tills protokollet är justerat)",
+            _SAMPLE_MEETING,
+            _protocol_unjusterat,
+        ),
+    ]
+}
