@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.support import TravelClock, World, build_world
 from workflow.app import App
 from workflow.clock import STOCKHOLM
 from workflow.settings import load_settings
-from tests.support import TravelClock, World, build_world
 
 POSTGRES_URL = os.environ.get(
     "FINSAM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -77,7 +77,9 @@ def _truncate_all(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
         tables = connection.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'")
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            )
         ).scalars()
         names = ", ".join(tables)
         if names:

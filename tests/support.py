@@ -47,7 +47,10 @@ class World:
     def idea(self, **values: Any) -> str:
         fields = {**complete_application(self.clock.now.year + 1), **values}
         view = cases.submit_idea(
-            self.app, actor_email=email(Role.HANDLAGGARE, self.slug), values=fields, forbund=self.slug
+            self.app,
+            actor_email=email(Role.HANDLAGGARE, self.slug),
+            values=fields,
+            forbund=self.slug,
         )
         return view.ref
 
@@ -84,7 +87,11 @@ def complete_application(year: int) -> dict[str, Any]:
 def build_world(app: App, clock: TravelClock, slug: str = "test") -> World:
     with app.db.transaction() as session:
         forbund = create_forbund(
-            session, slug=slug, name=f"Samordningsförbundet {slug}", dnr_pattern="{year}/{seq:03d}", now=clock()
+            session,
+            slug=slug,
+            name=f"Samordningsförbundet {slug}",
+            dnr_pattern="{year}/{seq:03d}",
+            now=clock(),
         )
         parties = {
             name: add_party(session, forbund, kind=kind, name=name)
@@ -97,7 +104,13 @@ def build_world(app: App, clock: TravelClock, slug: str = "test") -> World:
             ]
         }
         for role in Role:
-            add_person(session, forbund, name=f"Test {role.value}", email=email(role, slug), roles=[role.value])
+            add_person(
+                session,
+                forbund,
+                name=f"Test {role.value}",
+                email=email(role, slug),
+                roles=[role.value],
+            )
     return World(app, clock, slug, {name: party.name for name, party in parties.items()})
 
 
@@ -116,7 +129,12 @@ HAPPY_PATH: list[tuple[str, Role, dict[str, Any], str | None]] = [
     ("justera", Role.STYRELSE_ORDFORANDE, {}, None),
     ("starta", Role.FORBUNDSCHEF, {"agreement_signed_on": "START"}, None),
     ("avsluta", Role.FORBUNDSCHEF, {}, None),
-    ("implementera", Role.SEKRETERARE, {"final_report_on": "END", "decision_paragraph": "§ 40"}, None),
+    (
+        "implementera",
+        Role.SEKRETERARE,
+        {"final_report_on": "END", "decision_paragraph": "§ 40"},
+        None,
+    ),
 ]
 
 
@@ -132,7 +150,13 @@ def drive_happy_path(world: World, ref: str, until: str | None = None) -> cases.
             assert view.end is not None
             world.clock.set(view.end)
         resolved = {
-            key: (view.start.isoformat() if v == "START" else view.end.isoformat() if v == "END" else v)  # type: ignore[union-attr]
+            key: (
+                view.start.isoformat()
+                if v == "START"
+                else view.end.isoformat()
+                if v == "END"
+                else v
+            )  # type: ignore[union-attr]
             for key, v in values.items()
         }
         view = world.fire(view.ref, trigger, role, values=resolved, comment=comment)

@@ -8,6 +8,7 @@ from typing import Any
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
 from workflow.lifecycle.registry import Lifecycles, load_lifecycles
+from workflow.reminder_rules import Notifications, load_notifications
 from workflow.settings import Settings, load_settings
 
 
@@ -17,6 +18,8 @@ class App:
     db: Database
     lifecycles: Lifecycles
     clock: Clock = system_clock
+    # Reminder rules and e-mail templates (notifications/), checked at start-up.
+    notifications: Notifications | None = None
 
     @classmethod
     def create(
@@ -25,8 +28,13 @@ class App:
         """Load and check every definition first: a broken file stops start-up before any I/O."""
         settings = settings or load_settings(**overrides)
         lifecycles = load_lifecycles(settings.data_dir("states"))
+        notifications = load_notifications(settings.data_dir("notifications"))
         return cls(
-            settings=settings, db=Database.open(settings), lifecycles=lifecycles, clock=clock
+            settings=settings,
+            db=Database.open(settings),
+            lifecycles=lifecycles,
+            clock=clock,
+            notifications=notifications,
         )
 
     def close(self) -> None:

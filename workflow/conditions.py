@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlmodel import col, select
+
 from workflow.vocabulary import PartyKind, Recommendation
 
 
@@ -108,6 +110,22 @@ def _recommendation_recorded(facts: Facts) -> str | None:
 
 
 def _agreement_signed(facts: Facts) -> str | None:
+    """The avtal row is the record when there is one (finsam agreements); otherwise the date
+    recorded on the case (an avtal signed on paper before the system was used)."""
+    from workflow.models.funding import Agreement
+
+    case = facts.subject
+    if facts.session is not None and case.id is not None:
+        agreement = facts.session.exec(
+            select(Agreement)
+            .where(Agreement.insats_id == case.id, Agreement.status != "ersatt")
+            .order_by(col(Agreement.id).desc())
+        ).first()
+        if agreement is not None and agreement.status != "undertecknat":
+            return (
+                "avtalet är inte undertecknat av både förbundet och insatsägaren; "
+                "registrera underskrifterna med 'finsam agreements sign'"
+            )
     signed = facts.subject.agreement_signed_on
     if signed is None:
         return "avtalet är inte undertecknat; ange --set agreement_signed_on=ÅÅÅÅ-MM-DD"
@@ -135,9 +153,57 @@ def _end_reached_or_reason_given(facts: Facts) -> str | None:
 
 
 def _final_report_recorded(facts: Facts) -> str | None:
+    """With an avtal in the system, the slutrapport must be there and approved."""
+    from workflow.models.funding import Agreement, Report
+
+    case = facts.subject
+    if facts.session is not None and case.id is not None:
+        has_agreement = facts.session.exec(
+            select(Agreement.id).where(Agreement.insats_id == case.id)
+        ).first()
+        approved = facts.session.exec(
+            select(Report.id).where(
+                Report.insats_id == case.id, Report.kind == "slut", Report.status == "godkand"
+            )
+        ).first()
+        if has_agreement is not None and approved is None:
+            return "slutrapporten är inte godkänd; godkänn den med 'finsam reports approve'"
     if facts.subject.final_report_on is None:
         return "slutrapport saknas; ange --set final_report_on=ÅÅÅÅ-MM-DD"
     return None
+
+
+def _recommendation_for_board(facts: Facts) -> str | None:
+    if facts.subject.recommendation == Recommendation.KOMPLETTERA:
+        return (
+            "rekommendationen komplettera går inte till styrelsen; ärendet skickas till sökanden "
+            "med 'finsam meetings recommend ... --outcome komplettera'"
+        )
+    return None
+
+
+def _completion_asked_in_beredning(facts: Facts) -> str | None:
+    if facts.subject.recommendation == Recommendation.KOMPLETTERA:
+        return None
+    return "kompletteringen begärdes inte av beredningsgruppen; använd komplettering_inkommen"
+
+
+def _protocol_justerat(facts: Facts) -> str | None:
+    """A bifall recorded on a § takes effect only when that §'s protocol is justerat."""
+    from workflow.models.meetings import Paragraph, Protocol, ProtocolStatus
+
+    case = facts.subject
+    if facts.session is None or case.id is None:
+        return None
+    row = facts.session.exec(
+        select(Protocol.status, Paragraph.number)
+        .join(Paragraph, col(Paragraph.protocol_id) == col(Protocol.id))
+        .where(Paragraph.insats_id == case.id, col(Paragraph.decision).is_not(None))
+        .order_by(col(Paragraph.id).desc())
+    ).first()
+    if row is None or row[0] in {ProtocolStatus.JUSTERAT, ProtocolStatus.ANSLAGET}:
+        return None
+    return f"protokollet med § {row[1]} är inte justerat än; beslutet gäller först efter justering"
 
 
 def _all(*conditions: Condition) -> dict[str, Condition]:
@@ -184,6 +250,21 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
             _end_reached_or_reason_given,
         ),
         Condition("final_report_recorded", "slutrapport inkommen", _final_report_recorded),
+        Condition(
+            "recommendation_for_board",
+            "rekommendationen är bevilja, bevilja med villkor eller avslå",
+            _recommendation_for_board,
+        ),
+        Condition(
+            "completion_asked_in_beredning",
+            "beredningsgruppen begärde kompletteringen",
+            _completion_asked_in_beredning,
+        ),
+        Condition(
+            "protocol_justerat",
+            "beslutsparagrafens protokoll är justerat",
+            _protocol_justerat,
+        ),
     ),
     "styrdokument": _all(COMMENT_GIVEN),
 }

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,17 +40,99 @@ class MeetingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The kallelse goes out this many days before the meeting.
+    kallelse_days_before: int = Field(default=7, ge=0, le=60)
+    # The protocol should be justerat within this many days of the meeting.
+    justering_days: int = Field(default=14, ge=1, le=90)
+    # The anslag is posted at most this many days after justering.
+    anslag_days_after_justering: int = Field(default=2, ge=0, le=30)
+    # Överklagandetid: the anslag stays up this long (laglighetsprövning, 3 weeks by default).
+    appeal_weeks: int = Field(default=3, ge=1, le=12)
+    # How many justerare a protocol needs besides the ordförande.
+    justerare_count: int = Field(default=1, ge=1, le=2)
+    # Where the justerat protocol is kept (the ANSLAG/BEVIS block).
+    storage_place: str = "Förbundets kansli"
+
 
 class FundingSettings(BaseModel):
     """[funding] in config/finsam.toml: budget frame, agreements, report plan defaults."""
 
     model_config = ConfigDict(extra="forbid")
 
+    # FINSAM § 5: the state (FK, covering AF) half, regions a quarter, kommuner a quarter.
+    state_percent: int = 50
+    region_percent: int = 25
+    kommun_percent: int = 25
+    # Weights per kommun name for the kommuner's quarter (avsiktsförklaring); empty = equal.
+    kommun_split: dict[str, float] = {}
+    # Report plan of a new avtal: month-day of the delår and helår reports, slutrapport months
+    # after the end date.
+    delar_due: str = "06-30"
+    helar_due: str = "12-31"
+    slut_months_after_end: int = 3
+    # A payment waits until the report due before it is approved.
+    payment_waits_for_report: bool = True
+    payment_terms: str = (
+        "Utbetalning sker efter rekvisition; nästa utbetalning görs när föregående rapport "
+        "är godkänd av förbundschefen."
+    )
+    # Follow-up questions after an implemented insats, months after the board took note.
+    followup_months: list[int] = [6, 12]
+    # National pattern for the split of insats costs: individual-oriented share in percent.
+    national_individ_percent: int = 80
+
+    @field_validator("kommun_percent")
+    @classmethod
+    def _shares_sum_to_100(cls, value: int, info: Any) -> int:
+        total = info.data.get("state_percent", 0) + info.data.get("region_percent", 0) + value
+        if total != 100:
+            raise ValueError(f"andelarna stat + region + kommuner ska bli 100, inte {total}")
+        return value
+
+    @field_validator("delar_due", "helar_due")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        try:
+            month, day = (int(part) for part in value.split("-"))
+            date(2001, month, day)
+        except ValueError:
+            raise ValueError(f"{value!r} är ingen dag; skriv MM-DD, t.ex. 06-30") from None
+        return value
+
+    @field_validator("followup_months")
+    @classmethod
+    def _positive_months(cls, value: list[int]) -> list[int]:
+        if any(m <= 0 for m in value):
+            raise ValueError("uppföljningsfrågor ställs ett positivt antal månader efter")
+        return sorted(set(value))
+
 
 class MailSettings(BaseModel):
     """[mail] in config/finsam.toml: SMTP delivery and the scheduler."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # Without a host, messages wait in the outbox (`finsam outbox list` shows them).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # none: plain (a relay on the same machine); starttls: upgrade on 587; tls: implicit on 465.
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    from_address: str = "finsam@localhost"
+    from_name: str = "Samordningsförbundet"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # Retries after a timeout or a 4xx answer: base, doubled per attempt, capped; then failed.
+    max_attempts: int = Field(default=8, ge=1)
+    retry_base_seconds: int = Field(default=60, ge=1)
+    retry_max_seconds: int = Field(default=6 * 3600, ge=1)
+    # A sender that died mid-message gives it up after this long; it is then retried.
+    lease_seconds: int = Field(default=600, ge=10)
+    # The scheduler's sweep interval, and the local hour a reminder goes out on its day.
+    sweep_minutes: int = Field(default=5, ge=1, le=60)
+    send_hour: int = Field(default=8, ge=0, le=23)
+    # A reminder whose day passed more than this long before it was first planned is not sent.
+    catch_up_days: int = Field(default=14, ge=0)
 
 
 class Settings(BaseSettings):

@@ -12,7 +12,19 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import DBAPIError
 
-from workflow.cli import audit_cmd, cases_cmd, lifecycle_cmd, people_cmd, setup_cmd
+from workflow.cli import (
+    agreements_cmd,
+    audit_cmd,
+    budget_cmd,
+    cases_cmd,
+    lifecycle_cmd,
+    meetings_cmd,
+    people_cmd,
+    policies_cmd,
+    reminders_cmd,
+    reports_cmd,
+    setup_cmd,
+)
 from workflow.errors import FinsamError
 
 
@@ -39,6 +51,15 @@ cli.add_command(cases_cmd.cases)
 cli.add_command(lifecycle_cmd.lifecycle)
 cli.add_command(audit_cmd.audit)
 cli.add_command(people_cmd.people)
+cli.add_command(meetings_cmd.meetings_group)
+cli.add_command(budget_cmd.budget_group)
+cli.add_command(agreements_cmd.agreements)
+cli.add_command(agreements_cmd.payments)
+cli.add_command(reports_cmd.reports)
+cli.add_command(reports_cmd.uppfoljning)
+cli.add_command(reports_cmd.closure)
+reminders_cmd.register(cli)
+policies_cmd.register(cli)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -2,16 +2,66 @@
 
 from workflow.models.audit import AuditChain, AuditEvent
 from workflow.models.forbund import Forbund, Party, Person, PersonRole
+from workflow.models.funding import (
+    Agreement,
+    BudgetFrame,
+    BudgetLine,
+    FollowUpQuestion,
+    FrameContribution,
+    FrameItem,
+    Payment,
+    Report,
+    UppfoljningRecord,
+)
 from workflow.models.insats import DnrSequence, Insats, InsatsParty
+from workflow.models.meetings import (
+    AgendaItem,
+    Attendance,
+    BeredningNote,
+    Meeting,
+    Organ,
+    OrganMember,
+    Paragraph,
+    ParagraphSequence,
+    Protocol,
+    ProtocolSigner,
+    Recommendation,
+)
+from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder
 
 __all__ = [
+    "AgendaItem",
+    "Attendance",
     "AuditChain",
     "AuditEvent",
+    "BeredningNote",
     "DnrSequence",
     "Forbund",
     "Insats",
     "InsatsParty",
+    "Meeting",
+    "Organ",
+    "OrganMember",
+    "OutboxMessage",
+    "Paragraph",
+    "ParagraphSequence",
     "Party",
     "Person",
     "PersonRole",
+    "PolicyDocument",
+    "Protocol",
+    "ProtocolSigner",
+    "Recommendation",
+    "Reminder",
+]
+__all__ += [
+    "Agreement",
+    "BudgetFrame",
+    "BudgetLine",
+    "FollowUpQuestion",
+    "FrameContribution",
+    "FrameItem",
+    "Payment",
+    "Report",
+    "UppfoljningRecord",
 ]

@@ -9,6 +9,7 @@ Names and e-mail addresses of people are invented.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -19,6 +20,9 @@ from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock
 from workflow.models import Forbund
 from workflow.services import cases
+from workflow.services.demo_funding import load_funding_demo
+from workflow.services.demo_meetings import load_meetings_demo
+from workflow.services.demo_reminders import load_reminder_demo
 from workflow.services.organisation import add_party, add_person, create_forbund
 from workflow.services.registration import reserve_numbers
 
@@ -202,7 +206,7 @@ def _newer(today: date) -> tuple[list[dict[str, Any]], list[_Step]]:
         "mal": "Minst 40 % av deltagarna i arbete eller studier efter avslutad insats.",
         "budget": {str(year): 600, str(year + 1): 600},
     }
-    ideas = [
+    ideas: list[dict[str, Any]] = [
         {
             "title": "Samordnat stöd för unga med aktivitetsersättning",
             "by": "handlaggare",
@@ -362,6 +366,25 @@ def _newer(today: date) -> tuple[list[dict[str, Any]], list[_Step]]:
     return ideas, steps
 
 
+def _at_time(app: App, when: datetime) -> App:
+    return dataclasses.replace(app, clock=fixed_clock(when))
+
+
+def _run_steps(app: App, steps: list[_Step], refs: dict[str, str]) -> None:
+    """Fire the steps in the order they happened, each at its own time."""
+    for step in sorted(steps, key=lambda s: s.when):
+        view = cases.fire(
+            _at_time(app, step.when),
+            ref=refs[step.case],
+            trigger=step.trigger,
+            actor_email=_email(step.actor),
+            forbund=SLUG,
+            values=step.values,
+            comment=step.comment,
+        )
+        refs[step.case] = view.ref  # registration gives the dnr
+
+
 def load_demo(app: App) -> DemoResult:
     now = app.clock()
     with app.db.transaction() as session:
@@ -388,9 +411,7 @@ def load_demo(app: App) -> DemoResult:
 
     refs: dict[str, str] = {}
 
-    def at(when: datetime) -> App:
-        return dataclasses.replace(app, clock=fixed_clock(when))
-
+    at = functools.partial(_at_time, app)
     names = {key: name for key, _, name in PARTIES}
     steps: list[_Step] = []
     for index, (title, owner, members, person, target, y13, y14, paragraph) in enumerate(SEED_004):
@@ -420,18 +441,7 @@ def load_demo(app: App) -> DemoResult:
 
     today = now.astimezone(STOCKHOLM).date()
     ideas, newer_steps = _newer(today)
-    steps.sort(key=lambda s: s.when)
-    for step in steps:
-        view = cases.fire(
-            at(step.when),
-            ref=refs[step.case],
-            trigger=step.trigger,
-            actor_email=_email(step.actor),
-            forbund=SLUG,
-            values=step.values,
-            comment=step.comment,
-        )
-        refs[step.case] = view.ref
+    _run_steps(app, steps, refs)
     for idea in ideas:
         view = cases.submit_idea(
             at(idea["when"]),
@@ -440,15 +450,8 @@ def load_demo(app: App) -> DemoResult:
             forbund=SLUG,
         )
         refs[idea["title"]] = view.ref
-    for step in sorted(newer_steps, key=lambda s: s.when):
-        view = cases.fire(
-            at(step.when),
-            ref=refs[step.case],
-            trigger=step.trigger,
-            actor_email=_email(step.actor),
-            forbund=SLUG,
-            values=step.values,
-            comment=step.comment,
-        )
-        refs[step.case] = view.ref
+    _run_steps(app, newer_steps, refs)
+    load_funding_demo(app, SLUG)
+    load_reminder_demo(app)
+    load_meetings_demo(app, SLUG)
     return DemoResult(SLUG, NAME, True, len(PEOPLE), len(refs))
