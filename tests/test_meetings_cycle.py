@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.funding_world import frame
 from tests.meeting_support import (
     CHAIR,
     DIRECTOR,
@@ -409,3 +410,29 @@ def test_a_protocol_taken_back_from_justering_is_corrected_and_signed_again(worl
     done = justera(world, meeting.id)
     assert done.protocol.status == "justerat"  # type: ignore[union-attr]
     assert world.show(ref).state == "avtal"
+
+
+def test_a_bifall_beyond_the_budget_frame_is_refused_unless_the_board_decides_so(
+    world: World,
+) -> None:
+    ref = recommended(world)  # asks 500 tkr for next year and 400 for the year after
+    year = world.clock.now.year + 1
+    frame(world, year, 1000, adopted=date(2026, 1, 15), admin=700)  # 300 tkr of room
+    meeting = board_meeting(world, "2026-04-17 13:00")
+    opened = with_agenda_and_protocol(world, meeting.id)
+    number = paragraph_of(opened, ref)
+    with pytest.raises(BadInput) as refused:
+        protocol.follow_recommendations(
+            world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+        )
+    assert f"överskrider ramen för {year} med 200 tkr" in str(refused.value)
+    assert "--over-frame" in str(refused.value)
+    assert world.show(ref).state == "pa_dagordning"  # nothing of the meeting was decided
+    protocol.follow_recommendations(
+        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug, over_frame=True
+    )
+    justera(world, meeting.id)
+    lines = budget.lines_of(world.app, ref=ref, forbund=world.slug)
+    assert [(v.year, v.granted_tkr) for v in lines] == [(year, 500), (year + 1, 400)]
+    assert budget.figures(world.app, years=[year], forbund=world.slug)[0].result_tkr == -200
+    assert [line.decision_paragraph for line in lines] == [f"§ {number}", f"§ {number}"]

@@ -403,6 +403,9 @@ def _granted(pairs: tuple[str, ...]) -> dict[str, int] | None:
 @click.option("--reservation", multiple=True, metavar="EMAIL[:TEXT]", help="Reservation.")
 @click.option("--jav", multiple=True, metavar="EMAIL", help="Ledamot som anmäler jäv.")
 @click.option("--expect-version", type=int, help="§:ns version du läste; ändrad ger konflikt (5).")
+@click.option(
+    "--over-frame", is_flag=True, help="Styrelsen beviljar trots att budgetramen överskrids."
+)
 @ACTOR
 @json_option
 @pass_app()
@@ -418,6 +421,7 @@ def decide_command(
     reservation: tuple[str, ...],
     jav: tuple[str, ...],
     expect_version: int | None,
+    over_frame: bool,
     actor: str,
     as_json: bool,
 ) -> None:
@@ -433,6 +437,7 @@ def decide_command(
             motivation=motivation,
             reservations=list(reservation),
             jav=list(jav),
+            over_frame=over_frame,
         ),
         actor_email=actor,
         expected_version=expect_version,
@@ -444,14 +449,22 @@ def decide_command(
 @meetings_group.command("follow", help="Besluta enligt rekommendation och förslag (alla öppna §§).")
 @MEETING
 @click.option("--paragraph", multiple=True, type=int, metavar="§", help="Bara dessa §§.")
+@click.option(
+    "--over-frame", is_flag=True, help="Styrelsen beviljar trots att budgetramen överskrids."
+)
 @ACTOR
 @json_option
 @pass_app()
 def follow_command(
-    app: App, ref: str, paragraph: tuple[int, ...], actor: str, as_json: bool
+    app: App, ref: str, paragraph: tuple[int, ...], over_frame: bool, actor: str, as_json: bool
 ) -> None:
     view = protocol.follow_recommendations(
-        app, ref=ref, actor_email=actor, paragraphs=list(paragraph), forbund=app.settings.forbund
+        app,
+        ref=ref,
+        actor_email=actor,
+        paragraphs=list(paragraph),
+        forbund=app.settings.forbund,
+        over_frame=over_frame,
     )
     _emit_meeting(as_json, view, "Besluten följer rekommendationerna.")
 

@@ -470,6 +470,80 @@ class GrantResult:
         return asdict(self)
 
 
+@dataclass
+class _Assessment:
+    drawn: dict[str, int]
+    after: dict[int, Any]
+    warnings: list[str]
+    first_year: int
+
+    @property
+    def overrun(self) -> str | None:
+        return next((w for w in self.warnings if w.startswith("beviljandet överskrider")), None)
+
+
+def _assess(
+    session: Session,
+    app: App,
+    forbund: Forbund,
+    case: Insats,
+    amounts: dict[str, int],
+    decided_on: date,
+    existing: dict[int, BudgetLine],
+) -> _Assessment:
+    """What granting `amounts` would do to the frame of each year it touches."""
+    before = figures_in(session, app, forbund, [])
+    overrides: Overrides = {}
+    drawn: dict[str, int] = {}
+    for year_text, tkr in sorted(amounts.items()):
+        year = int(year_text)
+        frame = before.get(year)
+        old = existing.get(year)
+        take = 0
+        if frame is not None and decided_on >= frame.adopted_on:
+            # A grant from the day the frame was adopted is a new insats: it uses the room kept
+            # for it ("utrymme för nya insatser"); earlier grants are in the frame already.
+            free = frame.reserve_left_tkr + (old.reserve_drawn_tkr if old else 0)
+            take = min(tkr, free)
+        overrides[(case.id, year)] = (tkr, take)  # type: ignore[index]
+        drawn[year_text] = take
+    after = figures_in(
+        session, app, forbund, [], overrides, extra=[(case, int(y)) for y in amounts]
+    )
+    warnings: list[str] = []
+    first = min(int(y) for y in amounts)
+    for year in sorted(int(y) for y in amounts):
+        if year not in after:
+            warnings.append(f"ingen budgetram för {year} ännu; beloppet prövas när ramen finns")
+    for year, fig in sorted(after.items()):
+        if year >= first and fig.result_tkr < 0 and fig.result_tkr < before[year].result_tkr:
+            room = before[year].room_for_new_tkr
+            warnings.append(
+                f"beviljandet överskrider ramen för {year} med {-fig.result_tkr} tkr "
+                f"(utrymme för nya insatser före beslutet: {room} tkr)"
+            )
+    return _Assessment(drawn, after, warnings, first)
+
+
+def frame_overrun(
+    session: Session,
+    app: App,
+    *,
+    forbund: Forbund,
+    case: Insats,
+    amounts: dict[str, int],
+    decided_on: date,
+) -> str | None:
+    """The warning a board decision granting `amounts` would give, or None if it fits."""
+    if not amounts:
+        return None
+    existing = {
+        line.year: line
+        for line in session.exec(select(BudgetLine).where(BudgetLine.insats_id == case.id))
+    }
+    return _assess(session, app, forbund, case, amounts, decided_on, existing).overrun
+
+
 def grant_in(
     session: Session,
     app: App,
@@ -503,40 +577,16 @@ def grant_in(
         )
     if not amounts:
         raise BadInput(f"{case_ref(case)}: inga belopp att bevilja; ange --amount ÅR=TKR")
-    before = figures_in(session, app, forbund, [])
-    overrides: Overrides = {}
-    drawn: dict[str, int] = {}
-    for year_text, tkr in sorted(amounts.items()):
-        year = int(year_text)
-        frame = before.get(year)
-        old = existing.get(year)
-        take = 0
-        if frame is not None and decided_on >= frame.adopted_on:
-            # A grant from the day the frame was adopted is a new insats: it uses the room kept
-            # for it ("utrymme för nya insatser"); earlier grants are in the frame already.
-            free = frame.reserve_left_tkr + (old.reserve_drawn_tkr if old else 0)
-            take = min(tkr, free)
-        overrides[(case.id, year)] = (tkr, take)  # type: ignore[index]
-        drawn[year_text] = take
-    after = figures_in(
-        session, app, forbund, [], overrides, extra=[(case, int(y)) for y in amounts]
+    assessed = _assess(session, app, forbund, case, amounts, decided_on, existing)
+    drawn, after, warnings, first = (
+        assessed.drawn,
+        assessed.after,
+        assessed.warnings,
+        assessed.first_year,
     )
-    warnings: list[str] = []
-    first = min(int(y) for y in amounts)
-    for year in sorted(int(y) for y in amounts):
-        if year not in after:
-            warnings.append(f"ingen budgetram för {year} ännu; beloppet prövas när ramen finns")
-    for year, fig in sorted(after.items()):
-        if year >= first and fig.result_tkr < 0 and fig.result_tkr < before[year].result_tkr:
-            room = before[year].room_for_new_tkr
-            warnings.append(
-                f"beviljandet överskrider ramen för {year} med {-fig.result_tkr} tkr "
-                f"(utrymme för nya insatser före beslutet: {room} tkr)"
-            )
-    over = [w for w in warnings if w.startswith("beviljandet överskrider")]
-    if over and not over_frame:
+    if assessed.overrun and not over_frame:
         raise BadInput(
-            f"{case_ref(case)}: {over[0]}; minska beloppet eller bekräfta med --over-frame"
+            f"{case_ref(case)}: {assessed.overrun}; minska beloppet eller bekräfta med --over-frame"
         )
     for year_text, tkr in sorted(amounts.items()):
         year = int(year_text)

@@ -99,6 +99,8 @@ class DecisionInput:
     motivation: str | None = None
     reservations: list[str] | None = None
     jav: list[str] | None = None
+    # A grant beyond the budget frame is refused unless the board's decision says so.
+    over_frame: bool = False
 
 
 @dataclass
@@ -402,6 +404,20 @@ def _decide(
         granted = _parse_granted(given.granted, case, kind)
     elif given.granted:
         raise BadInput("belopp beviljas bara vid bifall eller delvis bifall")
+    if case is not None and granted and not given.over_frame:
+        overrun = budget.frame_overrun(
+            s.session,
+            app,
+            forbund=s.forbund,
+            case=case,
+            amounts=granted,
+            decided_on=local_date(s.meeting.starts_at, app.settings.zone),
+        )
+        if overrun:
+            raise BadInput(
+                f"§ {paragraph.number} ({case.dnr}): {overrun}; minska beloppet eller "
+                "besluta ändå med --over-frame"
+            )
     jav = _people(s, given.jav, "jävig")
     jav_ids = {p.id for p, _ in jav}
     reservations = _people(s, given.reservations, "reservant")
@@ -516,9 +532,10 @@ def follow_recommendations(
     actor_email: str,
     paragraphs: list[int] | None = None,
     forbund: str | None = None,
+    over_frame: bool = False,
 ) -> MeetingView:
     """Decide §§ as the beredning recommended and the agenda proposed: the given §§, or every
-    undecided one. All or nothing; each case is still checked by its lifecycle."""
+    undecided one. All or nothing; each case is still checked by its lifecycle and the frame."""
     with _scope(app, ref, actor_email, forbund) as s:
         require_role(s.actor, {Role.SEKRETERARE}, "föra protokoll")
         protocol = _open_draft(s)
@@ -540,7 +557,9 @@ def follow_recommendations(
         if not rows:
             raise BadInput("alla §§ är redan beslutade")
         for row in rows:
-            _decide(s, app, row, _followed(s, row), follows_proposal=True)
+            decision = _followed(s, row)
+            decision.over_frame = over_frame
+            _decide(s, app, row, decision, follows_proposal=True)
         return meeting_view(s.session, app, s.meeting)
 
 
