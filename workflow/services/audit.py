@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from workflow.clock import as_utc
 from workflow.models import AuditChain, AuditEvent, Forbund
+from workflow.services.organisation import Actor
 
 GENESIS = "0" * 64
 
@@ -67,12 +68,16 @@ def append(
     from_state: str | None,
     to_state: str,
     trigger: str,
-    actor_id: int | None,
-    actor_email: str,
+    actor: Actor | str,
     at: datetime,
     comment: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Append one event; `actor` is the person who acted, or the name of a system process
+    (the scheduler, the sender) when no person did."""
+    actor_id, actor_email = (
+        (None, actor) if isinstance(actor, str) else (actor.person.id, actor.email)
+    )
     event = AuditEvent(
         forbund_id=head.forbund_id,
         seq=head.seq + 1,

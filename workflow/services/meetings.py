@@ -473,8 +473,7 @@ def create_meeting(
                 from_state=None,
                 to_state="planerat",
                 trigger="skapa",
-                actor_id=actor.person.id,
-                actor_email=actor.email,
+                actor=actor,
                 at=now,
                 data={"place": place, "starts_at": starts_at.isoformat()},
             )
@@ -569,8 +568,7 @@ def set_attendance(
             from_state="planerat",
             to_state="planerat",
             trigger="narvaro",
-            actor_id=actor.person.id,
-            actor_email=actor.email,
+            actor=actor,
             at=now,
             data=changes,
         )
@@ -612,8 +610,7 @@ def record_kallelse_sent(
             from_state="planerat",
             to_state="kallat",
             trigger="kallelse_skickad",
-            actor_id=actor.person.id,
-            actor_email=actor.email,
+            actor=actor,
             at=now,
         )
         session.flush()

@@ -139,8 +139,7 @@ def _audit(
         from_state="pending",
         to_state=to_state,
         trigger=trigger,
-        actor_id=None,
-        actor_email=SENDER_ACTOR,
+        actor=SENDER_ACTOR,
         at=now,
         data={"to": row.to_address, "attempts": row.attempts, "error": row.last_error},
     )

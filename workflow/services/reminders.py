@@ -135,8 +135,7 @@ def _audit(
         from_state=from_state,
         to_state=to_state,
         trigger=trigger,
-        actor_id=None,
-        actor_email=SYSTEM_ACTOR,
+        actor=SYSTEM_ACTOR,
         at=now,
         data={"due_on": row.due_on, "send_on": row.send_on, **(data or {})},
     )
