@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from workflow.app import App
+from workflow.cli.main import run
 from workflow.clock import STOCKHOLM
 from workflow.services import cases
 from workflow.services.organisation import add_party, add_person, create_forbund
@@ -163,3 +167,43 @@ def drive_happy_path(world: World, ref: str, until: str | None = None) -> cases.
         if trigger == until:
             break
     return view
+
+
+# -- the command line, in process -----------------------------------------------------------
+
+
+def one_line_error(err: str) -> str:
+    """Errors are one line on stderr, starting 'fel: ', never a traceback."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fel: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def finsam(
+    capsys: pytest.CaptureFixture[str], db_url: str, *args: str, forbund: str | None = None
+) -> tuple[int, str, str]:
+    """Run `finsam --db URL [--forbund F] ARGS`; return (exit code, stdout, stderr)."""
+    prefix = ["--db", db_url] + (["--forbund", forbund] if forbund else [])
+    code = run([*prefix, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class Cli:
+    """`finsam` against one database, asserting the exit code (and the error's form)."""
+
+    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        self.db = db
+        self.capsys = capsys
+        self.error = ""
+
+    def __call__(self, *args: str, code: int = 0) -> str:
+        result, out, err = finsam(self.capsys, self.db, *args)
+        assert result == code, f"exit {result} != {code}\nstdout: {out}\nstderr: {err}"
+        if code:
+            self.error = err
+            one_line_error(err)
+        return out
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json"))

@@ -10,28 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import Cli
 from workflow.cli.main import run
 from workflow.settings import shipped_dir
-
-
-class Cli:
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self.capsys = capsys
-
-    def __call__(self, *args: str, code: int = 0) -> str:
-        result = run(["--db", self.db, *args])
-        out, err = self.capsys.readouterr()
-        assert result == code, f"exit {result} != {code}\nstdout: {out}\nstderr: {err}"
-        if code:
-            self.error = err
-            lines = err.strip().splitlines()
-            assert len(lines) == 1 and lines[0].startswith("fel: "), err
-            assert "Traceback" not in err
-        return out
-
-    def json(self, *args: str) -> object:
-        return json.loads(self(*args, "--json"))
 
 
 @pytest.fixture

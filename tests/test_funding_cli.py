@@ -10,23 +10,10 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.funding_world import CHEF, PROJEKTAGARE, SEKRETERARE, decided, running
-from tests.support import World, email
+from tests.support import World, email, finsam, one_line_error
 from workflow.app import App
-from workflow.cli.main import run
 from workflow.services import demo
 from workflow.vocabulary import Role
-
-
-def finsam(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
-    code = run(["--db", db_url, *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fel: "), err
-    return lines[0]
 
 
 def test_budget_report_prints_json_writes_xlsx_and_csv(

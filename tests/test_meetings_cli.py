@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
+from tests import support
 from tests.meeting_support import CHAIR, DIRECTOR, MEMBER, SECRETARY, recommended, under_beredning
-from tests.support import World, email
-from workflow.cli.main import run
+from tests.support import World, email, one_line_error
 from workflow.vocabulary import Role
 
-
-def finsam(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> tuple[int, str, str]:
-    code = run(["--db", db_url, "--forbund", "test", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line_error(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fel: "), err
-    return lines[0]
+# Every command here runs in the test förbund.
+finsam = functools.partial(support.finsam, forbund="test")
 
 
 def test_a_meeting_from_kallelse_to_anslag_through_the_cli(

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
 from tests.smtp_support import SmtpServer, running_server
-from workflow.cli.main import run
+from tests.support import Cli
 from workflow.clock import STOCKHOLM
-
-
-class Cli:
-    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
-        self.db = db
-        self.capsys = capsys
-        self.error = ""
-
-    def __call__(self, *args: str, code: int = 0) -> str:
-        result = run(["--db", self.db, *args])
-        out, err = self.capsys.readouterr()
-        assert result == code, f"exit {result} != {code}\nstdout: {out}\nstderr: {err}"
-        if code:
-            self.error = err
-            assert err.count("\n") == 1 and err.startswith("fel: ") and "Traceback" not in err, err
-        return out
-
-    def json(self, *args: str) -> object:
-        return json.loads(self(*args, "--json"))
 
 
 @pytest.fixture
