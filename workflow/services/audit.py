@@ -48,6 +48,11 @@ def lock_chain(session: Session, forbund_id: int) -> AuditChain:
     Every state change of a förbund passes here first, so appends never fork the chain and
     a diarienummer sequence is never read by two registrations at once.
     """
+    key = ("audit_chain_locked", forbund_id)
+    locked: AuditChain | None = session.info.get(key)
+    # Each Session here is one transaction (Database.transaction), so this never outlives it.
+    if locked is not None:  # already taken in this transaction
+        return locked
     head = session.exec(
         select(AuditChain).where(AuditChain.forbund_id == forbund_id).with_for_update()
     ).first()
@@ -55,6 +60,7 @@ def lock_chain(session: Session, forbund_id: int) -> AuditChain:
         head = AuditChain(forbund_id=forbund_id, seq=0, head_hash=GENESIS)
         session.add(head)
         session.flush()
+    session.info[key] = head
     return head
 
 
