@@ -21,8 +21,7 @@ def audit() -> None:
 @json_option
 @pass_app()
 def verify_command(app: App, as_json: bool) -> None:
-    with app.db.reading() as session:
-        reports = audit_service.verify(session)
+    reports = audit_service.verify_all(app)
 
     def human() -> None:
         for report in reports:

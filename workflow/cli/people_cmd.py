@@ -7,7 +7,7 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_table
-from workflow.services.organisation import list_people, resolve_forbund
+from workflow.services.organisation import people as people_service
 from workflow.vocabulary import ROLE_LABELS, Role
 
 
@@ -20,8 +20,7 @@ def people() -> None:
 @json_option
 @pass_app()
 def list_command(app: App, as_json: bool) -> None:
-    with app.db.reading() as session:
-        actors = list_people(session, resolve_forbund(session, app.settings.forbund))
+    actors = people_service(app, app.settings.forbund)
     data = [{"name": a.person.name, "email": a.email, "roles": sorted(a.roles)} for a in actors]
     emit(
         as_json,

@@ -10,13 +10,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from workflow.clock import as_utc
 from workflow.models import AuditChain, AuditEvent, Forbund
 from workflow.services.organisation import Actor
+
+if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
+    from workflow.app import App
 
 GENESIS = "0" * 64
 
@@ -119,6 +122,12 @@ class ChainReport:
     @property
     def ok(self) -> bool:
         return self.broken_at is None
+
+
+def verify_all(app: App) -> list[ChainReport]:
+    """Every förbund's chain, recomputed in one read."""
+    with app.db.reading() as session:
+        return verify(session)
 
 
 def verify(session: Session) -> list[ChainReport]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
 
@@ -12,6 +13,9 @@ from workflow.errors import BadInput, NotFound
 from workflow.models import Forbund, Party, Person, PersonRole
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import PartyKind, Role, parse_choice
+
+if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
+    from workflow.app import App
 
 
 def check_dnr_pattern(pattern: str) -> str:
@@ -151,3 +155,9 @@ def list_parties(session: Session, forbund: Forbund) -> list[Party]:
     return list(
         session.exec(select(Party).where(Party.forbund_id == forbund.id).order_by(col(Party.id)))
     )
+
+
+def people(app: App, forbund: str | None = None) -> list[Actor]:
+    """The förbund's people with their roles, for listing."""
+    with app.db.reading() as session:
+        return list_people(session, resolve_forbund(session, forbund))
