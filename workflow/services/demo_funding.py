@@ -71,29 +71,8 @@ def load_funding_demo(app: App, slug: str) -> None:
             )
             if c.decision_paragraph
         ]
-    year, adopted, surplus, paragraph = FRAMES[0]
-    budget.set_frame(
-        at(adopted, 9),
-        year=year,
-        total=6340,
-        surplus_in=surplus,
-        adopted_on=adopted,
-        paragraph=paragraph,
-        actor_email=chef,
-        forbund=slug,
-    )
-    for section, group, label, tkr, _, inriktning in FRAME_ITEMS:
-        budget.set_item(
-            at(adopted, 9),
-            year=year,
-            section=section,
-            group=group,
-            label=label,
-            amount=tkr,
-            inriktning=inriktning,
-            actor_email=chef,
-            forbund=slug,
-        )
+    _adopt_frame(at, 0, hour=9, chef=chef, slug=slug)
+    adopted = FRAMES[0][1]
     refs: dict[str, str] = {}
     for ref, title, requested, decision in sorted(funded):
         # The grant is what the board granted in its bifall: the amounts applied for.
@@ -119,9 +98,14 @@ def load_funding_demo(app: App, slug: str) -> None:
     for title, external, counts in FOLLOWED:
         if title in refs:
             _a_year_of_follow_up(at, refs[title], external, counts, chef, admin, slug)
-    year, adopted, surplus, paragraph = FRAMES[1]
+    _adopt_frame(at, 1, hour=15, chef=chef, slug=slug)
+
+
+def _adopt_frame(at: Any, index: int, *, hour: int, chef: str, slug: str) -> None:
+    """Seed 004's frame for one year (FRAMES[index]) with its items' amounts for that year."""
+    year, adopted, surplus, paragraph = FRAMES[index]
     budget.set_frame(
-        at(adopted, 15),
+        at(adopted, hour),
         year=year,
         total=6340,
         surplus_in=surplus,
@@ -130,14 +114,14 @@ def load_funding_demo(app: App, slug: str) -> None:
         actor_email=chef,
         forbund=slug,
     )
-    for section, group, label, _, tkr, inriktning in FRAME_ITEMS:
+    for section, group, label, tkr_2013, tkr_2014, inriktning in FRAME_ITEMS:
         budget.set_item(
-            at(adopted, 15),
+            at(adopted, hour),
             year=year,
             section=section,
             group=group,
             label=label,
-            amount=tkr,
+            amount=(tkr_2013, tkr_2014)[index],
             inriktning=inriktning,
             actor_email=chef,
             forbund=slug,
