@@ -210,3 +210,53 @@ def test_the_year_of_a_diarienummer_and_the_times_shown_are_swedish(world: World
     world.clock.set(datetime(2027, 7, 1, 0, 30, tzinfo=STOCKHOLM))
     summer = world.fire(view.ref, "starta_beredning", Role.FORBUNDSCHEF)
     assert world.show(summer.ref).history[-1].at.utcoffset() == timedelta(hours=2)
+
+
+def test_a_services_own_change_and_its_fire_land_as_one_version(world: World) -> None:
+    """Services such as the board's decision change the case and fire in one transaction."""
+    from workflow.services import cases
+    from workflow.services.organisation import find_actor, resolve_forbund
+
+    ref = world.fire(world.idea(), "registrera", Role.SEKRETERARE).ref
+    before = world.show(ref)
+    with world.app.db.transaction() as session:
+        forbund = resolve_forbund(session, world.slug)
+        case = cases.find_case(session, forbund, ref)
+        case.title = "Nytt namn före beredningen"
+        cases.fire_in(
+            session,
+            world.app,
+            forbund=forbund,
+            case=case,
+            actor=find_actor(session, forbund, "forbundschef@test.example"),
+            trigger="starta_beredning",
+            now=world.clock(),
+        )
+    after = world.show(ref)
+    assert (after.title, after.state) == ("Nytt namn före beredningen", "under_beredning")
+    assert after.version == before.version + 1
+    assert len(after.history) == len(before.history) + 1
+
+
+def test_a_refused_fire_inside_a_service_leaves_its_change_unwritten(world: World) -> None:
+    from workflow.services import cases
+    from workflow.services.organisation import find_actor, resolve_forbund
+
+    ref = world.fire(world.idea(), "registrera", Role.SEKRETERARE).ref
+    before = world.show(ref)
+    with pytest.raises(NotPermitted), world.app.db.transaction() as session:
+        forbund = resolve_forbund(session, world.slug)
+        case = cases.find_case(session, forbund, ref)
+        case.title = "Ska inte sparas"
+        cases.fire_in(
+            session,
+            world.app,
+            forbund=forbund,
+            case=case,
+            actor=find_actor(session, forbund, "handlaggare@test.example"),
+            trigger="starta_beredning",
+            now=world.clock(),
+        )
+    after = world.show(ref)
+    assert (after.title, after.state, after.version) == (before.title, "inkommen", before.version)
+    assert len(after.history) == len(before.history)

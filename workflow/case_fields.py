@@ -11,19 +11,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from workflow.errors import BadInput, NotFound
-from workflow.models import Insats, Party, Person
+from workflow.models import Case, Party, Person
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Inriktning, Recommendation, parse_choice
+
+
+@dataclass(frozen=True)
+class PartyRef:
+    """A party as a case's fields and conditions see it."""
+
+    id: int
+    kind: str
+    name: str
 
 
 @dataclass
 class FieldContext:
     session: Session
     forbund_id: int
-    parties: list[Party]
+    parties: list[PartyRef]
     parties_changed: bool = False
     changed: dict[str, Any] = field(default_factory=dict)
 
@@ -32,11 +42,11 @@ class FieldContext:
 class FieldSpec:
     name: str
     label: str
-    apply: Callable[[Insats, Any, FieldContext], Any]
+    apply: Callable[[Case, Any, FieldContext], Any]
 
 
-def _text(attribute: str, label: str) -> Callable[[Insats, Any, FieldContext], Any]:
-    def apply(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _text(attribute: str, label: str) -> Callable[[Case, Any, FieldContext], Any]:
+    def apply(case: Case, raw: Any, ctx: FieldContext) -> Any:
         value = check_free_text(str(raw).strip(), label) if raw is not None else None
         setattr(case, attribute, value or None)
         return value
@@ -61,8 +71,8 @@ def parse_amount(raw: Any, label: str) -> int:
     return int(text)
 
 
-def _date(attribute: str, label: str) -> Callable[[Insats, Any, FieldContext], Any]:
-    def apply(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _date(attribute: str, label: str) -> Callable[[Case, Any, FieldContext], Any]:
+    def apply(case: Case, raw: Any, ctx: FieldContext) -> Any:
         value = parse_date(raw, label)
         setattr(case, attribute, value)
         return value.isoformat()
@@ -70,41 +80,45 @@ def _date(attribute: str, label: str) -> Callable[[Insats, Any, FieldContext], A
     return apply
 
 
-def _title(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _title(case: Case, raw: Any, ctx: FieldContext) -> Any:
     case.title = check_one_line(str(raw), "titeln")
     return case.title
 
 
-def _inriktning(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _inriktning(case: Case, raw: Any, ctx: FieldContext) -> Any:
     case.inriktning = parse_choice(Inriktning, str(raw), "inriktning").value
     return case.inriktning
 
 
-def _recommendation(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _recommendation(case: Case, raw: Any, ctx: FieldContext) -> Any:
     case.recommendation = parse_choice(Recommendation, str(raw), "rekommendation").value
     return case.recommendation
 
 
-def find_party(ctx: FieldContext, name: str) -> Party:
-    wanted = name.strip().casefold()
-    party = next(
-        (
-            p
-            for p in ctx.session.exec(select(Party).where(Party.forbund_id == ctx.forbund_id))
-            if p.name.casefold() == wanted
-        ),
-        None,
-    )
-    if party is None:
-        known = ", ".join(
-            p.name
-            for p in ctx.session.exec(select(Party).where(Party.forbund_id == ctx.forbund_id))
+_PARTY = Party.__table__  # type: ignore[attr-defined]
+_PARTIES_OF_FORBUND = (
+    select(_PARTY.c.id, _PARTY.c.kind, _PARTY.c.name)
+    .where(_PARTY.c.forbund_id == bindparam("forbund_id"))
+    .order_by(_PARTY.c.id)
+)
+
+
+def find_party(ctx: FieldContext, name: str) -> PartyRef:
+    parties = [
+        PartyRef(row.id, row.kind, row.name)
+        for row in ctx.session.connection().execute(
+            _PARTIES_OF_FORBUND, {"forbund_id": ctx.forbund_id}
         )
+    ]
+    wanted = name.strip().casefold()
+    party = next((p for p in parties if p.name.casefold() == wanted), None)
+    if party is None:
+        known = ", ".join(p.name for p in parties)
         raise BadInput(f"okänd part {name!r}; förbundets parter är: {known}")
     return party
 
 
-def _owner_party(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _owner_party(case: Case, raw: Any, ctx: FieldContext) -> Any:
     party = find_party(ctx, str(raw))
     case.owner_party_id = party.id
     if party.id not in {p.id for p in ctx.parties}:
@@ -113,9 +127,9 @@ def _owner_party(case: Insats, raw: Any, ctx: FieldContext) -> Any:
     return party.name
 
 
-def _parties(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _parties(case: Case, raw: Any, ctx: FieldContext) -> Any:
     names = raw if isinstance(raw, list) else [n for n in str(raw).split(",") if n.strip()]
-    parties: list[Party] = []
+    parties: list[PartyRef] = []
     for name in names:
         party = find_party(ctx, str(name))
         if party.id not in {p.id for p in parties}:
@@ -125,7 +139,7 @@ def _parties(case: Insats, raw: Any, ctx: FieldContext) -> Any:
     return [p.name for p in parties]
 
 
-def _project_owner(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _project_owner(case: Case, raw: Any, ctx: FieldContext) -> Any:
     email = str(raw).strip().lower()
     person = ctx.session.exec(
         select(Person).where(Person.forbund_id == ctx.forbund_id, Person.email == email)
@@ -136,7 +150,7 @@ def _project_owner(case: Insats, raw: Any, ctx: FieldContext) -> Any:
     return email
 
 
-def _budget(case: Insats, raw: Any, ctx: FieldContext) -> Any:
+def _budget(case: Case, raw: Any, ctx: FieldContext) -> Any:
     """A mapping year -> tkr replaces the request; the key form budget.2014=750 sets one year."""
     if not isinstance(raw, dict):
         raise BadInput("budget: ange belopp per år, t.ex. --set budget.2014=750")
@@ -189,7 +203,7 @@ FIELDS: dict[str, FieldSpec] = {
 FIELDS_BY_SUBJECT: dict[str, dict[str, FieldSpec]] = {"insats": FIELDS, "styrdokument": {}}
 
 
-def _set_paragraph(case: Insats, raw: Any) -> Any:
+def _set_paragraph(case: Case, raw: Any) -> Any:
     case.decision_paragraph = check_one_line(str(raw), "paragrafen", max_length=40)
     return case.decision_paragraph
 
@@ -214,7 +228,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
 
 
 def apply_fields(
-    case: Insats, values: dict[str, Any], allowed: tuple[str, ...] | None, ctx: FieldContext
+    case: Case, values: dict[str, Any], allowed: tuple[str, ...] | None, ctx: FieldContext
 ) -> dict[str, Any]:
     """Put the given values on the case; returns what was recorded, for the audit event."""
     for key in values:

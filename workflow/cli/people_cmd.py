@@ -21,7 +21,7 @@ def people() -> None:
 @pass_app()
 def list_command(app: App, as_json: bool) -> None:
     actors = people_service(app, app.settings.forbund)
-    data = [{"name": a.person.name, "email": a.email, "roles": sorted(a.roles)} for a in actors]
+    data = [{"name": a.name, "email": a.email, "roles": sorted(a.roles)} for a in actors]
     emit(
         as_json,
         data,

@@ -1,7 +1,7 @@
 """All tables; importing this module registers them on SQLModel.metadata."""
 
 from workflow.models.audit import AuditChain, AuditEvent
-from workflow.models.forbund import Forbund, Party, Person, PersonRole
+from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
 from workflow.models.funding import (
     Agreement,
     BudgetFrame,
@@ -13,7 +13,7 @@ from workflow.models.funding import (
     Report,
     UppfoljningRecord,
 )
-from workflow.models.insats import DnrSequence, Insats, InsatsParty
+from workflow.models.insats import Case, CaseRow, DnrSequence, Insats, InsatsParty
 from workflow.models.meetings import (
     AgendaItem,
     Attendance,
@@ -35,8 +35,12 @@ __all__ = [
     "AuditChain",
     "AuditEvent",
     "BeredningNote",
+    "Case",
+    "CaseRow",
     "DnrSequence",
     "Forbund",
+    "ForbundRef",
+    "ForbundRow",
     "Insats",
     "InsatsParty",
     "Meeting",

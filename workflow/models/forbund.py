@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -17,6 +19,35 @@ class Forbund(SQLModel, table=True):
     orgnr: str | None = Field(default=None, max_length=20)
     dnr_pattern: str = Field(max_length=60)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ForbundRef(Protocol):
+    """What the services need of a förbund: which one it is, and its diarienummer pattern.
+
+    Both a Forbund and a ForbundRow are one.
+    """
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def slug(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dnr_pattern(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ForbundRow:
+    """A förbund read with SQLAlchemy Core, as every service call resolves it (no ORM load)."""
+
+    id: int
+    slug: str
+    name: str
+    dnr_pattern: str
 
 
 class Party(SQLModel, table=True):

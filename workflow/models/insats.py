@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Column, Integer, UniqueConstraint
@@ -47,6 +48,18 @@ class Insats(SQLModel, table=True):
     version: int = Field(default=1, sa_column=_version_column)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CaseRow(SimpleNamespace):
+    """An insats read with SQLAlchemy Core: Insats's attributes, without the ORM's tracking.
+
+    A state change reads and writes its case this way (services/cases.py): the ORM's unit of
+    work would cost several times the SQL itself on the system's busiest path.
+    """
+
+
+# What the fire path and the case fields work on: a row from either way of reading.
+Case = Insats | CaseRow
 
 
 class InsatsParty(SQLModel, table=True):

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from workflow.app import App
 from workflow.errors import BadInput, Conflict, NotFound
-from workflow.models import AgendaItem, Forbund, Insats, Meeting, Organ, Paragraph
+from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph
 from workflow.models.meetings import OrganKind
 from workflow.services import audit
 from workflow.services.cases import find_case, fire_in
@@ -108,7 +108,7 @@ def place_case(
     session: Session,
     app: App,
     *,
-    forbund: Forbund,
+    forbund: ForbundRef,
     meeting: Meeting,
     case: Insats,
     actor: Actor,

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from workflow.app import App
 from workflow.clock import local_date
 from workflow.errors import BadInput, NotFound, NotPermitted
-from workflow.models import Agreement, BudgetLine, Forbund, Insats, Report
+from workflow.models import Agreement, BudgetLine, ForbundRef, Insats, Report
 from workflow.services.cases import case_ref, find_case, fire_in
 from workflow.services.funding_support import (
     begin,
@@ -289,7 +289,7 @@ def _supersede(
 def _maybe_start(
     session: Session,
     app: App,
-    forbund: Forbund,
+    forbund: ForbundRef,
     case: Insats,
     agreement: Agreement,
     actor: Actor,

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from workflow.clock import as_utc
-from workflow.models import AuditChain, AuditEvent, Forbund
+from workflow.models import AuditChain, AuditEvent, Forbund, ForbundRef
 from workflow.services.organisation import Actor
 
 if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
@@ -23,53 +25,83 @@ if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
 
 GENESIS = "0" * 64
 
+# The fields each hash covers, in the event's own names.
+_HASHED = (
+    "forbund_id",
+    "seq",
+    "subject_kind",
+    "subject_id",
+    "subject_ref",
+    "from_state",
+    "to_state",
+    "trigger",
+    "actor_id",
+    "actor_email",
+    "at",
+    "comment",
+    "data",
+    "prev_hash",
+)
 
-def _digest(event: AuditEvent) -> str:
-    content = {
-        "forbund_id": event.forbund_id,
-        "seq": event.seq,
-        "subject_kind": event.subject_kind,
-        "subject_id": event.subject_id,
-        "subject_ref": event.subject_ref,
-        "from_state": event.from_state,
-        "to_state": event.to_state,
-        "trigger": event.trigger,
-        "actor_id": event.actor_id,
-        "actor_email": event.actor_email,
-        "at": as_utc(event.at).isoformat(timespec="microseconds"),
-        "comment": event.comment,
-        "data": event.data,
-        "prev_hash": event.prev_hash,
-    }
+
+def _digest(fields: Mapping[str, Any]) -> str:
+    content = {name: fields[name] for name in _HASHED}
+    content["at"] = as_utc(content["at"]).isoformat(timespec="microseconds")
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def lock_chain(session: Session, forbund_id: int) -> AuditChain:
+# Every change of every case passes through these, so they are written once as Core statements:
+# the ORM's unit of work would cost several times the SQL itself (bench/lifecycle.py).
+_CHAIN = AuditChain.__table__  # type: ignore[attr-defined]
+_READ_HEAD = (
+    select(_CHAIN.c.seq, _CHAIN.c.head_hash)
+    .where(_CHAIN.c.forbund_id == bindparam("forbund_id"))
+    .with_for_update()
+)
+_NEW_HEAD = insert(_CHAIN)
+_MOVE_HEAD = (
+    update(_CHAIN)
+    .where(_CHAIN.c.forbund_id == bindparam("b_forbund_id"))
+    .values(seq=bindparam("b_seq"), head_hash=bindparam("b_hash"))
+)
+_ADD_EVENT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass
+class ChainHead:
+    """A förbund's newest event, locked by the transaction that read it."""
+
+    forbund_id: int
+    seq: int
+    head_hash: str
+
+
+def lock_chain(session: Session, forbund_id: int) -> ChainHead:
     """Take the förbund's chain head for this transaction (a row lock on PostgreSQL).
 
     Every state change of a förbund passes here first, so appends never fork the chain and
     a diarienummer sequence is never read by two registrations at once.
     """
     key = ("audit_chain_locked", forbund_id)
-    locked: AuditChain | None = session.info.get(key)
+    locked: ChainHead | None = session.info.get(key)
     # Each Session here is one transaction (Database.transaction), so this never outlives it.
     if locked is not None:  # already taken in this transaction
         return locked
-    head = session.exec(
-        select(AuditChain).where(AuditChain.forbund_id == forbund_id).with_for_update()
-    ).first()
-    if head is None:
-        head = AuditChain(forbund_id=forbund_id, seq=0, head_hash=GENESIS)
-        session.add(head)
-        session.flush()
+    connection = session.connection()
+    row = connection.execute(_READ_HEAD, {"forbund_id": forbund_id}).first()
+    if row is None:
+        head = ChainHead(forbund_id, 0, GENESIS)
+        connection.execute(_NEW_HEAD, {"forbund_id": forbund_id, "seq": 0, "head_hash": GENESIS})
+    else:
+        head = ChainHead(forbund_id, row.seq, row.head_hash)
     session.info[key] = head
     return head
 
 
 def append(
     session: Session,
-    head: AuditChain,
+    head: ChainHead,
     *,
     subject_kind: str,
     subject_id: int,
@@ -81,35 +113,36 @@ def append(
     at: datetime,
     comment: str | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditEvent:
+) -> None:
     """Append one event; `actor` is the person who acted, or the name of a system process
     (the scheduler, the sender) when no person did."""
-    actor_id, actor_email = (
-        (None, actor) if isinstance(actor, str) else (actor.person.id, actor.email)
+    actor_id, actor_email = (None, actor) if isinstance(actor, str) else (actor.id, actor.email)
+    event: dict[str, Any] = {
+        "forbund_id": head.forbund_id,
+        "seq": head.seq + 1,
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "subject_ref": subject_ref,
+        "from_state": from_state,
+        "to_state": to_state,
+        "trigger": trigger,
+        "actor_id": actor_id,
+        "actor_email": actor_email,
+        "at": as_utc(at),
+        "comment": comment,
+        # Stored as it reads back: dates and other values become their JSON text.
+        "data": json.loads(json.dumps(data or {}, default=str)),
+        "prev_hash": head.head_hash,
+    }
+    event["hash"] = _digest(event)
+    connection = session.connection()
+    connection.execute(_ADD_EVENT, event)
+    connection.execute(
+        _MOVE_HEAD,
+        {"b_forbund_id": head.forbund_id, "b_seq": event["seq"], "b_hash": event["hash"]},
     )
-    event = AuditEvent(
-        forbund_id=head.forbund_id,
-        seq=head.seq + 1,
-        subject_kind=subject_kind,
-        subject_id=subject_id,
-        subject_ref=subject_ref,
-        from_state=from_state,
-        to_state=to_state,
-        trigger=trigger,
-        actor_id=actor_id,
-        actor_email=actor_email,
-        at=as_utc(at),
-        comment=comment,
-        data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=head.head_hash,
-        hash="",
-    )
-    event.hash = _digest(event)
-    head.seq = event.seq
-    head.head_hash = event.hash
-    session.add(event)
-    session.add(head)
-    return event
+    head.seq = event["seq"]
+    head.head_hash = event["hash"]
 
 
 @dataclass(frozen=True)
@@ -138,7 +171,7 @@ def verify(session: Session) -> list[ChainReport]:
     return reports
 
 
-def _verify_one(session: Session, forbund: Forbund) -> ChainReport:
+def _verify_one(session: Session, forbund: ForbundRef) -> ChainReport:
     previous = GENESIS
     count = 0
     events = session.exec(
@@ -151,7 +184,7 @@ def _verify_one(session: Session, forbund: Forbund) -> ChainReport:
             return ChainReport(
                 forbund.slug, count, event.seq, "länken till föregående händelse är bruten"
             )
-        if _digest(event) != event.hash:
+        if _digest({name: getattr(event, name) for name in _HASHED}) != event.hash:
             return ChainReport(
                 forbund.slug, count, event.seq, "innehållet har ändrats efter att det skrevs"
             )

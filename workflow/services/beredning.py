@@ -22,7 +22,7 @@ from workflow.models import BeredningNote, Person, Recommendation
 from workflow.services import audit
 from workflow.services.cases import find_case, fire_in
 from workflow.services.meetings import find_meeting
-from workflow.services.organisation import find_actor, resolve_forbund
+from workflow.services.organisation import Actor, find_actor, resolve_forbund
 from workflow.services.organs import require_role
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
@@ -91,16 +91,16 @@ def add_note(
         note = BeredningNote(
             insats_id=case.id,  # type: ignore[arg-type]
             meeting_id=find_meeting(session, organisation, meeting).id if meeting else None,
-            author_id=actor.person.id,  # type: ignore[arg-type]
+            author_id=actor.id,  # type: ignore[arg-type]
             text=text,
             created_at=now,
         )
         session.add(note)
-        return NoteView(actor.person.name, text, local(now, app.settings.zone))
+        return NoteView(actor.name, text, local(now, app.settings.zone))
 
 
 def _recommendation_view(
-    rec: Recommendation, by: Person, dnr: str, state: str, app: App
+    rec: Recommendation, by: Person | Actor, dnr: str, state: str, app: App
 ) -> RecommendationView:
     return RecommendationView(
         id=rec.id,  # type: ignore[arg-type]
@@ -170,7 +170,7 @@ def record_recommendation(
                 missing_items=items,
                 unanimous=dissent_text is None,
                 dissent=dissent_text,
-                recorded_by_id=actor.person.id,  # type: ignore[arg-type]
+                recorded_by_id=actor.id,  # type: ignore[arg-type]
                 recorded_at=now,
             )
             session.add(rec)
@@ -203,7 +203,7 @@ def record_recommendation(
                     comment=dissent_text and f"Avvikande mening: {dissent_text}",
                 )
             session.flush()
-            return _recommendation_view(rec, actor.person, case.dnr or ref, case.state, app)
+            return _recommendation_view(rec, actor, case.dnr or ref, case.state, app)
     except StaleDataError:
         raise Conflict(f"{ref} ändrades samtidigt av någon annan; försök igen") from None
 

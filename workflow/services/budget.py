@@ -22,7 +22,7 @@ from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import (
     BudgetFrame,
     BudgetLine,
-    Forbund,
+    ForbundRef,
     FrameContribution,
     FrameItem,
     Insats,
@@ -102,13 +102,13 @@ def contributions(
     return result
 
 
-def _frame(session: Session, forbund: Forbund, year: int) -> BudgetFrame | None:
+def _frame(session: Session, forbund: ForbundRef, year: int) -> BudgetFrame | None:
     return session.exec(
         select(BudgetFrame).where(BudgetFrame.forbund_id == forbund.id, BudgetFrame.year == year)
     ).first()
 
 
-def _require_frame(session: Session, forbund: Forbund, year: int) -> BudgetFrame:
+def _require_frame(session: Session, forbund: ForbundRef, year: int) -> BudgetFrame:
     frame = _frame(session, forbund, year)
     if frame is None:
         raise NotFound(
@@ -310,7 +310,7 @@ class YearFigures:
 Overrides = dict[tuple[int, int], tuple[int, int]]
 
 
-def _lines(session: Session, forbund: Forbund) -> list[tuple[BudgetLine, Insats]]:
+def _lines(session: Session, forbund: ForbundRef) -> list[tuple[BudgetLine, Insats]]:
     rows = session.exec(
         select(BudgetLine, Insats)
         .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
@@ -323,7 +323,7 @@ def _lines(session: Session, forbund: Forbund) -> list[tuple[BudgetLine, Insats]
 def figures_in(
     session: Session,
     app: App,
-    forbund: Forbund,
+    forbund: ForbundRef,
     years: list[int],
     overrides: Overrides | None = None,
     extra: list[tuple[Insats, int]] | None = None,
@@ -485,7 +485,7 @@ class _Assessment:
 def _assess(
     session: Session,
     app: App,
-    forbund: Forbund,
+    forbund: ForbundRef,
     case: Insats,
     amounts: dict[str, int],
     decided_on: date,
@@ -529,7 +529,7 @@ def frame_overrun(
     session: Session,
     app: App,
     *,
-    forbund: Forbund,
+    forbund: ForbundRef,
     case: Insats,
     amounts: dict[str, int],
     decided_on: date,
@@ -548,7 +548,7 @@ def grant_in(
     session: Session,
     app: App,
     *,
-    forbund: Forbund,
+    forbund: ForbundRef,
     head: Any,
     case: Insats,
     actor: Actor,

@@ -9,6 +9,12 @@
   6. performs the transition's effects (a diarienummer at registration),
   7. writes the case (optimistic version check) and exactly one audit event.
 Any error rolls all of it back.
+
+The case, its parties, the actor and the audit event are read and written with prebuilt
+SQLAlchemy Core statements, not the ORM: this is the path every change of every case takes,
+and the ORM's unit of work costs several times the SQL it issues (bench/lifecycle.py). Other
+services may hand `fire_in` an ORM-loaded Insats; it is written the same way and then told
+that what was written is its committed state.
 """
 
 from __future__ import annotations
@@ -17,17 +23,27 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, delete, insert, inspect, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, delete, select
+from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
+from sqlmodel import Session, col, select
 
 from workflow.app import App
-from workflow.case_fields import FieldContext, apply_fields
+from workflow.case_fields import FieldContext, PartyRef, apply_fields
 from workflow.clock import local, local_date
 from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.lifecycle.definition import Lifecycle
-from workflow.models import AuditChain, AuditEvent, Forbund, Insats, InsatsParty, Party, Person
+from workflow.models import (
+    AuditEvent,
+    Case,
+    CaseRow,
+    ForbundRef,
+    Insats,
+    InsatsParty,
+    Party,
+    Person,
+)
 from workflow.services import audit
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
 from workflow.services.registration import allocate_dnr
@@ -38,48 +54,122 @@ SUBJECT = "insats"
 CREATE_TRIGGER = "skapa"
 
 
-def case_ref(case: Insats) -> str:
+def case_ref(case: Case) -> str:
     """How people name a case: its diarienummer, or ide-N before registration."""
     return case.dnr or f"ide-{case.id}"
 
 
-def find_case(session: Session, forbund: Forbund, ref: str) -> Insats:
+_INSATS = Insats.__table__  # type: ignore[attr-defined]
+_INSATS_PARTY = InsatsParty.__table__  # type: ignore[attr-defined]
+_PARTY = Party.__table__  # type: ignore[attr-defined]
+_COLUMNS: tuple[str, ...] = tuple(column.key for column in _INSATS.columns)
+
+_CASE_BY_DNR = select(_INSATS).where(
+    _INSATS.c.forbund_id == bindparam("forbund_id"), _INSATS.c.dnr == bindparam("dnr")
+)
+_CASE_BY_ID = select(_INSATS).where(
+    _INSATS.c.forbund_id == bindparam("forbund_id"), _INSATS.c.id == bindparam("id")
+)
+# No SET clause here: it is made from the columns given at execution, the changed ones only.
+_WRITE_CASE = update(_INSATS).where(
+    _INSATS.c.id == bindparam("b_id"), _INSATS.c.version == bindparam("b_version")
+)
+_PARTIES_OF_CASE = (
+    select(_PARTY.c.id, _PARTY.c.kind, _PARTY.c.name)
+    .select_from(_PARTY.join(_INSATS_PARTY, _INSATS_PARTY.c.party_id == _PARTY.c.id))
+    .where(_INSATS_PARTY.c.insats_id == bindparam("insats_id"))
+    .order_by(_PARTY.c.id)
+)
+_DROP_PARTIES = delete(_INSATS_PARTY).where(_INSATS_PARTY.c.insats_id == bindparam("b_insats_id"))
+_ADD_PARTY = insert(_INSATS_PARTY)
+
+
+def _idea_number(ref: str) -> int | None:
+    """The id in an idea's name (ide-12, idé-12 or 12), for a case without a diarienummer."""
+    number = ref.lower().removeprefix("idé-").removeprefix("ide-")
+    return int(number) if number.isdigit() else None
+
+
+def _no_case(forbund: ForbundRef, ref: str) -> NotFound:
+    return NotFound(f"inget ärende {ref!r} i förbundet {forbund.slug}; se 'finsam cases list'")
+
+
+def find_case(session: Session, forbund: ForbundRef, ref: str) -> Insats:
+    """The case as an ORM object, for services that change more than the case."""
     ref = ref.strip()
     query = select(Insats).where(Insats.forbund_id == forbund.id)
     case = session.exec(query.where(Insats.dnr == ref)).first()
+    number = _idea_number(ref)
+    if case is None and number is not None:
+        case = session.exec(query.where(Insats.id == number)).first()
     if case is None:
-        number = ref.lower().removeprefix("idé-").removeprefix("ide-")
-        if number.isdigit():
-            case = session.exec(query.where(Insats.id == int(number))).first()
-    if case is None:
-        raise NotFound(f"inget ärende {ref!r} i förbundet {forbund.slug}; se 'finsam cases list'")
+        raise _no_case(forbund, ref)
     return case
 
 
-def _parties_of(session: Session, case: Insats) -> list[Party]:
-    if case.id is None:
+def read_case(session: Session, forbund: ForbundRef, ref: str) -> CaseRow:
+    """The case as a plain row, for a change of the case alone (`fire`)."""
+    ref = ref.strip()
+    connection = session.connection()
+    row = connection.execute(_CASE_BY_DNR, {"forbund_id": forbund.id, "dnr": ref}).first()
+    number = _idea_number(ref)
+    if row is None and number is not None:
+        row = connection.execute(_CASE_BY_ID, {"forbund_id": forbund.id, "id": number}).first()
+    if row is None:
+        raise _no_case(forbund, ref)
+    return CaseRow(**row._mapping)
+
+
+def _parties_of(session: Session, case_id: int | None) -> list[PartyRef]:
+    if case_id is None:
         return []
-    return list(
-        session.exec(
-            select(Party)
-            .join(InsatsParty, col(InsatsParty.party_id) == col(Party.id))
-            .where(InsatsParty.insats_id == case.id)
-            .order_by(col(Party.id))
+    rows = session.connection().execute(_PARTIES_OF_CASE, {"insats_id": case_id})
+    return [PartyRef(row.id, row.kind, row.name) for row in rows]
+
+
+def _save_parties(session: Session, case: Case, parties: list[PartyRef]) -> None:
+    connection = session.connection()
+    connection.execute(_DROP_PARTIES, {"b_insats_id": case.id})
+    if parties:
+        connection.execute(
+            _ADD_PARTY, [{"insats_id": case.id, "party_id": party.id} for party in parties]
         )
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    """The case's columns as the database has them, so that one UPDATE writes all that differs
+    (for an ORM-loaded case, also what its service changed before firing)."""
+    values = {name: getattr(case, name) for name in _COLUMNS}
+    if not isinstance(case, CaseRow):
+        original = inspect(case).committed_state
+        values.update((k, v) for k, v in original.items() if k in values and v is not NO_VALUE)
+    return values
+
+
+def _write(session: Session, case: Case, before: dict[str, Any]) -> None:
+    """Write what changed on the case since `before`, if the row is still that version."""
+    changes = {name: value for name in _COLUMNS if (value := getattr(case, name)) != before[name]}
+    changes["version"] = before["version"] + 1
+    written = session.connection().execute(
+        _WRITE_CASE, {**changes, "b_id": case.id, "b_version": before["version"]}
     )
-
-
-def _save_parties(session: Session, case: Insats, parties: list[Party]) -> None:
-    session.execute(delete(InsatsParty).where(col(InsatsParty.insats_id) == case.id))
-    for party in parties:
-        session.add(InsatsParty(insats_id=case.id, party_id=party.id))  # type: ignore[arg-type]
+    if written.rowcount != 1:
+        raise Conflict(
+            f"{case_ref(case)} ändrades samtidigt av någon annan; läs om ärendet och försök igen"
+        )
+    if isinstance(case, CaseRow):
+        case.version = changes["version"]
+        return
+    # An ORM-loaded case: what we wrote is now its committed state, not a change to flush.
+    for name, value in changes.items():
+        set_committed_value(case, name, value)
 
 
 def _roles_text(roles: frozenset[str]) -> str:
     return ", ".join(sorted(ROLE_LABELS.get(Role(r), r) for r in roles)) or "inga roller"
 
 
-def _not_allowed(lifecycle: Lifecycle, case: Insats, trigger: str, actor: Actor) -> NotPermitted:
+def _not_allowed(lifecycle: Lifecycle, case: Case, trigger: str, actor: Actor) -> NotPermitted:
     state_label = lifecycle.label_of(case.state)
     options = [t.trigger for t in lifecycle.available(case.state, actor.roles)]
     can = (
@@ -101,8 +191,8 @@ def _not_allowed(lifecycle: Lifecycle, case: Insats, trigger: str, actor: Actor)
 
 def _record(
     session: Session,
-    head: AuditChain,
-    case: Insats,
+    head: audit.ChainHead,
+    case: Case,
     actor: Actor,
     now: datetime,
     from_state: str | None,
@@ -180,16 +270,16 @@ class CaseView:
 def _view(
     session: Session,
     app: App,
-    case: Insats,
+    case: Case,
     *,
     with_history: bool,
-    parties: list[Party] | None = None,
+    parties: list[PartyRef] | None = None,
     people: dict[int, Person] | None = None,
 ) -> CaseView:
     zone = app.settings.zone
     lifecycle = app.lifecycles[SUBJECT].lifecycle
-    parties = parties if parties is not None else _parties_of(session, case)
-    owner = next((p for p in parties if p.id == case.owner_party_id), None)
+    parties = parties if parties is not None else _parties_of(session, case.id)
+    owner: PartyRef | Party | None = next((p for p in parties if p.id == case.owner_party_id), None)
     if owner is None and case.owner_party_id is not None:
         owner = session.get(Party, case.owner_party_id)
     person = None
@@ -275,7 +365,7 @@ def submit_idea(
             forbund_id=organisation.id,  # type: ignore[arg-type]
             title="",
             state=lifecycle.initial,
-            submitted_by_id=actor.person.id,
+            submitted_by_id=actor.id,
             created_at=now,
             updated_at=now,
         )
@@ -290,7 +380,6 @@ def submit_idea(
         _record(
             session, head, case, actor, now, None, CREATE_TRIGGER, comment, {"fields": recorded}
         )
-        session.flush()
         return _view(session, app, case, with_history=True, parties=ctx.parties)
 
 
@@ -298,15 +387,15 @@ def fire_in(
     session: Session,
     app: App,
     *,
-    forbund: Forbund,
-    case: Insats,
+    forbund: ForbundRef,
+    case: Case,
     actor: Actor,
     trigger: str,
     now: datetime,
     comment: str | None = None,
     values: dict[str, Any] | None = None,
     expected_version: int | None = None,
-) -> list[Party]:
+) -> list[PartyRef]:
     """Fire `trigger` on `case` inside the caller's transaction (steps 1-7 of the module doc).
 
     For services whose own change must commit together with the case's (a board decision,
@@ -324,7 +413,8 @@ def fire_in(
         transition = lifecycle.transition(trigger, case.state)
         if transition is None or not transition.roles & actor.roles:
             raise _not_allowed(lifecycle, case, trigger, actor)
-        ctx = FieldContext(session, forbund.id, parties=_parties_of(session, case))  # type: ignore[arg-type]
+        before = _snapshot(case)
+        ctx = FieldContext(session, forbund.id, parties=_parties_of(session, case.id))  # type: ignore[arg-type]
         recorded = apply_fields(case, values or {}, transition.sets, ctx) if values else {}
         if comment:
             check_free_text(comment, "kommentaren")
@@ -346,11 +436,10 @@ def fire_in(
             data["dnr"] = case.dnr
         case.state = new_state
         case.updated_at = now
-        session.add(case)
+        _write(session, case, before)
         if ctx.parties_changed:
             _save_parties(session, case, ctx.parties)
-    _record(session, head, case, actor, now, from_state, trigger, comment, data)
-    session.flush()
+        _record(session, head, case, actor, now, from_state, trigger, comment, data)
     return ctx.parties
 
 
@@ -372,7 +461,7 @@ def fire(
             organisation = resolve_forbund(session, forbund)
             # The chain lock comes first so that what we read next cannot change under us.
             audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
-            case = find_case(session, organisation, ref)
+            case = read_case(session, organisation, ref)
             actor = find_actor(session, organisation, actor_email)
             parties = fire_in(
                 session,
@@ -387,10 +476,6 @@ def fire(
                 expected_version=expected_version,
             )
             return _view(session, app, case, with_history=False, parties=parties)
-    except StaleDataError:
-        raise Conflict(
-            f"{ref} ändrades samtidigt av någon annan; läs om ärendet och försök igen"
-        ) from None
     except IntegrityError as exc:
         raise Conflict(
             f"{ref} kunde inte sparas ({exc.orig.__class__.__name__}); försök igen"
@@ -416,7 +501,7 @@ def list_cases(app: App, *, forbund: str | None = None, state: str | None = None
         order = (col(Insats.dnr).is_(None), col(Insats.dnr), col(Insats.id))
         cases = session.exec(query.order_by(*order)).all()
         # Parties and project owners of all listed cases in two queries, not two per case.
-        parties: dict[int, list[Party]] = {case.id: [] for case in cases}  # type: ignore[misc]
+        parties: dict[int, list[PartyRef]] = {case.id: [] for case in cases}  # type: ignore[misc]
         for insats_id, party in session.exec(
             select(InsatsParty.insats_id, Party)
             .join(Party, col(Party.id) == col(InsatsParty.party_id))
@@ -425,7 +510,7 @@ def list_cases(app: App, *, forbund: str | None = None, state: str | None = None
             .order_by(col(Party.id))
         ):
             if insats_id in parties:
-                parties[insats_id].append(party)
+                parties[insats_id].append(PartyRef(party.id, party.kind, party.name))  # type: ignore[arg-type]
         people = {
             person.id: person
             for person in session.exec(select(Person).where(Person.forbund_id == organisation.id))

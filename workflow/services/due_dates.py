@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from workflow.clock import local_date
-from workflow.models import AuditEvent, Forbund, Insats, PolicyDocument
+from workflow.models import AuditEvent, ForbundRef, Insats, PolicyDocument
 from workflow.models.funding import Agreement, Report
 from workflow.models.meetings import Meeting, Organ, Protocol
 
@@ -43,7 +43,7 @@ class Window:
     yearly_due: tuple[int, int] | None = None
 
 
-Collector = Callable[[Session, Forbund, Window], Iterable[DueItem]]
+Collector = Callable[[Session, ForbundRef, Window], Iterable[DueItem]]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _insats_item(case: Insats, due_on: date, **facts: Any) -> DueItem:
     )
 
 
-def _insats_end(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _insats_end(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     cases = session.exec(
         select(Insats).where(
             Insats.forbund_id == forbund.id,
@@ -101,7 +101,7 @@ def _insats_end(session: Session, forbund: Forbund, window: Window) -> Iterable[
         yield _insats_item(case, case.end_date)  # type: ignore[arg-type]
 
 
-def _justering_dates(session: Session, forbund: Forbund) -> dict[int, date]:
+def _justering_dates(session: Session, forbund: ForbundRef) -> dict[int, date]:
     """The day each insats's board decision was justerad (the latest time, if several)."""
     rows = session.exec(
         select(AuditEvent.subject_id, func.max(AuditEvent.at))
@@ -115,7 +115,7 @@ def _justering_dates(session: Session, forbund: Forbund) -> dict[int, date]:
     return {subject_id: local_date(at) for subject_id, at in rows}
 
 
-def _insats_justering(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _insats_justering(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     justered = _justering_dates(session, forbund)
     if not justered:
         return
@@ -124,7 +124,7 @@ def _insats_justering(session: Session, forbund: Forbund, window: Window) -> Ite
         yield _insats_item(case, justered[case.id])  # type: ignore[index]
 
 
-def _agreement_unsigned(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _agreement_unsigned(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     # Justerad but not started: the avtal is not signed yet. Due date = the justering day.
     justered = _justering_dates(session, forbund)
     cases = session.exec(
@@ -157,7 +157,7 @@ REPORT_KIND_LABELS = {
 REPORT_OWED = ("vantar", "komplettering")
 
 
-def _report_due(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _report_due(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     rows = session.exec(
         select(Report, Insats)
         .join(Insats, col(Insats.id) == col(Report.insats_id))
@@ -185,7 +185,7 @@ def _report_due(session: Session, forbund: Forbund, window: Window) -> Iterable[
         )
 
 
-def _board_meetings(session: Session, forbund: Forbund) -> list[tuple[Meeting, Organ]]:
+def _board_meetings(session: Session, forbund: ForbundRef) -> list[tuple[Meeting, Organ]]:
     return list(
         session.exec(
             select(Meeting, Organ)
@@ -207,14 +207,16 @@ def _meeting_item(meeting: Meeting, organ: Organ) -> DueItem:
     )
 
 
-def _meeting(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _meeting(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     # Once the kallelse is recorded as sent, nobody needs reminding.
     for meeting, organ in _board_meetings(session, forbund):
         if meeting.kallelse_sent_at is None:
             yield _meeting_item(meeting, organ)
 
 
-def _protocol_unjusterat(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _protocol_unjusterat(
+    session: Session, forbund: ForbundRef, window: Window
+) -> Iterable[DueItem]:
     """Board meetings whose protocol is not justerat yet (or not even opened)."""
     status: dict[int, str] = {
         meeting_id: state
@@ -231,7 +233,7 @@ def policy_ref(document: PolicyDocument) -> str:
     return document.dnr or f"sd-{document.id}"
 
 
-def _policy_renewal(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _policy_renewal(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     documents = session.exec(
         select(PolicyDocument).where(
             PolicyDocument.forbund_id == forbund.id,
@@ -256,7 +258,7 @@ def _policy_renewal(session: Session, forbund: Forbund, window: Window) -> Itera
         )
 
 
-def _yearly(session: Session, forbund: Forbund, window: Window) -> Iterable[DueItem]:
+def _yearly(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     if window.yearly_due is None:
         return
     month, day = window.yearly_due

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from workflow.errors import BadInput, NotPermitted
-from workflow.models import AuditChain, Forbund, Insats
+from workflow.models import ForbundRef, Insats
 from workflow.services import audit
 from workflow.services.cases import case_ref, find_case
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
@@ -95,7 +95,7 @@ def is_closed(case: Insats) -> bool:
     return case.state.startswith(CLOSED_PREFIX)
 
 
-def open_case(session: Session, forbund: Forbund, ref: str, what: str, label_of: Any) -> Insats:
+def open_case(session: Session, forbund: ForbundRef, ref: str, what: str, label_of: Any) -> Insats:
     """The insats, if it still takes reports and money; a closed one is refused by name."""
     case = find_case(session, forbund, ref)
     if case.state not in OPEN_STATES:
@@ -109,7 +109,7 @@ def open_case(session: Session, forbund: Forbund, ref: str, what: str, label_of:
 
 def begin(
     session: Session, forbund_slug: str | None, actor_email: str
-) -> tuple[Forbund, AuditChain, Actor]:
+) -> tuple[ForbundRef, audit.ChainHead, Actor]:
     """Start a funding change: the förbund, its audit-chain lock (first), the actor."""
     forbund = resolve_forbund(session, forbund_slug)
     head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
@@ -118,7 +118,7 @@ def begin(
 
 def record(
     session: Session,
-    head: AuditChain,
+    head: audit.ChainHead,
     *,
     kind: str,
     row_id: int,

@@ -20,6 +20,7 @@ from workflow.models import (
     AgendaItem,
     Attendance,
     Forbund,
+    ForbundRef,
     Insats,
     Meeting,
     Organ,
@@ -327,7 +328,7 @@ def meeting_view(session: Session, app: App, meeting: Meeting) -> MeetingView:
 # -- finding --------------------------------------------------------------------------------
 
 
-def find_meeting(session: Session, forbund: Forbund, ref: str | int) -> Meeting:
+def find_meeting(session: Session, forbund: ForbundRef, ref: str | int) -> Meeting:
     """A meeting by its number, or by its date (YYYY-MM-DD) when one meeting was held that day."""
     text = str(ref).strip()
     if text.isdigit():
@@ -508,7 +509,7 @@ def set_attendance(
         rows = list(session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)))
 
         def row_of(email: str) -> Attendance:
-            person = find_actor(session, organisation, email).person
+            person = find_actor(session, organisation, email)
             found = next((r for r in rows if r.person_id == person.id), None)
             if found is None:
                 raise BadInput(

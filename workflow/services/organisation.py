@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from workflow.errors import BadInput, NotFound
-from workflow.models import Forbund, Party, Person, PersonRole
+from workflow.models import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import PartyKind, Role, parse_choice
 
@@ -59,24 +60,33 @@ def create_forbund(
     return forbund
 
 
-def resolve_forbund(session: Session, slug: str | None) -> Forbund:
+_FORBUND = Forbund.__table__  # type: ignore[attr-defined]
+_FORBUND_COLUMNS = (_FORBUND.c.id, _FORBUND.c.slug, _FORBUND.c.name, _FORBUND.c.dnr_pattern)
+# Every service call starts here, so these are prebuilt Core queries and no ORM load.
+_FORBUND_BY_SLUG = select(*_FORBUND_COLUMNS).where(_FORBUND.c.slug == bindparam("slug"))
+_FIRST_TWO_FORBUND = select(*_FORBUND_COLUMNS).order_by(_FORBUND.c.id).limit(2)
+_SLUGS = select(_FORBUND.c.slug).order_by(_FORBUND.c.slug)
+
+
+def resolve_forbund(session: Session, slug: str | None) -> ForbundRow:
     """The förbund named, or the only one there is."""
+    connection = session.connection()
     if slug:
-        forbund = session.exec(select(Forbund).where(Forbund.slug == slug)).first()
-        if forbund is None:
-            known = ", ".join(f.slug for f in session.exec(select(Forbund))) or "inga"
+        row = connection.execute(_FORBUND_BY_SLUG, {"slug": slug}).first()
+        if row is None:
+            known = ", ".join(connection.execute(_SLUGS).scalars()) or "inga"
             raise NotFound(f"inget förbund {slug!r}; kända förbund: {known}")
-        return forbund
-    all_forbund = list(session.exec(select(Forbund).order_by(col(Forbund.id)).limit(2)))
-    if not all_forbund:
+        return ForbundRow(*row)
+    rows = connection.execute(_FIRST_TWO_FORBUND).all()
+    if not rows:
         raise NotFound("databasen har inget förbund; kör 'finsam demo' för demodata")
-    if len(all_forbund) > 1:
-        known = ", ".join(f.slug for f in session.exec(select(Forbund)))
+    if len(rows) > 1:
+        known = ", ".join(connection.execute(_SLUGS).scalars())
         raise BadInput(f"flera förbund finns ({known}); välj ett med --forbund")
-    return all_forbund[0]
+    return ForbundRow(*rows[0])
 
 
-def add_party(session: Session, forbund: Forbund, *, kind: str, name: str) -> Party:
+def add_party(session: Session, forbund: ForbundRef, *, kind: str, name: str) -> Party:
     party = Party(
         forbund_id=forbund.id,  # type: ignore[arg-type]
         kind=parse_choice(PartyKind, kind, "partstyp").value,
@@ -89,7 +99,7 @@ def add_party(session: Session, forbund: Forbund, *, kind: str, name: str) -> Pa
 
 def add_person(
     session: Session,
-    forbund: Forbund,
+    forbund: ForbundRef,
     *,
     name: str,
     email: str,
@@ -115,29 +125,40 @@ def add_person(
 
 @dataclass(frozen=True)
 class Actor:
-    person: Person
+    """A person of a förbund as they act: who they are and the roles they hold."""
+
+    id: int
+    name: str
+    email: str
     roles: frozenset[str]
 
-    @property
-    def email(self) -> str:
-        return self.person.email
+
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_PERSON_ROLE = PersonRole.__table__  # type: ignore[attr-defined]
+# Every state change starts here, so it is one prebuilt Core query: the person and their roles.
+_ACTOR = (
+    select(_PERSON.c.id, _PERSON.c.name, _PERSON.c.email, _PERSON_ROLE.c.role)
+    .select_from(_PERSON.outerjoin(_PERSON_ROLE, _PERSON_ROLE.c.person_id == _PERSON.c.id))
+    .where(_PERSON.c.forbund_id == bindparam("forbund_id"), _PERSON.c.email == bindparam("email"))
+)
 
 
-def find_actor(session: Session, forbund: Forbund, email: str) -> Actor:
-    # One round trip for the person and their roles: this runs on every state change.
-    rows = session.exec(
-        select(Person, PersonRole.role)
-        .outerjoin(PersonRole, col(PersonRole.person_id) == col(Person.id))
-        .where(Person.forbund_id == forbund.id, Person.email == email.strip().lower())
-    ).all()
+def find_actor(session: Session, forbund: ForbundRef, email: str) -> Actor:
+    rows = (
+        session.connection()
+        .execute(_ACTOR, {"forbund_id": forbund.id, "email": email.strip().lower()})
+        .all()
+    )
     if not rows:
         raise NotFound(
             f"ingen person med e-post {email!r} i förbundet {forbund.slug}; se 'finsam people list'"
         )
-    return Actor(rows[0][0], frozenset(role for _, role in rows if role is not None))
+    first = rows[0]
+    roles = frozenset(row.role for row in rows if row.role is not None)
+    return Actor(first.id, first.name, first.email, roles)
 
 
-def list_people(session: Session, forbund: Forbund) -> list[Actor]:
+def list_people(session: Session, forbund: ForbundRef) -> list[Actor]:
     people = session.exec(
         select(Person).where(Person.forbund_id == forbund.id).order_by(col(Person.name))
     ).all()
@@ -148,10 +169,13 @@ def list_people(session: Session, forbund: Forbund) -> list[Actor]:
         .where(Person.forbund_id == forbund.id)
     ):
         roles.setdefault(person_id, set()).add(role)
-    return [Actor(p, frozenset(roles.get(p.id, set()))) for p in people]  # type: ignore[arg-type]
+    return [
+        Actor(p.id, p.name, p.email, frozenset(roles.get(p.id, set())))  # type: ignore[arg-type]
+        for p in people
+    ]
 
 
-def list_parties(session: Session, forbund: Forbund) -> list[Party]:
+def list_parties(session: Session, forbund: ForbundRef) -> list[Party]:
     return list(
         session.exec(select(Party).where(Party.forbund_id == forbund.id).order_by(col(Party.id)))
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from workflow.errors import NotPermitted
-from workflow.models import Forbund, Organ, OrganMember, Person, PersonRole
+from workflow.models import ForbundRef, Organ, OrganMember, Person, PersonRole
 from workflow.models.meetings import ORGAN_NAMES, MemberRole, OrganKind
 from workflow.services.organisation import Actor
 from workflow.text_guard import check_one_line
@@ -36,7 +36,9 @@ def require_role(actor: Actor, allowed: set[Role], what: str) -> None:
     raise NotPermitted(f"{actor.email} får inte {what}; det får: {may}")
 
 
-def ensure_organ(session: Session, forbund: Forbund, kind: str, name: str | None = None) -> Organ:
+def ensure_organ(
+    session: Session, forbund: ForbundRef, kind: str, name: str | None = None
+) -> Organ:
     """The förbund's organ of this kind (and name); created on first use."""
     organ_kind = parse_choice(OrganKind, kind, "organ")
     wanted = check_one_line(name, "organets namn") if name else ORGAN_NAMES[organ_kind]

@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from workflow.app import App
 from workflow.clock import local_date
 from workflow.errors import BadInput, NotPermitted
-from workflow.models import AuditChain, BudgetLine, Insats, Payment, Report
+from workflow.models import BudgetLine, Insats, Payment, Report
+from workflow.services.audit import ChainHead
 from workflow.services.cases import case_ref, find_case
 from workflow.services.funding_support import (
     begin,
@@ -155,7 +156,7 @@ def request(
 
 def release_in(
     session: Session,
-    head: AuditChain,
+    head: ChainHead,
     case: Insats,
     approved: Report,
     actor: Actor,

@@ -20,7 +20,7 @@ from workflow.app import App
 from workflow.clock import local, local_date
 from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
-from workflow.models import Forbund, Person, PolicyDocument
+from workflow.models import ForbundRef, Person, PolicyDocument
 from workflow.services import audit, reminders
 from workflow.services.due_dates import POLICY_IN_FORCE, policy_ref
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
@@ -93,7 +93,7 @@ def is_overdue(doc: PolicyDocument, today: date) -> bool:
     return doc.state in POLICY_IN_FORCE and doc.renew_by is not None and doc.renew_by < today
 
 
-def _find(session: Session, forbund: Forbund, ref: str) -> PolicyDocument:
+def _find(session: Session, forbund: ForbundRef, ref: str) -> PolicyDocument:
     ref = ref.strip()
     query = select(PolicyDocument).where(PolicyDocument.forbund_id == forbund.id)
     doc = session.exec(query.where(PolicyDocument.dnr == ref)).first()
@@ -120,13 +120,13 @@ def _years(value: int | None) -> int | None:
     return value
 
 
-def _owner(session: Session, forbund: Forbund, email: str | None) -> Person | None:
-    return find_actor(session, forbund, email).person if email else None
+def _owner(session: Session, forbund: ForbundRef, email: str | None) -> Actor | None:
+    return find_actor(session, forbund, email) if email else None
 
 
 def _audit(
     session: Session,
-    forbund: Forbund,
+    forbund: ForbundRef,
     doc: PolicyDocument,
     actor: Actor,
     *,
@@ -206,7 +206,7 @@ def register(
                 decided_on=decided_on,
                 renewal_years=years,
                 renew_by=renew_by,
-                owner_id=owner.id if owner else actor.person.id,
+                owner_id=owner.id if owner else actor.id,
                 created_at=now,
                 updated_at=now,
             )
@@ -235,7 +235,7 @@ def _fire_in(
     session: Session,
     app: App,
     *,
-    organisation: Forbund,
+    organisation: ForbundRef,
     doc: PolicyDocument,
     actor: Actor,
     trigger: str,

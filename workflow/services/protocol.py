@@ -24,8 +24,7 @@ from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.models import (
     AgendaItem,
     Attendance,
-    AuditChain,
-    Forbund,
+    ForbundRef,
     Insats,
     Meeting,
     Organ,
@@ -43,7 +42,7 @@ from workflow.models.meetings import (
 )
 from workflow.services import audit, budget
 from workflow.services.agenda import CASE_ITEM, amounts_text, place_case
-from workflow.services.audit import lock_chain
+from workflow.services.audit import ChainHead, lock_chain
 from workflow.services.cases import fire_in
 from workflow.services.meetings import (
     MeetingView,
@@ -106,8 +105,8 @@ class DecisionInput:
 @dataclass
 class _Scope:
     session: Session
-    forbund: Forbund
-    head: AuditChain
+    forbund: ForbundRef
+    head: ChainHead
     meeting: Meeting
     actor: Actor
     now: datetime
@@ -171,9 +170,9 @@ def _attendance(session: Session, meeting: Meeting) -> list[Attendance]:
 
 
 def _voter(
-    session: Session, forbund: Forbund, meeting: Meeting, email: str, what: str
-) -> tuple[Person, Attendance]:
-    person = find_actor(session, forbund, email).person
+    session: Session, forbund: ForbundRef, meeting: Meeting, email: str, what: str
+) -> tuple[Actor, Attendance]:
+    person = find_actor(session, forbund, email)
     row = next((a for a in _attendance(session, meeting) if a.person_id == person.id), None)
     if row is None or row.presence not in VOTING:
         raise BadInput(f"{person.email} är inte beslutande vid mötet och kan inte vara {what}")
@@ -205,6 +204,7 @@ def open_protocol(
         if not need <= len(set(justerare)) <= 2:
             raise BadInput(f"ange {need} justerare med --justerare (högst två)")
         attendance = _attendance(s.session, s.meeting)
+        chair_person: Actor | Person | None
         if chair:
             chair_person, _ = _voter(s.session, s.forbund, s.meeting, chair, "ordförande")
         else:
@@ -213,7 +213,7 @@ def open_protocol(
             )
             if row is None or row.person_id is None:
                 raise BadInput("ordföranden är inte närvarande; ange mötets ordförande med --chair")
-            chair_person = s.session.get(Person, row.person_id)  # type: ignore[assignment]
+            chair_person = s.session.get(Person, row.person_id)
         assert chair_person is not None
         organ = s.session.get(Organ, s.meeting.organ_id)
         # A styrelse justerare completes bifall decisions: only board members may (states/).
@@ -230,7 +230,7 @@ def open_protocol(
             forbund_id=s.forbund.id,  # type: ignore[arg-type]
             meeting_id=s.meeting.id,  # type: ignore[arg-type]
             status=ProtocolStatus.UTKAST.value,
-            secretary_id=s.actor.person.id,  # type: ignore[arg-type]
+            secretary_id=s.actor.id,  # type: ignore[arg-type]
             created_at=s.now,
         )
         s.session.add(protocol)
@@ -357,8 +357,8 @@ def _parse_granted(raw: dict[str, Any] | None, case: Insats, kind: DecisionKind)
     return dict(sorted(granted.items()))
 
 
-def _people(s: _Scope, emails: list[str] | None, what: str) -> list[tuple[Person, str | None]]:
-    found: list[tuple[Person, str | None]] = []
+def _people(s: _Scope, emails: list[str] | None, what: str) -> list[tuple[Actor, str | None]]:
+    found: list[tuple[Actor, str | None]] = []
     for raw in emails or []:
         email, _, text = raw.partition(":")
         person, _ = _voter(s.session, s.forbund, s.meeting, email.strip(), what)
@@ -451,7 +451,7 @@ def _decide(
         {"name": p.name, "email": p.email, "text": t} for p, t in reservations
     ]
     paragraph.decided_at = s.now
-    paragraph.decided_by_id = s.actor.person.id
+    paragraph.decided_by_id = s.actor.id
     s.session.add(paragraph)
     s.session.flush()
     _audit(
@@ -706,7 +706,7 @@ def approve(
         signers = list(
             s.session.exec(select(ProtocolSigner).where(ProtocolSigner.protocol_id == protocol.id))
         )
-        mine = next((x for x in signers if x.person_id == s.actor.person.id), None)
+        mine = next((x for x in signers if x.person_id == s.actor.id), None)
         if mine is None:
             raise NotPermitted(
                 f"{s.actor.email} är varken ordförande eller justerare för protokollet"

@@ -2,43 +2,52 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from workflow.models import DnrSequence, Forbund, Insats
+from workflow.models import DnrSequence, ForbundRef, Insats
 
-
-def _next_number(session: Session, forbund_id: int, year: int) -> int:
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(DnrSequence)
-        .values(forbund_id=forbund_id, year=year, last=0)
-        .on_conflict_do_nothing()
+_SEQUENCE = DnrSequence.__table__  # type: ignore[attr-defined]
+_INSATS = Insats.__table__  # type: ignore[attr-defined]
+_START_YEAR = {
+    dialect: insert(_SEQUENCE).on_conflict_do_nothing()
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+# One atomic increment: two registrations can never read the same number.
+_NEXT = (
+    update(_SEQUENCE)
+    .where(
+        _SEQUENCE.c.forbund_id == bindparam("b_forbund_id"), _SEQUENCE.c.year == bindparam("b_year")
     )
-    # One atomic increment: two registrations can never read the same number.
-    return session.execute(
-        update(DnrSequence)
-        .where(col(DnrSequence.forbund_id) == forbund_id, col(DnrSequence.year) == year)
-        .values(last=col(DnrSequence.last) + 1)
-        .returning(col(DnrSequence.last))
-    ).scalar_one()
+    .values(last=_SEQUENCE.c.last + 1)
+    .returning(_SEQUENCE.c.last)
+)
+_DNR_TAKEN = select(_INSATS.c.id).where(
+    _INSATS.c.forbund_id == bindparam("forbund_id"), _INSATS.c.dnr == bindparam("dnr")
+)
 
 
-def allocate_dnr(session: Session, forbund: Forbund, year: int) -> str:
+def _next_number(connection: Connection, forbund_id: int, year: int) -> int:
+    connection.execute(
+        _START_YEAR[connection.dialect.name], {"forbund_id": forbund_id, "year": year, "last": 0}
+    )
+    return int(connection.execute(_NEXT, {"b_forbund_id": forbund_id, "b_year": year}).scalar_one())
+
+
+def allocate_dnr(session: Session, forbund: ForbundRef, year: int) -> str:
     """The next free diarienummer of the year in the förbund's pattern."""
     assert forbund.id is not None
+    connection = session.connection()
     while True:
-        dnr = forbund.dnr_pattern.format(year=year, seq=_next_number(session, forbund.id, year))
-        taken = session.exec(
-            select(Insats.id).where(Insats.forbund_id == forbund.id, Insats.dnr == dnr)
-        ).first()
+        dnr = forbund.dnr_pattern.format(year=year, seq=_next_number(connection, forbund.id, year))
+        taken = connection.execute(_DNR_TAKEN, {"forbund_id": forbund.id, "dnr": dnr}).first()
         if taken is None:  # a number entered by hand earlier is skipped, not reused
             return dnr
 
 
-def reserve_numbers(session: Session, forbund: Forbund, year: int, last: int) -> None:
+def reserve_numbers(session: Session, forbund: ForbundRef, year: int, last: int) -> None:
     """Start a year's sequence after `last` (numbers already used in an older diarium)."""
     assert forbund.id is not None
     row = session.get(DnrSequence, (forbund.id, year))

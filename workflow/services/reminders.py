@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from workflow.app import App
 from workflow.clock import local, local_date
 from workflow.errors import BadInput
-from workflow.models import AuditChain, Forbund, Person, PersonRole, Reminder
+from workflow.models import Forbund, ForbundRef, Person, PersonRole, Reminder
 from workflow.reminder_rules import RESPONSIBLE, Notifications, Rule, Step, reminder_context
 from workflow.services import audit, outbox
 from workflow.services.due_dates import SOURCES, DueItem, Window
@@ -94,7 +94,7 @@ def send_moment(day: date, app: App) -> datetime:
     return datetime.combine(day, time(app.settings.mail.send_hour), zone).astimezone(UTC)
 
 
-def desired(session: Session, app: App, forbund: Forbund, today: date) -> dict[Key, Planned]:
+def desired(session: Session, app: App, forbund: ForbundRef, today: date) -> dict[Key, Planned]:
     """Every reminder the rules ask for now, whatever its date."""
     wanted: dict[Key, Planned] = {}
     # Rules often share a source (kallelse and justering: the meetings); ask each source once.
@@ -117,7 +117,7 @@ def desired(session: Session, app: App, forbund: Forbund, today: date) -> dict[K
 
 def _audit(
     session: Session,
-    head: AuditChain,
+    head: audit.ChainHead,
     row: Reminder,
     *,
     from_state: str | None,
@@ -141,7 +141,7 @@ def _audit(
     )
 
 
-def plan(session: Session, app: App, forbund: Forbund, now: datetime) -> PlanResult:
+def plan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> PlanResult:
     """Bring the förbund's reminder rows in line with its due dates (call inside a transaction).
 
     New reminders whose day passed more than `catch_up_days` ago are not planned (a new install
@@ -242,7 +242,7 @@ def claim_due(
     return [i for i in session.connection().execute(statement).scalars() if i is not None]
 
 
-def _people_by_role(session: Session, forbund: Forbund) -> dict[str, list[Person]]:
+def _people_by_role(session: Session, forbund: ForbundRef) -> dict[str, list[Person]]:
     found: dict[str, list[Person]] = {}
     rows = session.exec(
         select(PersonRole.role, Person)
@@ -256,7 +256,11 @@ def _people_by_role(session: Session, forbund: Forbund) -> dict[str, list[Person
 
 
 def recipients(
-    session: Session, forbund: Forbund, step: Step, item: DueItem, by_role: dict[str, list[Person]]
+    session: Session,
+    forbund: ForbundRef,
+    step: Step,
+    item: DueItem,
+    by_role: dict[str, list[Person]],
 ) -> list[Person]:
     chosen: dict[str, Person] = {}
     for who in step.to:
@@ -273,8 +277,8 @@ def recipients(
 def _write_messages(
     session: Session,
     app: App,
-    forbund: Forbund,
-    head: AuditChain,
+    forbund: ForbundRef,
+    head: audit.ChainHead,
     ids: Sequence[int],
     planned: dict[Key, Planned],
     now: datetime,
@@ -447,7 +451,7 @@ def list_reminders(
         return views
 
 
-def replan(session: Session, app: App, forbund: Forbund, now: datetime) -> PlanResult:
+def replan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> PlanResult:
     """For other services: call after changing a date, inside the same transaction."""
     return plan(session, app, forbund, now)
 
