@@ -83,20 +83,30 @@ def lock_chain(session: Session, forbund_id: int) -> ChainHead:
     Every state change of a förbund passes here first, so appends never fork the chain and
     a diarienummer sequence is never read by two registrations at once.
     """
-    key = ("audit_chain_locked", forbund_id)
-    locked: ChainHead | None = session.info.get(key)
-    # Each Session here is one transaction (Database.transaction), so this never outlives it.
-    if locked is not None:  # already taken in this transaction
-        return locked
+    held: ChainHead | None = session.info.get(_held_key(forbund_id))
+    if held is not None:  # already taken in this transaction
+        return held
     connection = session.connection()
     row = connection.execute(_READ_HEAD, {"forbund_id": forbund_id}).first()
     if row is None:
-        head = ChainHead(forbund_id, 0, GENESIS)
         connection.execute(_NEW_HEAD, {"forbund_id": forbund_id, "seq": 0, "head_hash": GENESIS})
-    else:
-        head = ChainHead(forbund_id, row.seq, row.head_hash)
-    session.info[key] = head
-    return head
+        return hold_chain(session, forbund_id, 0, GENESIS)
+    return hold_chain(session, forbund_id, row.seq, row.head_hash)
+
+
+def hold_chain(session: Session, forbund_id: int, seq: int, head_hash: str) -> ChainHead:
+    """The chain head as read, with its lock, by this transaction (lock_chain, or a query of
+    the caller's own that locks the audit_chain row)."""
+    key = _held_key(forbund_id)
+    held: ChainHead | None = session.info.get(key)
+    if held is None:
+        # Each Session here is one transaction (Database.transaction): this never outlives it.
+        held = session.info[key] = ChainHead(forbund_id, seq, head_hash)
+    return held
+
+
+def _held_key(forbund_id: int) -> tuple[str, int]:
+    return ("audit_chain_held", forbund_id)
 
 
 def append(

@@ -45,6 +45,7 @@ from workflow.models import (
     Person,
 )
 from workflow.services import audit
+from workflow.services.change import begin_change
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
 from workflow.services.registration import allocate_dnr
 from workflow.text_guard import check_free_text
@@ -64,10 +65,25 @@ _INSATS_PARTY = InsatsParty.__table__  # type: ignore[attr-defined]
 _PARTY = Party.__table__  # type: ignore[attr-defined]
 _COLUMNS: tuple[str, ...] = tuple(column.key for column in _INSATS.columns)
 
-_CASE_BY_DNR = select(_INSATS).where(
+# The case with its parties: one row per party (one with empty party columns if none).
+_CASE_AND_PARTIES = (
+    select(
+        _INSATS,
+        _PARTY.c.id.label("party_id"),
+        _PARTY.c.kind.label("party_kind"),
+        _PARTY.c.name.label("party_name"),
+    )
+    .select_from(
+        _INSATS.outerjoin(_INSATS_PARTY, _INSATS_PARTY.c.insats_id == _INSATS.c.id).outerjoin(
+            _PARTY, _PARTY.c.id == _INSATS_PARTY.c.party_id
+        )
+    )
+    .order_by(_PARTY.c.id)
+)
+_CASE_BY_DNR = _CASE_AND_PARTIES.where(
     _INSATS.c.forbund_id == bindparam("forbund_id"), _INSATS.c.dnr == bindparam("dnr")
 )
-_CASE_BY_ID = select(_INSATS).where(
+_CASE_BY_ID = _CASE_AND_PARTIES.where(
     _INSATS.c.forbund_id == bindparam("forbund_id"), _INSATS.c.id == bindparam("id")
 )
 # No SET clause here: it is made from the columns given at execution, the changed ones only.
@@ -107,17 +123,24 @@ def find_case(session: Session, forbund: ForbundRef, ref: str) -> Insats:
     return case
 
 
-def read_case(session: Session, forbund: ForbundRef, ref: str) -> CaseRow:
-    """The case as a plain row, for a change of the case alone (`fire`)."""
+def read_case(session: Session, forbund: ForbundRef, ref: str) -> tuple[CaseRow, list[PartyRef]]:
+    """The case as a plain row, with its parties, for a change of the case alone (`fire`)."""
     ref = ref.strip()
     connection = session.connection()
-    row = connection.execute(_CASE_BY_DNR, {"forbund_id": forbund.id, "dnr": ref}).first()
+    rows = connection.execute(_CASE_BY_DNR, {"forbund_id": forbund.id, "dnr": ref}).all()
     number = _idea_number(ref)
-    if row is None and number is not None:
-        row = connection.execute(_CASE_BY_ID, {"forbund_id": forbund.id, "id": number}).first()
-    if row is None:
+    if not rows and number is not None:
+        rows = connection.execute(_CASE_BY_ID, {"forbund_id": forbund.id, "id": number}).all()
+    if not rows:
         raise _no_case(forbund, ref)
-    return CaseRow(**row._mapping)
+    columns = rows[0]._mapping
+    case = CaseRow(**{name: columns[name] for name in _COLUMNS})
+    parties = [
+        PartyRef(row.party_id, row.party_kind, row.party_name)
+        for row in rows
+        if row.party_id is not None
+    ]
+    return case, parties
 
 
 def _parties_of(session: Session, case_id: int | None) -> list[PartyRef]:
@@ -353,9 +376,8 @@ def submit_idea(
     now = app.clock()
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     with app.db.transaction() as session, session.no_autoflush:
-        organisation = resolve_forbund(session, forbund)
-        head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
-        actor = find_actor(session, organisation, actor_email)
+        change = begin_change(session, forbund, actor_email)
+        organisation, head, actor = change.forbund, change.head, change.actor
         if not actor.roles & lifecycle.create_roles:
             raise NotPermitted(
                 f"{actor.email} ({_roles_text(actor.roles)}) får inte lämna in idéer; "
@@ -395,11 +417,13 @@ def fire_in(
     comment: str | None = None,
     values: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    parties: list[PartyRef] | None = None,
 ) -> list[PartyRef]:
     """Fire `trigger` on `case` inside the caller's transaction (steps 1-7 of the module doc).
 
     For services whose own change must commit together with the case's (a board decision,
-    a justering): call it within their transaction. Returns the case's parties.
+    a justering): call it within their transaction. `parties` are the case's parties if the
+    caller read them with the case (`read_case`). Returns the case's parties.
     """
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     zone = app.settings.zone
@@ -414,7 +438,9 @@ def fire_in(
         if transition is None or not transition.roles & actor.roles:
             raise _not_allowed(lifecycle, case, trigger, actor)
         before = _snapshot(case)
-        ctx = FieldContext(session, forbund.id, parties=_parties_of(session, case.id))  # type: ignore[arg-type]
+        if parties is None:
+            parties = _parties_of(session, case.id)
+        ctx = FieldContext(session, forbund.id, parties=list(parties))  # type: ignore[arg-type]
         recorded = apply_fields(case, values or {}, transition.sets, ctx) if values else {}
         if comment:
             check_free_text(comment, "kommentaren")
@@ -458,22 +484,21 @@ def fire(
     now = app.clock()
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
             # The chain lock comes first so that what we read next cannot change under us.
-            audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
-            case = read_case(session, organisation, ref)
-            actor = find_actor(session, organisation, actor_email)
+            change = begin_change(session, forbund, actor_email)
+            case, parties = read_case(session, change.forbund, ref)
             parties = fire_in(
                 session,
                 app,
-                forbund=organisation,
+                forbund=change.forbund,
                 case=case,
-                actor=actor,
+                actor=change.actor,
                 trigger=trigger,
                 now=now,
                 comment=comment,
                 values=values,
                 expected_version=expected_version,
+                parties=parties,
             )
             return _view(session, app, case, with_history=False, parties=parties)
     except IntegrityError as exc:

@@ -13,7 +13,8 @@ from workflow.errors import BadInput, NotPermitted
 from workflow.models import ForbundRef, Insats
 from workflow.services import audit
 from workflow.services.cases import case_ref, find_case
-from workflow.services.organisation import Actor, find_actor, resolve_forbund
+from workflow.services.change import begin_change
+from workflow.services.organisation import Actor
 from workflow.vocabulary import ROLE_LABELS, Role
 
 # An insats can be reported on and paid while it runs and until the board closes it.
@@ -111,9 +112,8 @@ def begin(
     session: Session, forbund_slug: str | None, actor_email: str
 ) -> tuple[ForbundRef, audit.ChainHead, Actor]:
     """Start a funding change: the förbund, its audit-chain lock (first), the actor."""
-    forbund = resolve_forbund(session, forbund_slug)
-    head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
-    return forbund, head, find_actor(session, forbund, actor_email)
+    change = begin_change(session, forbund_slug, actor_email)
+    return change.forbund, change.head, change.actor
 
 
 def record(
