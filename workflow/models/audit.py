@@ -36,7 +36,10 @@ class AuditEvent(SQLModel, table=True):
 
 
 class AuditChain(SQLModel, table=True):
-    """Head of each förbund's chain; locking this row serialises appends per förbund."""
+    """Head of each förbund's chain; locking this row serialises appends per förbund.
+
+    The database moves it with every inserted event (trigger, migration 0005).
+    """
 
     __tablename__ = "audit_chain"
 

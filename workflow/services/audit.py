@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from workflow.clock import as_utc
@@ -60,11 +60,6 @@ _READ_HEAD = (
     .with_for_update()
 )
 _NEW_HEAD = insert(_CHAIN)
-_MOVE_HEAD = (
-    update(_CHAIN)
-    .where(_CHAIN.c.forbund_id == bindparam("b_forbund_id"))
-    .values(seq=bindparam("b_seq"), head_hash=bindparam("b_hash"))
-)
 _ADD_EVENT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
@@ -145,12 +140,8 @@ def append(
         "prev_hash": head.head_hash,
     }
     event["hash"] = _digest(event)
-    connection = session.connection()
-    connection.execute(_ADD_EVENT, event)
-    connection.execute(
-        _MOVE_HEAD,
-        {"b_forbund_id": head.forbund_id, "b_seq": event["seq"], "b_hash": event["hash"]},
-    )
+    # The database moves the chain head to this event as part of the insert (migration 0005).
+    session.connection().execute(_ADD_EVENT, event)
     head.seq = event["seq"]
     head.head_hash = event["hash"]
 
