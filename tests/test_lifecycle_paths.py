@@ -212,26 +212,30 @@ def test_the_year_of_a_diarienummer_and_the_times_shown_are_swedish(world: World
     assert world.show(summer.ref).history[-1].at.utcoffset() == timedelta(hours=2)
 
 
-def test_a_services_own_change_and_its_fire_land_as_one_version(world: World) -> None:
-    """Services such as the board's decision change the case and fire in one transaction."""
+def _retitle_and_fire(world: World, ref: str, title: str, actor: Role) -> None:
+    """What a service such as the board's decision does: change the case, fire, one commit."""
     from workflow.services import cases
     from workflow.services.organisation import find_actor, resolve_forbund
 
-    ref = world.fire(world.idea(), "registrera", Role.SEKRETERARE).ref
-    before = world.show(ref)
     with world.app.db.transaction() as session:
         forbund = resolve_forbund(session, world.slug)
         case = cases.find_case(session, forbund, ref)
-        case.title = "Nytt namn före beredningen"
+        case.title = title
         cases.fire_in(
             session,
             world.app,
             forbund=forbund,
             case=case,
-            actor=find_actor(session, forbund, "forbundschef@test.example"),
+            actor=find_actor(session, forbund, f"{actor.value}@{world.slug}.example"),
             trigger="starta_beredning",
             now=world.clock(),
         )
+
+
+def test_a_services_own_change_and_its_fire_land_as_one_version(world: World) -> None:
+    ref = world.fire(world.idea(), "registrera", Role.SEKRETERARE).ref
+    before = world.show(ref)
+    _retitle_and_fire(world, ref, "Nytt namn före beredningen", Role.FORBUNDSCHEF)
     after = world.show(ref)
     assert (after.title, after.state) == ("Nytt namn före beredningen", "under_beredning")
     assert after.version == before.version + 1
@@ -239,24 +243,10 @@ def test_a_services_own_change_and_its_fire_land_as_one_version(world: World) ->
 
 
 def test_a_refused_fire_inside_a_service_leaves_its_change_unwritten(world: World) -> None:
-    from workflow.services import cases
-    from workflow.services.organisation import find_actor, resolve_forbund
-
     ref = world.fire(world.idea(), "registrera", Role.SEKRETERARE).ref
     before = world.show(ref)
-    with pytest.raises(NotPermitted), world.app.db.transaction() as session:
-        forbund = resolve_forbund(session, world.slug)
-        case = cases.find_case(session, forbund, ref)
-        case.title = "Ska inte sparas"
-        cases.fire_in(
-            session,
-            world.app,
-            forbund=forbund,
-            case=case,
-            actor=find_actor(session, forbund, "handlaggare@test.example"),
-            trigger="starta_beredning",
-            now=world.clock(),
-        )
+    with pytest.raises(NotPermitted):
+        _retitle_and_fire(world, ref, "Ska inte sparas", Role.HANDLAGGARE)
     after = world.show(ref)
     assert (after.title, after.state, after.version) == (before.title, "inkommen", before.version)
     assert len(after.history) == len(before.history)
