@@ -16,8 +16,8 @@ from workflow.app import App
 from workflow.errors import BadInput, Conflict, NotFound
 from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph
 from workflow.models.meetings import OrganKind
-from workflow.services import audit
 from workflow.services.cases import find_case, fire_in
+from workflow.services.change import begin_change
 from workflow.services.meetings import (
     ORGANISERS,
     MeetingView,
@@ -189,10 +189,9 @@ def build_agenda(
     now = app.clock()
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
-            audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+            change = begin_change(session, forbund, actor_email)
+            organisation, actor = change.forbund, change.actor
             meeting = find_meeting(session, organisation, ref)
-            actor = find_actor(session, organisation, actor_email)
             require_role(actor, ORGANISERS, "ställa upp dagordningen")
             protocol = guard_open(session, meeting)
             if protocol is None:

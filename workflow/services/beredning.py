@@ -19,8 +19,8 @@ from workflow.app import App
 from workflow.clock import local
 from workflow.errors import BadInput, Conflict, NotPermitted
 from workflow.models import BeredningNote, Person, Recommendation
-from workflow.services import audit
 from workflow.services.cases import find_case, fire_in
+from workflow.services.change import begin_change
 from workflow.services.meetings import find_meeting
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
 from workflow.services.organs import require_role
@@ -150,10 +150,9 @@ def record_recommendation(
     dissent_text = check_free_text(dissent.strip(), "avvikande mening") if dissent else None
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
-            audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+            change = begin_change(session, forbund, actor_email)
+            organisation, actor = change.forbund, change.actor
             case = find_case(session, organisation, ref)
-            actor = find_actor(session, organisation, actor_email)
             require_role(actor, {Role.FORBUNDSCHEF}, "registrera beredningsgruppens rekommendation")
             if case.state != "under_beredning":
                 raise NotPermitted(

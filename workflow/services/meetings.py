@@ -40,6 +40,7 @@ from workflow.models.meetings import (
     ProtocolStatus,
 )
 from workflow.services import audit
+from workflow.services.change import begin_change
 from workflow.services.organisation import find_actor, resolve_forbund
 from workflow.services.organs import ensure_organ, members, require_role
 from workflow.text_guard import check_one_line
@@ -448,9 +449,8 @@ def create_meeting(
     place = check_one_line(place, "mötesplatsen")
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
-            head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
-            actor = find_actor(session, organisation, actor_email)
+            change = begin_change(session, forbund, actor_email)
+            organisation, head, actor = change.forbund, change.head, change.actor
             require_role(actor, ORGANISERS, "kalla till möten")
             body = ensure_organ(session, organisation, organ, organ_name)
             meeting = Meeting(
@@ -500,10 +500,9 @@ def set_attendance(
     """Record who is absent, which ersättare serve, and others present ("Namn, funktion")."""
     now = app.clock()
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund)
-        head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+        change = begin_change(session, forbund, actor_email)
+        organisation, head, actor = change.forbund, change.head, change.actor
         meeting = find_meeting(session, organisation, ref)
-        actor = find_actor(session, organisation, actor_email)
         require_role(actor, ORGANISERS, "föra närvaro")
         guard_open(session, meeting)
         rows = list(session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)))
@@ -594,10 +593,9 @@ def record_kallelse_sent(
     """The kallelse was sent by hand (or before the system was used); reminders stop."""
     now = app.clock()
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund)
-        head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+        change = begin_change(session, forbund, actor_email)
+        organisation, head, actor = change.forbund, change.head, change.actor
         meeting = find_meeting(session, organisation, ref)
-        actor = find_actor(session, organisation, actor_email)
         require_role(actor, ORGANISERS, "registrera kallelser")
         if meeting.kallelse_sent_at is not None:
             raise Conflict(f"kallelsen till möte {meeting.id} är redan skickad")

@@ -22,6 +22,7 @@ from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.models import ForbundRef, Person, PolicyDocument
 from workflow.services import audit, reminders
+from workflow.services.change import begin_change
 from workflow.services.due_dates import POLICY_IN_FORCE, policy_ref
 from workflow.services.organisation import Actor, find_actor, resolve_forbund
 from workflow.text_guard import check_free_text, check_one_line
@@ -187,9 +188,8 @@ def register(
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
-            audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
-            actor = find_actor(session, organisation, actor_email)
+            change = begin_change(session, forbund, actor_email)
+            organisation, actor = change.forbund, change.actor
             if not actor.roles & lifecycle.create_roles:
                 raise NotPermitted(
                     f"{actor.email} får inte registrera styrdokument; det får: "
@@ -363,10 +363,9 @@ def _fire_all(
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
-            audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+            change = begin_change(session, forbund, actor_email)
+            organisation, actor = change.forbund, change.actor
             doc = _find(session, organisation, ref)
-            actor = find_actor(session, organisation, actor_email)
             if expected_version is not None and doc.version != expected_version:
                 raise Conflict(
                     f"{policy_ref(doc)} har ändrats (version {doc.version}, du såg "

@@ -44,6 +44,7 @@ from workflow.services import audit, budget
 from workflow.services.agenda import CASE_ITEM, amounts_text, place_case
 from workflow.services.audit import ChainHead, lock_chain
 from workflow.services.cases import fire_in
+from workflow.services.change import begin_change
 from workflow.services.meetings import (
     MeetingView,
     find_meeting,
@@ -54,7 +55,7 @@ from workflow.services.meetings import (
     ordered_items,
     protocol_of,
 )
-from workflow.services.organisation import Actor, find_actor, resolve_forbund
+from workflow.services.organisation import Actor, find_actor
 from workflow.services.organs import require_role
 from workflow.services.paragraphs import open_paragraph, paragraph_ref
 from workflow.text_guard import check_free_text
@@ -117,11 +118,9 @@ def _scope(app: App, ref: str | int, actor_email: str, forbund: str | None) -> I
     """One transaction on one meeting: chain lock first, so what we read next stays true."""
     try:
         with app.db.transaction() as session:
-            organisation = resolve_forbund(session, forbund)
-            head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
-            meeting = find_meeting(session, organisation, ref)
-            actor = find_actor(session, organisation, actor_email)
-            yield _Scope(session, organisation, head, meeting, actor, app.clock())
+            change = begin_change(session, forbund, actor_email)
+            meeting = find_meeting(session, change.forbund, ref)
+            yield _Scope(session, change.forbund, change.head, meeting, change.actor, app.clock())
     except StaleDataError:
         raise Conflict(
             "protokollet ändrades samtidigt av någon annan; läs om det med 'finsam meetings show' "
