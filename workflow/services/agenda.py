@@ -189,8 +189,7 @@ def build_agenda(
     now = app.clock()
     try:
         with app.db.transaction() as session:
-            change = begin_change(session, forbund, actor_email)
-            organisation, actor = change.forbund, change.actor
+            organisation, _, actor = begin_change(session, forbund, actor_email)
             meeting = find_meeting(session, organisation, ref)
             require_role(actor, ORGANISERS, "ställa upp dagordningen")
             protocol = guard_open(session, meeting)

@@ -15,8 +15,8 @@ from workflow.clock import local_date
 from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import Agreement, BudgetLine, ForbundRef, Insats, Report
 from workflow.services.cases import case_ref, find_case, fire_in
+from workflow.services.change import begin_change
 from workflow.services.funding_support import (
-    begin,
     check_period,
     parse_amounts,
     record,
@@ -130,7 +130,7 @@ def create(
     terms = check_free_text(payment_terms or settings.payment_terms, "betalningsvillkoren")
     termination = check_free_text(early_termination, "klausulen") if early_termination else None
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, AGREEMENT_ROLES, "upprätta avtal")
         case = find_case(session, organisation, ref)
         if case.state not in CREATE_STATES:
@@ -335,7 +335,7 @@ def sign(
         if day is not None and day > today:
             raise BadInput(f"{label} underskrift {day.isoformat()} ligger i framtiden")
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, AGREEMENT_ROLES, "registrera underskrifter på avtal")
         case = find_case(session, organisation, ref)
         agreement = active_agreement(session, case)
@@ -377,7 +377,7 @@ def start_due(app: App, *, actor_email: str, forbund: str | None = None) -> list
     now = app.clock()
     started: list[str] = []
     with app.db.transaction() as session:
-        organisation, _head, actor = begin(session, forbund, actor_email)
+        organisation, _head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, AGREEMENT_ROLES, "starta insatser")
         for case, agreement in session.exec(
             select(Insats, Agreement)

@@ -150,8 +150,7 @@ def record_recommendation(
     dissent_text = check_free_text(dissent.strip(), "avvikande mening") if dissent else None
     try:
         with app.db.transaction() as session:
-            change = begin_change(session, forbund, actor_email)
-            organisation, actor = change.forbund, change.actor
+            organisation, _, actor = begin_change(session, forbund, actor_email)
             case = find_case(session, organisation, ref)
             require_role(actor, {Role.FORBUNDSCHEF}, "registrera beredningsgruppens rekommendation")
             if case.state != "under_beredning":

@@ -29,8 +29,8 @@ from workflow.models import (
     Party,
 )
 from workflow.services.cases import case_ref, find_case
+from workflow.services.change import begin_change
 from workflow.services.funding_support import (
-    begin,
     parse_amounts,
     parse_tkr,
     parse_year,
@@ -135,7 +135,7 @@ def set_frame(
     surplus = None if surplus_in is None else parse_tkr(surplus_in, "överskott")
     paragraph = check_one_line(paragraph, "paragrafen", 40) if paragraph else None
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, FRAME_ROLES, "lägga in budgetramen")
         frame = _frame(session, organisation, year)
         before = (
@@ -214,7 +214,7 @@ def set_item(
     tkr = parse_tkr(amount, label)
     kind = parse_choice(Inriktning, inriktning, "inriktning").value if inriktning else None
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, FRAME_ROLES, "ändra budgetramens poster")
         frame = _require_frame(session, organisation, year)
         item = session.exec(
@@ -656,7 +656,7 @@ def grant(
     now = app.clock()
     parsed = parse_amounts(amounts, "belopp") if amounts else None
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, GRANT_ROLES, "registrera beviljade medel")
         case = find_case(session, organisation, ref)
         chosen = (
@@ -715,7 +715,7 @@ def set_outcome(
     utfall_tkr = None if utfall is None else parse_tkr(utfall, "utfall")
     prognos_tkr = None if prognos is None else parse_tkr(prognos, "prognos")
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, FRAME_ROLES, "registrera utfall och prognos")
         case = find_case(session, organisation, ref)
         line = _line(session, case, year)

@@ -376,8 +376,7 @@ def submit_idea(
     now = app.clock()
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     with app.db.transaction() as session, session.no_autoflush:
-        change = begin_change(session, forbund, actor_email)
-        organisation, head, actor = change.forbund, change.head, change.actor
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         if not actor.roles & lifecycle.create_roles:
             raise NotPermitted(
                 f"{actor.email} ({_roles_text(actor.roles)}) får inte lämna in idéer; "

@@ -10,8 +10,7 @@ answer (no förbund named, a förbund without a chain head yet, an unknown name)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
@@ -54,9 +53,11 @@ _OPEN = (
 )
 
 
-@dataclass(frozen=True)
-class Change:
-    """Who changes what: the förbund, its audit chain head (held until commit), the actor."""
+class Change(NamedTuple):
+    """Who changes what: the förbund, its audit chain head (held until commit), the actor.
+
+    A tuple, so that a service can write `organisation, head, actor = begin_change(...)`.
+    """
 
     forbund: ForbundRow
     head: audit.ChainHead

@@ -15,7 +15,8 @@ from workflow.clock import local_date
 from workflow.errors import BadInput, NotPermitted
 from workflow.models import FollowUpQuestion, Insats, Report
 from workflow.services.cases import case_ref, find_case, fire_in
-from workflow.services.funding_support import begin, record
+from workflow.services.change import begin_change
+from workflow.services.funding_support import record
 from workflow.services.organisation import resolve_forbund
 from workflow.services.report_plan import add_months
 from workflow.text_guard import check_free_text, check_one_line
@@ -63,7 +64,7 @@ def close(
     today = local_date(now, app.settings.zone)
     lifecycle = app.lifecycles["insats"].lifecycle
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         case = find_case(session, organisation, ref)
         final: Report | None = session.exec(
             select(Report)

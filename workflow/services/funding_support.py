@@ -13,7 +13,6 @@ from workflow.errors import BadInput, NotPermitted
 from workflow.models import ForbundRef, Insats
 from workflow.services import audit
 from workflow.services.cases import case_ref, find_case
-from workflow.services.change import begin_change
 from workflow.services.organisation import Actor
 from workflow.vocabulary import ROLE_LABELS, Role
 
@@ -106,14 +105,6 @@ def open_case(session: Session, forbund: ForbundRef, ref: str, what: str, label_
             f"{what} går bara för insatser med avtal som inte är avslutade"
         )
     return case
-
-
-def begin(
-    session: Session, forbund_slug: str | None, actor_email: str
-) -> tuple[ForbundRef, audit.ChainHead, Actor]:
-    """Start a funding change: the förbund, its audit-chain lock (first), the actor."""
-    change = begin_change(session, forbund_slug, actor_email)
-    return change.forbund, change.head, change.actor
 
 
 def record(

@@ -449,8 +449,7 @@ def create_meeting(
     place = check_one_line(place, "mötesplatsen")
     try:
         with app.db.transaction() as session:
-            change = begin_change(session, forbund, actor_email)
-            organisation, head, actor = change.forbund, change.head, change.actor
+            organisation, head, actor = begin_change(session, forbund, actor_email)
             require_role(actor, ORGANISERS, "kalla till möten")
             body = ensure_organ(session, organisation, organ, organ_name)
             meeting = Meeting(
@@ -500,8 +499,7 @@ def set_attendance(
     """Record who is absent, which ersättare serve, and others present ("Namn, funktion")."""
     now = app.clock()
     with app.db.transaction() as session:
-        change = begin_change(session, forbund, actor_email)
-        organisation, head, actor = change.forbund, change.head, change.actor
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
         require_role(actor, ORGANISERS, "föra närvaro")
         guard_open(session, meeting)
@@ -593,8 +591,7 @@ def record_kallelse_sent(
     """The kallelse was sent by hand (or before the system was used); reminders stop."""
     now = app.clock()
     with app.db.transaction() as session:
-        change = begin_change(session, forbund, actor_email)
-        organisation, head, actor = change.forbund, change.head, change.actor
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
         require_role(actor, ORGANISERS, "registrera kallelser")
         if meeting.kallelse_sent_at is not None:

@@ -16,8 +16,8 @@ from workflow.errors import BadInput, NotPermitted
 from workflow.models import BudgetLine, Insats, Payment, Report
 from workflow.services.audit import ChainHead
 from workflow.services.cases import case_ref, find_case
+from workflow.services.change import begin_change
 from workflow.services.funding_support import (
-    begin,
     open_case,
     parse_tkr,
     parse_year,
@@ -96,7 +96,7 @@ def request(
     if tkr == 0:
         raise BadInput("utbetalning: beloppet måste vara större än 0 tkr")
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, PAYMENT_ROLES, "registrera utbetalningar")
         label_of = app.lifecycles["insats"].lifecycle.label_of
         case = open_case(session, organisation, ref, "utbetalning", label_of)

@@ -188,8 +188,7 @@ def register(
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     try:
         with app.db.transaction() as session:
-            change = begin_change(session, forbund, actor_email)
-            organisation, actor = change.forbund, change.actor
+            organisation, _, actor = begin_change(session, forbund, actor_email)
             if not actor.roles & lifecycle.create_roles:
                 raise NotPermitted(
                     f"{actor.email} får inte registrera styrdokument; det får: "
@@ -363,8 +362,7 @@ def _fire_all(
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     try:
         with app.db.transaction() as session:
-            change = begin_change(session, forbund, actor_email)
-            organisation, actor = change.forbund, change.actor
+            organisation, _, actor = begin_change(session, forbund, actor_email)
             doc = _find(session, organisation, ref)
             if expected_version is not None and doc.version != expected_version:
                 raise Conflict(

@@ -16,9 +16,9 @@ from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import BudgetLine, Insats, Report
 from workflow.services import payments
 from workflow.services.cases import case_ref, find_case
+from workflow.services.change import begin_change
 from workflow.services.funding_support import (
     OPEN_STATES,
-    begin,
     open_case,
     parse_count,
     parse_tkr,
@@ -159,7 +159,7 @@ def submit(
         )
     }
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, SUBMIT_ROLES, "lämna in rapporter")
         label_of = app.lifecycles["insats"].lifecycle.label_of
         case = open_case(session, organisation, ref, "rapportering", label_of)
@@ -210,7 +210,7 @@ def approve(
     today = local_date(now, app.settings.zone)
     comment = check_free_text(comment, "kommentaren") if comment else None
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, REVIEW_ROLES, "godkänna rapporter")
         case = find_case(session, organisation, ref)
         report = _pick(session, case, report_id, ("inkommen",))
@@ -283,7 +283,7 @@ def ask_completion(
         raise BadInput("ange vad som ska kompletteras med --comment")
     comment = check_free_text(comment.strip(), "kommentaren")
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, REVIEW_ROLES, "begära komplettering av rapporter")
         case = find_case(session, organisation, ref)
         report = _pick(session, case, report_id, ("inkommen",))

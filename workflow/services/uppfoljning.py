@@ -19,7 +19,8 @@ from workflow.clock import local_date
 from workflow.errors import BadInput
 from workflow.models import BudgetLine, Insats, Report, UppfoljningRecord
 from workflow.services.cases import case_ref, find_case
-from workflow.services.funding_support import begin, parse_year, record, require_role
+from workflow.services.change import begin_change
+from workflow.services.funding_support import parse_year, record, require_role
 from workflow.services.organisation import resolve_forbund
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import Role
@@ -85,7 +86,7 @@ def register(
     if registered_on is not None and registered_on > local_date(now, app.settings.zone):
         raise BadInput(f"registreringsdatumet {registered_on.isoformat()} ligger i framtiden")
     with app.db.transaction() as session:
-        organisation, head, actor = begin(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, ROLES, "registrera uppgifter om Uppföljning Finsam")
         case = find_case(session, organisation, ref)
         row = session.get(UppfoljningRecord, case.id)
