@@ -5,7 +5,7 @@ completion; overdue ones are listed by the day of the injected clock (Europe/Sto
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -15,6 +15,7 @@ from workflow.clock import local_date
 from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import BudgetLine, Insats, Report
 from workflow.services import payments
+from workflow.services.audit import ChainHead
 from workflow.services.cases import case_ref, find_case
 from workflow.services.change import begin_change
 from workflow.services.funding_support import (
@@ -25,7 +26,7 @@ from workflow.services.funding_support import (
     record,
     require_role,
 )
-from workflow.services.organisation import resolve_forbund
+from workflow.services.organisation import Actor, resolve_forbund
 from workflow.services.report_plan import KIND_LABELS
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import Role
@@ -195,6 +196,48 @@ def submit(
         return view(case, report, today)
 
 
+def _review(
+    session: Session,
+    head: ChainHead,
+    actor: Actor,
+    case: Insats,
+    report_id: int | None,
+    status: str,
+    trigger: str,
+    verb: str,
+    *,
+    comment: str | None,
+    now: datetime,
+    today: date,
+) -> Report:
+    """The förbundschef's review of a submitted (inkommen) report: it moves to `status`."""
+    report = _pick(session, case, report_id, ("inkommen",))
+    if report.status != "inkommen":
+        raise NotPermitted(
+            f"{_ref(case, report)} är {STATUS_LABELS[report.status]}; "
+            f"bara inkomna rapporter kan {verb}"
+        )
+    report.status = status
+    report.reviewed_on = today
+    report.review_comment = comment
+    report.updated_at = now
+    session.add(report)
+    record(
+        session,
+        head,
+        kind="report",
+        row_id=report.id,  # type: ignore[arg-type]
+        ref=_ref(case, report),
+        from_state="inkommen",
+        to_state=status,
+        trigger=trigger,
+        actor=actor,
+        now=now,
+        comment=comment,
+    )
+    return report
+
+
 def approve(
     app: App,
     *,
@@ -213,28 +256,18 @@ def approve(
         organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, REVIEW_ROLES, "godkänna rapporter")
         case = find_case(session, organisation, ref)
-        report = _pick(session, case, report_id, ("inkommen",))
-        if report.status != "inkommen":
-            raise NotPermitted(
-                f"{_ref(case, report)} är {STATUS_LABELS[report.status]}; bara inkomna rapporter kan godkännas"
-            )
-        report.status = "godkand"
-        report.reviewed_on = today
-        report.review_comment = comment
-        report.updated_at = now
-        session.add(report)
-        record(
+        report = _review(
             session,
             head,
-            kind="report",
-            row_id=report.id,  # type: ignore[arg-type]
-            ref=_ref(case, report),
-            from_state="inkommen",
-            to_state="godkand",
-            trigger="godkann_rapport",
-            actor=actor,
-            now=now,
+            actor,
+            case,
+            report_id,
+            "godkand",
+            "godkann_rapport",
+            "godkännas",
             comment=comment,
+            now=now,
+            today=today,
         )
         if report.kind in {"helar", "slut"} and report.utfall_tkr is not None:
             line = session.exec(
@@ -286,28 +319,18 @@ def ask_completion(
         organisation, head, actor = begin_change(session, forbund, actor_email)
         require_role(actor, REVIEW_ROLES, "begära komplettering av rapporter")
         case = find_case(session, organisation, ref)
-        report = _pick(session, case, report_id, ("inkommen",))
-        if report.status != "inkommen":
-            raise NotPermitted(
-                f"{_ref(case, report)} är {STATUS_LABELS[report.status]}; bara inkomna rapporter kan kompletteras"
-            )
-        report.status = "komplettering"
-        report.reviewed_on = today
-        report.review_comment = comment
-        report.updated_at = now
-        session.add(report)
-        record(
+        report = _review(
             session,
             head,
-            kind="report",
-            row_id=report.id,  # type: ignore[arg-type]
-            ref=_ref(case, report),
-            from_state="inkommen",
-            to_state="komplettering",
-            trigger="begar_komplettering_rapport",
-            actor=actor,
-            now=now,
+            actor,
+            case,
+            report_id,
+            "komplettering",
+            "begar_komplettering_rapport",
+            "kompletteras",
             comment=comment,
+            now=now,
+            today=today,
         )
         return view(case, report, today)
 
