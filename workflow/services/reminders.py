@@ -115,6 +115,22 @@ def desired(session: Session, app: App, forbund: ForbundRef, today: date) -> dic
     return wanted
 
 
+def _cancel(session: Session, head: audit.ChainHead, row: Reminder, now: datetime) -> None:
+    """A pending reminder no longer wanted (its due date, rule or subject went away)."""
+    row.status = "cancelled"
+    row.updated_at = now
+    session.add(row)
+    _audit(
+        session,
+        head,
+        row,
+        from_state="pending",
+        to_state="cancelled",
+        trigger="avplanera",
+        now=now,
+    )
+
+
 def _audit(
     session: Session,
     head: audit.ChainHead,
@@ -166,18 +182,7 @@ def plan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> Plan
             continue
         target = wanted.get(key)
         if target is None:
-            row.status = "cancelled"
-            row.updated_at = now
-            session.add(row)
-            _audit(
-                session,
-                head,
-                row,
-                from_state="pending",
-                to_state="cancelled",
-                trigger="avplanera",
-                now=now,
-            )
+            _cancel(session, head, row, now)
             result.cancelled += 1
         elif row.send_at != target.send_at:
             # The hour or the calendar changed: same reminder, new moment.
@@ -294,17 +299,7 @@ def _write_messages(
         target = planned.get((row.rule, row.step, row.subject_kind, row.subject_id, row.due_on))
         if target is None:
             # The rule was removed from rules.yaml after the row was planned.
-            row.status = "cancelled"
-            session.add(row)
-            _audit(
-                session,
-                head,
-                row,
-                from_state="pending",
-                to_state="cancelled",
-                trigger="avplanera",
-                now=now,
-            )
+            _cancel(session, head, row, now)
             continue
         people = recipients(session, forbund, target.step, target.item, by_role)
         message_ids: list[str] = []
