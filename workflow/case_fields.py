@@ -36,6 +36,8 @@ class FieldContext:
     parties: list[PartyRef]
     parties_changed: bool = False
     changed: dict[str, Any] = field(default_factory=dict)
+    # The förbund's parties, read once when a field first names one.
+    forbund_parties: list[PartyRef] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,14 @@ _PARTIES_OF_FORBUND = (
 
 
 def find_party(ctx: FieldContext, name: str) -> PartyRef:
-    parties = [
-        PartyRef(row.id, row.kind, row.name)
-        for row in ctx.session.connection().execute(
-            _PARTIES_OF_FORBUND, {"forbund_id": ctx.forbund_id}
-        )
-    ]
+    if ctx.forbund_parties is None:
+        ctx.forbund_parties = [
+            PartyRef(row.id, row.kind, row.name)
+            for row in ctx.session.connection().execute(
+                _PARTIES_OF_FORBUND, {"forbund_id": ctx.forbund_id}
+            )
+        ]
+    parties = ctx.forbund_parties
     wanted = name.strip().casefold()
     party = next((p for p in parties if p.name.casefold() == wanted), None)
     if party is None:
