@@ -25,7 +25,9 @@ from pathlib import Path
 from workflow.app import App
 from workflow.clock import fixed_clock
 from workflow.services import cases
-from workflow.services.organisation import add_party, add_person, create_forbund
+from workflow.services.organisation.forbund import create_forbund
+from workflow.services.organisation.parties import add_party
+from workflow.services.organisation.people import add_person
 from workflow.settings import load_settings
 
 # Idea -> avslutad/implementerad, the steps a real case takes.

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from workflow.app import App
 from workflow.models import Forbund, Insats, Reminder
-from workflow.services.reminders import claim_due
+from workflow.services.reminders.planner import claim_due
 from workflow.settings import load_settings
 
 POSTGRES = os.environ.get(

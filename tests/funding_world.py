@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from tests.support import World, drive_happy_path, email
 from workflow.models import AuditEvent
-from workflow.services import agreements, budget
+from workflow.services.funding import agreements, budget
 from workflow.vocabulary import Role
 
 CHEF = email(Role.FORBUNDSCHEF)

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from tests.support import World, email
-from workflow.services import agenda, beredning, meetings, protocol
-from workflow.services.meetings import MeetingView
+from workflow.services.board import agenda, beredning, meetings, protocol
+from workflow.services.board.meetings import MeetingView
 from workflow.vocabulary import Role
 
 CHAIR = email(Role.STYRELSE_ORDFORANDE)

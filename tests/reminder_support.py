@@ -9,7 +9,7 @@ from tests.smtp_support import SmtpServer
 from tests.support import TravelClock, World, email
 from workflow.app import App
 from workflow.clock import STOCKHOLM
-from workflow.services import policies
+from workflow.services.policies import documents as policies
 from workflow.settings import load_settings
 
 SEND_HOUR_LOCAL = 8

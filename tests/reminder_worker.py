@@ -15,7 +15,7 @@ from datetime import datetime
 from workflow.app import App
 from workflow.clock import fixed_clock
 from workflow.scheduler import run_once, worker_name
-from workflow.services import reminders
+from workflow.services.reminders import planner as reminders
 from workflow.settings import load_settings
 
 

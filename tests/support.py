@@ -13,7 +13,9 @@ from workflow.app import App
 from workflow.cli.main import run
 from workflow.clock import STOCKHOLM
 from workflow.services import cases
-from workflow.services.organisation import add_party, add_person, create_forbund
+from workflow.services.organisation.forbund import create_forbund
+from workflow.services.organisation.parties import add_party
+from workflow.services.organisation.people import add_person
 from workflow.vocabulary import Role
 
 

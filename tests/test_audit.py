@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tests.support import World, build_world, drive_happy_path
 from workflow.cli.main import run
-from workflow.services import audit
+from workflow.services.cases import audit
 
 
 def verify(world: World) -> list[audit.ChainReport]:

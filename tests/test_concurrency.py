@@ -91,6 +91,6 @@ def test_twenty_concurrent_registrations_get_twenty_distinct_diarienummer(world:
     year = world.clock.now.year
     assert numbers == [f"{year}/{n:03d}" for n in range(1, 21)]
     with world.app.db.reading() as session:
-        from workflow.services import audit
+        from workflow.services.cases import audit
 
         assert all(report.ok for report in audit.verify(session))

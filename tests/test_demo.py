@@ -6,7 +6,8 @@ from collections import Counter
 
 from tests.support import TravelClock
 from workflow.app import App
-from workflow.services import audit, cases, demo
+from workflow.services import cases, demo
+from workflow.services.cases import audit
 
 
 def test_the_demo_holds_seed_004_in_its_states_with_a_whole_audit_trail(

@@ -20,7 +20,7 @@ from tests.funding_world import (
 from tests.support import World
 from workflow.errors import BadInput, NotPermitted
 from workflow.models import Agreement, Report
-from workflow.services import agreements, budget, payments, reports
+from workflow.services.funding import agreements, budget, payments, reports
 from workflow.vocabulary import Role
 
 

@@ -16,7 +16,8 @@ from tests.support import World
 from workflow.app import App
 from workflow.errors import BadInput
 from workflow.models import BudgetLine
-from workflow.services import budget, budget_report, demo
+from workflow.services import demo
+from workflow.services.funding import budget, budget_report
 
 
 @pytest.fixture

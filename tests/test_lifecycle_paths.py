@@ -215,7 +215,8 @@ def test_the_year_of_a_diarienummer_and_the_times_shown_are_swedish(world: World
 def _retitle_and_fire(world: World, ref: str, title: str, actor: Role) -> None:
     """What a service such as the board's decision does: change the case, fire, one commit."""
     from workflow.services import cases
-    from workflow.services.organisation import find_actor, resolve_forbund
+    from workflow.services.organisation.forbund import resolve_forbund
+    from workflow.services.organisation.people import find_actor
 
     with world.app.db.transaction() as session:
         forbund = resolve_forbund(session, world.slug)

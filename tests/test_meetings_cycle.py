@@ -21,8 +21,11 @@ from tests.meeting_support import (
 )
 from tests.support import World
 from workflow.errors import BadInput, NotPermitted
-from workflow.services import agenda, beredning, budget, cases, meetings, protocol
-from workflow.services.protocol import DecisionInput
+from workflow.services import cases
+from workflow.services.board import agenda, beredning, meetings, protocol
+from workflow.services.board.protocol import DecisionInput
+from workflow.services.funding import budget
+from workflow.services.organisation.forbund import resolve_forbund
 from workflow.vocabulary import Role
 
 
@@ -181,7 +184,7 @@ def test_bulk_follow_decides_every_open_item_or_nothing(world: World) -> None:
     opened = with_agenda_and_protocol(world, meeting.id)
     # One case is withdrawn behind the board's back: its lifecycle refuses, so nothing is decided.
     with world.app.db.transaction() as session:
-        case = cases.find_case(session, cases.resolve_forbund(session, world.slug), second)
+        case = cases.find_case(session, resolve_forbund(session, world.slug), second)
         case.state = "atertagen"
         session.add(case)
     with pytest.raises(NotPermitted, match=r"bifall|avslag"):

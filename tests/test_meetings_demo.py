@@ -9,8 +9,10 @@ from sqlmodel import select
 from tests.support import TravelClock
 from workflow.app import App
 from workflow.models import Paragraph
-from workflow.services import audit, cases, demo, meetings
-from workflow.services.meetings import MeetingView
+from workflow.services import cases, demo
+from workflow.services.board import meetings
+from workflow.services.board.meetings import MeetingView
+from workflow.services.cases import audit
 
 
 def board_meetings(app: App, year: int) -> list[MeetingView]:

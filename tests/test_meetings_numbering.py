@@ -21,9 +21,10 @@ from tests.meeting_support import (
 from tests.support import World
 from workflow.errors import Conflict, FinsamError
 from workflow.models import AuditEvent
-from workflow.services import agenda, meetings, protocol
-from workflow.services.organisation import add_person, resolve_forbund
-from workflow.services.protocol import DecisionInput
+from workflow.services.board import agenda, meetings, protocol
+from workflow.services.board.protocol import DecisionInput
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.people import add_person
 
 # Opening, agenda, justerare, previous protocol, delegationsbeslut, meddelanden, closing.
 STANDARD = 7

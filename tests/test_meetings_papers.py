@@ -19,8 +19,8 @@ from tests.meeting_support import (
 )
 from tests.support import World
 from workflow.errors import BadInput
-from workflow.services import papers, protocol
-from workflow.services.protocol import DecisionInput
+from workflow.services.board import papers, protocol
+from workflow.services.board.protocol import DecisionInput
 
 
 def pdf_text(data: bytes) -> str:

@@ -14,10 +14,11 @@ from tests.support import TravelClock, World, build_world
 from workflow.app import App
 from workflow.clock import STOCKHOLM, local
 from workflow.models import Insats, OutboxMessage, Reminder
-from workflow.services import policies, reminders
 from workflow.services.demo import load_demo
-from workflow.services.due_dates import CLOSED_STATES
-from workflow.services.working_days import is_working_day, working_day_on_or_before
+from workflow.services.policies import documents as policies
+from workflow.services.reminders import planner as reminders
+from workflow.services.reminders.due_dates import CLOSED_STATES
+from workflow.services.reminders.working_days import is_working_day, working_day_on_or_before
 
 
 def test_a_reminder_on_a_weekend_or_holiday_moves_to_the_working_day_before() -> None:

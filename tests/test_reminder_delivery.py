@@ -16,7 +16,8 @@ from tests.smtp_support import SmtpServer, running_server
 from tests.support import TravelClock, World, build_world, drive_happy_path, email
 from workflow.models import Forbund, Insats, OutboxMessage, Person, PolicyDocument
 from workflow.scheduler import run_once
-from workflow.services import outbox, reminders
+from workflow.services.reminders import outbox
+from workflow.services.reminders import planner as reminders
 from workflow.settings import shipped_dir
 
 

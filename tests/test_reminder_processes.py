@@ -21,7 +21,7 @@ from tests.reminder_support import OCT_1, SEP_30, mailing_app, morning, policy_d
 from tests.smtp_support import SmtpServer, running_server
 from tests.support import TravelClock, World, build_world, email
 from workflow.models import OutboxMessage, Reminder
-from workflow.services import outbox
+from workflow.services.reminders import outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,7 +144,7 @@ def test_sigterm_lets_the_message_in_flight_finish_and_leaves_the_rest_waiting(
 
     from workflow.app import App
     from workflow.clock import STOCKHOLM
-    from workflow.services import policies
+    from workflow.services.policies import documents as policies
     from workflow.settings import load_settings
 
     today = datetime.now(STOCKHOLM)

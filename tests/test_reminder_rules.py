@@ -97,7 +97,7 @@ def test_every_shipped_template_escapes_case_data_in_html_and_not_in_text() -> N
     from datetime import date
 
     from workflow.reminder_rules import load_notifications, reminder_context
-    from workflow.services.due_dates import SOURCES, DueItem
+    from workflow.services.reminders.due_dates import SOURCES, DueItem
 
     notifications = load_notifications(shipped_dir("notifications"))
     for rule in notifications.rules.values():

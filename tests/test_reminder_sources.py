@@ -9,8 +9,10 @@ from tests.meeting_support import board_meeting, justera, with_agenda_and_protoc
 from tests.reminder_support import morning
 from tests.support import World, email
 from workflow.scheduler import run_once
-from workflow.services import agreements, protocol, reminders, reports
-from workflow.services.working_days import working_day_on_or_before
+from workflow.services.board import protocol
+from workflow.services.funding import agreements, reports
+from workflow.services.reminders import planner as reminders
+from workflow.services.reminders.working_days import working_day_on_or_before
 
 
 def _planned(world: World, rule: str) -> list[reminders.ReminderView]:

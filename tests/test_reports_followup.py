@@ -13,7 +13,7 @@ from tests.support import World
 from workflow.clock import STOCKHOLM
 from workflow.errors import BadInput, NotPermitted
 from workflow.models import FollowUpQuestion
-from workflow.services import closure, reports, uppfoljning
+from workflow.services.funding import closure, reports, uppfoljning
 from workflow.vocabulary import Role
 
 

@@ -15,7 +15,8 @@ from tests.support import TravelClock, World, build_world, email
 from workflow.app import App
 from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import AuditEvent
-from workflow.services import audit, cases
+from workflow.services import cases
+from workflow.services.cases import audit
 from workflow.settings import load_settings
 from workflow.vocabulary import Role
 

@@ -39,7 +39,7 @@ class Condition:
 
 
 # The conditions that look past the case's own row, as prebuilt Core queries: they run inside
-# every fire of their transitions (services/cases.py says why the fire path avoids the ORM).
+# every fire of their transitions (services/cases/fire.py says why the fire path avoids the ORM).
 _CURRENT_AGREEMENT_STATUS = (
     select(Agreement.status)
     .where(Agreement.insats_id == bindparam("insats_id"), Agreement.status != "ersatt")

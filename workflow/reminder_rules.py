@@ -27,7 +27,7 @@ from jinja2 import (
 )
 
 from workflow.errors import DefinitionError
-from workflow.services.due_dates import SOURCES, DueItem
+from workflow.services.reminders.due_dates import SOURCES, DueItem
 from workflow.vocabulary import ROLE_LABELS, Role
 
 # The person responsible for the dated thing (projektägare, document owner), not a role.

@@ -23,7 +23,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from workflow.app import App
-from workflow.services import outbox, reminders
+from workflow.services.reminders import outbox
+from workflow.services.reminders import planner as reminders
 
 log = logging.getLogger("finsam.scheduler")
 

@@ -10,10 +10,10 @@ from workflow.app import App
 from workflow.cli.budget_cmd import date_option, parse_year_amounts
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
-from workflow.services import agreements as agreement_service
-from workflow.services import payments as payment_service
-from workflow.services.agreements import AgreementView
-from workflow.services.payments import PaymentView
+from workflow.services.funding import agreements as agreement_service
+from workflow.services.funding import payments as payment_service
+from workflow.services.funding.agreements import AgreementView
+from workflow.services.funding.payments import PaymentView
 
 
 @click.group("agreements", help="Avtal: upprätta med rapportplan, underteckna, starta insatsen.")

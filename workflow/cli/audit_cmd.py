@@ -7,7 +7,7 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option
-from workflow.services import audit as audit_service
+from workflow.services.cases import audit as audit_service
 
 CHAIN_BROKEN = 1
 

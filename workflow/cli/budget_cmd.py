@@ -13,8 +13,8 @@ from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
-from workflow.services import budget, budget_report
-from workflow.services.budget import YearFigures
+from workflow.services.funding import budget, budget_report
+from workflow.services.funding.budget import YearFigures
 
 
 def date_option(*names: str, **kwargs: Any) -> Any:

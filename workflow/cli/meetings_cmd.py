@@ -12,9 +12,9 @@ from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
-from workflow.services import agenda, beredning, meetings, papers, protocol
-from workflow.services.meetings import MeetingView, presence_label
-from workflow.services.protocol import DecisionInput
+from workflow.services.board import agenda, beredning, meetings, papers, protocol
+from workflow.services.board.meetings import MeetingView, presence_label
+from workflow.services.board.protocol import DecisionInput
 
 MEETING = click.argument("ref", metavar="MÖTE")
 ACTOR = click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som utför steget.")

@@ -7,7 +7,7 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_table
-from workflow.services.organisation import people as people_service
+from workflow.services.organisation.people import people as people_service
 from workflow.vocabulary import ROLE_LABELS, Role
 
 

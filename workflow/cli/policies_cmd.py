@@ -9,8 +9,8 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
-from workflow.services import policies
-from workflow.services.policies import KINDS, PolicyView
+from workflow.services.policies import documents as policies
+from workflow.services.policies.documents import KINDS, PolicyView
 
 DATE = click.DateTime(["%Y-%m-%d"])
 

@@ -12,7 +12,8 @@ from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.clock import show
 from workflow.scheduler import run_forever, run_once
-from workflow.services import mailer, outbox, reminders
+from workflow.services.reminders import mailer, outbox
+from workflow.services.reminders import planner as reminders
 
 STATUS_LABELS = {
     "pending": "väntar",

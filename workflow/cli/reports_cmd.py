@@ -12,10 +12,10 @@ from workflow.cli.budget_cmd import date_option
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_table
 from workflow.errors import BadInput
-from workflow.services import closure as closure_service
-from workflow.services import reports as report_service
-from workflow.services import uppfoljning as uppfoljning_service
-from workflow.services.reports import ReportView
+from workflow.services.funding import closure as closure_service
+from workflow.services.funding import reports as report_service
+from workflow.services.funding import uppfoljning as uppfoljning_service
+from workflow.services.funding.reports import ReportView
 
 
 @click.group("reports", help="Rapporter: lämna in, godkänn, begär komplettering, försenade.")

@@ -53,7 +53,7 @@ class Insats(SQLModel, table=True):
 class CaseRow(SimpleNamespace):
     """An insats read with SQLAlchemy Core: Insats's attributes, without the ORM's tracking.
 
-    A state change reads and writes its case this way (services/cases.py): the ORM's unit of
+    A state change reads and writes its case this way (services/cases/fire.py): the ORM's unit of
     work would cost several times the SQL itself on the system's busiest path.
     """
 

@@ -1,0 +1,1 @@
+"""Beredning and the board: recommendations, meetings, agenda, §§, protocol, justering, papers."""

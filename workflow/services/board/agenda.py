@@ -1,0 +1,300 @@
+"""The dagordning: standard items plus the cases ready for the board's decision.
+
+Each case item carries the dnr, the recommendation and a draft decision ("Styrelsen beslutar
+att ...") the förbundschef may rewrite. Putting a case on an agenda fires `satt_pa_dagordning`
+in the same transaction as the item is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, func, select
+
+from workflow.app import App
+from workflow.errors import BadInput, Conflict, NotFound
+from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph
+from workflow.models.meetings import OrganKind
+from workflow.services.board.meetings import (
+    ORGANISERS,
+    MeetingView,
+    find_meeting,
+    guard_open,
+    latest_recommendation,
+    meeting_view,
+)
+from workflow.services.board.paragraphs import open_paragraph
+from workflow.services.cases import find_case, fire_in
+from workflow.services.cases.change import begin_change
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.organs import require_role
+from workflow.services.organisation.people import Actor, find_actor
+from workflow.text_guard import check_free_text, check_one_line
+from workflow.vocabulary import Recommendation as Outcome
+
+# (key, title, section, proposal). Sections: 0 opening items, 1 matters for decision,
+# 2 information and reports, 3 closing items.
+STANDARD_ITEMS = [
+    ("oppnande", "Mötets öppnande", 0, "att förklara mötet öppnat"),
+    ("dagordning", "Godkännande av dagordningen", 0, "att godkänna dagordningen"),
+    (
+        "justerare",
+        "Val av justerare",
+        0,
+        "att utse {justerare} att jämte ordföranden justera protokollet",
+    ),
+    (
+        "foregaende_protokoll",
+        "Föregående protokoll",
+        0,
+        "att lägga föregående protokoll till handlingarna",
+    ),
+    (
+        "delegationsbeslut",
+        "Delegationsbeslut att anmäla",
+        3,
+        "att lägga anmälda delegationsbeslut till handlingarna",
+    ),
+    ("meddelanden", "Meddelanden", 3, "att lägga meddelandena till handlingarna"),
+    ("avslutning", "Mötets avslutande", 3, "att förklara mötet avslutat"),
+]
+CASE_ITEM = "arende"
+# Matters without a case: a decision of the board's own (budget, VP) or information to note.
+MATTER_KINDS = ("beslutsarende", "information")
+READY = ("rekommenderad", "bordlagd")
+
+
+def amounts_text(amounts: dict[str, int]) -> str:
+    """'1 500 tkr för 2013 och 750 tkr för 2014'."""
+    parts = [f"{int(v):,} tkr för {year}".replace(",", " ") for year, v in sorted(amounts.items())]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " och " + parts[-1]
+
+
+def draft_proposal(session: Session, case: Insats) -> str:
+    """The förbundschef's draft decision, from the latest recommendation."""
+    rec = latest_recommendation(session, case.id)  # type: ignore[arg-type]
+    name = f"{case.title} ({case.dnr})"
+    if rec is not None and rec.outcome == Outcome.AVSLA:
+        return f"Styrelsen beslutar att avslå ansökan om medel till {name}"
+    text = f"Styrelsen beslutar att bevilja {name} {amounts_text(case.budget_requested)}"
+    if rec is not None and rec.outcome == Outcome.BEVILJA_MED_VILLKOR and rec.conditions:
+        text += f", på villkor att {rec.conditions.removeprefix('att ')}"
+    return text
+
+
+def _next_position(session: Session, meeting: Meeting, section: int) -> int:
+    last = session.exec(
+        select(func.max(AgendaItem.position)).where(
+            AgendaItem.meeting_id == meeting.id, AgendaItem.section == section
+        )
+    ).one()
+    return (last or 0) + 1
+
+
+def _on_open_agenda(session: Session, case: Insats) -> bool:
+    """Is the case already an item not yet decided on some agenda?"""
+    for item in session.exec(select(AgendaItem).where(AgendaItem.insats_id == case.id)):
+        paragraph = session.exec(
+            select(Paragraph).where(Paragraph.agenda_item_id == item.id)
+        ).first()
+        if paragraph is None or paragraph.decision is None:
+            return True
+    return False
+
+
+def place_case(
+    session: Session,
+    app: App,
+    *,
+    forbund: ForbundRef,
+    meeting: Meeting,
+    case: Insats,
+    actor: Actor,
+    now: datetime,
+    proposal: str | None = None,
+    deferred_from: AgendaItem | None = None,
+) -> AgendaItem:
+    """Put one case on the meeting's agenda (inside the caller's transaction)."""
+    protocol = guard_open(session, meeting)
+    organ = session.get(Organ, meeting.organ_id)
+    assert organ is not None
+    if organ.kind != OrganKind.STYRELSE:
+        raise BadInput(f"{organ.name} beslutar inte om medel; ärenden tas upp på styrelsens möten")
+    if case.state in READY:
+        fire_in(
+            session,
+            app,
+            forbund=forbund,
+            case=case,
+            actor=actor,
+            trigger="satt_pa_dagordning",
+            now=now,
+        )
+    elif case.state != "pa_dagordning":
+        raise BadInput(
+            f"{case.dnr} är inte redo för styrelsen (tillstånd {case.state}); "
+            "den behöver beredningsgruppens rekommendation först"
+        )
+    elif _on_open_agenda(session, case):
+        raise BadInput(f"{case.dnr} står redan på en dagordning som inte är beslutad")
+    item = AgendaItem(
+        meeting_id=meeting.id,  # type: ignore[arg-type]
+        section=1,
+        position=_next_position(session, meeting, 1),
+        kind=CASE_ITEM,
+        title=f"Ansökan om medel till insatsen {case.title}",
+        insats_id=case.id,
+        proposal=check_free_text(proposal.strip(), "förslaget till beslut")
+        if proposal
+        else draft_proposal(session, case),
+        deferred_from_id=deferred_from.id if deferred_from else None,
+    )
+    session.add(item)
+    session.flush()
+    if protocol is not None:
+        open_paragraph(session, protocol, meeting, item)
+    return item
+
+
+def _add_standard_items(session: Session, meeting: Meeting) -> None:
+    existing = set(session.exec(select(AgendaItem.kind).where(AgendaItem.meeting_id == meeting.id)))
+    for key, title, section, proposal in STANDARD_ITEMS:
+        if key in existing:
+            continue
+        session.add(
+            AgendaItem(
+                meeting_id=meeting.id,  # type: ignore[arg-type]
+                section=section,
+                position=_next_position(session, meeting, section),
+                kind=key,
+                title=title,
+                proposal=proposal,
+            )
+        )
+        session.flush()
+
+
+def build_agenda(
+    app: App,
+    *,
+    ref: str | int,
+    actor_email: str,
+    add: list[str] | None = None,
+    include_ready: bool = True,
+    forbund: str | None = None,
+) -> MeetingView:
+    """Standard items, then every case ready for decision (or only those in `add`)."""
+    now = app.clock()
+    try:
+        with app.db.transaction() as session:
+            organisation, _, actor = begin_change(session, forbund, actor_email)
+            meeting = find_meeting(session, organisation, ref)
+            require_role(actor, ORGANISERS, "ställa upp dagordningen")
+            protocol = guard_open(session, meeting)
+            if protocol is None:
+                _add_standard_items(session, meeting)
+            elif not add:
+                raise BadInput(
+                    "protokollet är redan påbörjat; lägg till enstaka ärenden med --add DNR"
+                )
+            organ = session.get(Organ, meeting.organ_id)
+            cases: list[Insats] = [find_case(session, organisation, dnr) for dnr in add or []]
+            if include_ready and not add and organ is not None and organ.kind == OrganKind.STYRELSE:
+                ready = session.exec(
+                    select(Insats)
+                    .where(
+                        Insats.forbund_id == organisation.id,
+                        col(Insats.state).in_([*READY, "pa_dagordning"]),
+                    )
+                    .order_by(col(Insats.dnr))
+                )
+                cases = [c for c in ready if not _on_open_agenda(session, c)]
+            for case in cases:
+                place_case(
+                    session,
+                    app,
+                    forbund=organisation,
+                    meeting=meeting,
+                    case=case,
+                    actor=actor,
+                    now=now,
+                )
+            session.flush()
+            return meeting_view(session, app, meeting)
+    except StaleDataError:
+        raise Conflict("ett ärende ändrades samtidigt av någon annan; försök igen") from None
+
+
+def set_proposal(
+    app: App,
+    *,
+    ref: str | int,
+    dnr: str,
+    proposal: str,
+    actor_email: str,
+    forbund: str | None = None,
+) -> MeetingView:
+    """The förbundschef's own wording of the draft decision for one case item."""
+    text = check_free_text(proposal.strip(), "förslaget till beslut")
+    if not text:
+        raise BadInput("förslaget till beslut är tomt")
+    with app.db.transaction() as session:
+        organisation = resolve_forbund(session, forbund)
+        meeting = find_meeting(session, organisation, ref)
+        actor = find_actor(session, organisation, actor_email)
+        require_role(actor, ORGANISERS, "skriva förslag till beslut")
+        guard_open(session, meeting)
+        case = find_case(session, organisation, dnr)
+        item = session.exec(
+            select(AgendaItem).where(
+                AgendaItem.meeting_id == meeting.id, AgendaItem.insats_id == case.id
+            )
+        ).first()
+        if item is None:
+            raise NotFound(f"{dnr} står inte på mötets dagordning; lägg till med --add {dnr}")
+        item.proposal = text
+        session.add(item)
+        session.flush()
+        return meeting_view(session, app, meeting)
+
+
+def add_matter(
+    app: App,
+    *,
+    ref: str | int,
+    title: str,
+    actor_email: str,
+    proposal: str | None = None,
+    information: bool = False,
+    forbund: str | None = None,
+) -> MeetingView:
+    """A matter without a case: a decision of the board's own or a report to take note of."""
+    title = check_one_line(title, "ärendets rubrik", 300)
+    text = check_free_text(proposal.strip(), "förslaget till beslut") if proposal else None
+    if information and text is None:
+        text = "att lägga informationen till handlingarna"
+    if text is None:
+        raise BadInput("ett beslutsärende behöver ett förslag till beslut; ange --proposal")
+    with app.db.transaction() as session:
+        organisation = resolve_forbund(session, forbund)
+        meeting = find_meeting(session, organisation, ref)
+        actor = find_actor(session, organisation, actor_email)
+        require_role(actor, ORGANISERS, "ställa upp dagordningen")
+        protocol = guard_open(session, meeting)
+        section = 2 if information else 1
+        item = AgendaItem(
+            meeting_id=meeting.id,  # type: ignore[arg-type]
+            section=section,
+            position=_next_position(session, meeting, section),
+            kind=MATTER_KINDS[1] if information else MATTER_KINDS[0],
+            title=title,
+            proposal=text,
+        )
+        session.add(item)
+        session.flush()
+        if protocol is not None:
+            open_paragraph(session, protocol, meeting, item)
+        return meeting_view(session, app, meeting)

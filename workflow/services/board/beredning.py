@@ -1,0 +1,233 @@
+"""Beredning: members' notes on a case and the group's recommendation.
+
+The recommendation is a record of its own, shown beside the case's state; the case's
+recommendation fields mirror the latest one. Bevilja, bevilja med villkor and avslå move the
+case to rekommenderad (ready for the board's agenda); komplettera sends it back to the
+applicant with the missing items listed, and `komplettering_till_beredning` brings it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, select
+
+from workflow.app import App
+from workflow.clock import local
+from workflow.errors import BadInput, Conflict, NotPermitted
+from workflow.models import BeredningNote, Person, Recommendation
+from workflow.services.board.meetings import find_meeting
+from workflow.services.cases import find_case, fire_in
+from workflow.services.cases.change import begin_change
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.organs import require_role
+from workflow.services.organisation.people import Actor, find_actor
+from workflow.text_guard import check_free_text, check_one_line
+from workflow.vocabulary import Recommendation as Outcome
+from workflow.vocabulary import Role, parse_choice, recommendation_label
+
+
+@dataclass
+class RecommendationView:
+    id: int
+    dnr: str
+    outcome: str
+    outcome_label: str
+    motivation: str
+    conditions: str | None
+    missing_items: list[str]
+    unanimous: bool
+    dissent: str | None
+    recorded_by: str
+    recorded_at: datetime
+    case_state: str
+    meeting_id: int | None = None
+
+
+@dataclass
+class NoteView:
+    author: str
+    text: str
+    created_at: datetime
+
+
+@dataclass
+class BeredningView:
+    dnr: str
+    title: str
+    state: str
+    notes: list[NoteView] = field(default_factory=list)
+    recommendations: list[RecommendationView] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def add_note(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    text: str,
+    meeting: str | None = None,
+    forbund: str | None = None,
+) -> NoteView:
+    """A beredningsgrupp member's note on a case under beredning."""
+    now = app.clock()
+    text = check_free_text(text.strip(), "anteckningen")
+    if not text:
+        raise BadInput("anteckningen är tom")
+    with app.db.transaction() as session:
+        organisation = resolve_forbund(session, forbund)
+        case = find_case(session, organisation, ref)
+        actor = find_actor(session, organisation, actor_email)
+        require_role(actor, {Role.BEREDNINGSGRUPP, Role.FORBUNDSCHEF}, "anteckna i beredningen")
+        if case.state != "under_beredning":
+            raise NotPermitted(
+                f"{case.dnr} är inte under beredning; anteckningar förs under beredningen"
+            )
+        note = BeredningNote(
+            insats_id=case.id,  # type: ignore[arg-type]
+            meeting_id=find_meeting(session, organisation, meeting).id if meeting else None,
+            author_id=actor.id,  # type: ignore[arg-type]
+            text=text,
+            created_at=now,
+        )
+        session.add(note)
+        return NoteView(actor.name, text, local(now, app.settings.zone))
+
+
+def _recommendation_view(
+    rec: Recommendation, by: Person | Actor, dnr: str, state: str, app: App
+) -> RecommendationView:
+    return RecommendationView(
+        id=rec.id,  # type: ignore[arg-type]
+        dnr=dnr,
+        outcome=rec.outcome,
+        outcome_label=recommendation_label(rec.outcome),
+        motivation=rec.motivation,
+        conditions=rec.conditions,
+        missing_items=list(rec.missing_items),
+        unanimous=rec.unanimous,
+        dissent=rec.dissent,
+        recorded_by=by.email,
+        recorded_at=local(rec.recorded_at, app.settings.zone),
+        case_state=state,
+        meeting_id=rec.meeting_id,
+    )
+
+
+def record_recommendation(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    outcome: str,
+    motivation: str,
+    conditions: str | None = None,
+    missing_items: list[str] | None = None,
+    dissent: str | None = None,
+    meeting: str | None = None,
+    forbund: str | None = None,
+) -> RecommendationView:
+    """Record the group's outcome and move the case, in one transaction.
+
+    Steps: check the input; take the chain lock; write the recommendation row; mirror it on
+    the case and fire `rekommendera` (or `begar_komplettering` with the missing items).
+    """
+    now = app.clock()
+    choice = parse_choice(Outcome, outcome, "rekommendation")
+    motivation = check_free_text((motivation or "").strip(), "motiveringen")
+    if not motivation:
+        raise BadInput("rekommendationen behöver en motivering; ange --motivation")
+    items = [check_one_line(i, "det som saknas") for i in (missing_items or []) if i.strip()]
+    if choice is Outcome.KOMPLETTERA and not items:
+        raise BadInput("komplettera: ange vad som saknas med --missing (en gång per sak)")
+    if choice is Outcome.BEVILJA_MED_VILLKOR and not (conditions or "").strip():
+        raise BadInput("bevilja med villkor: ange villkoren med --conditions")
+    dissent_text = check_free_text(dissent.strip(), "avvikande mening") if dissent else None
+    try:
+        with app.db.transaction() as session:
+            organisation, _, actor = begin_change(session, forbund, actor_email)
+            case = find_case(session, organisation, ref)
+            require_role(actor, {Role.FORBUNDSCHEF}, "registrera beredningsgruppens rekommendation")
+            if case.state != "under_beredning":
+                raise NotPermitted(
+                    f"{case.dnr or ref} är inte under beredning (tillstånd {case.state}); "
+                    "en rekommendation registreras under beredningen"
+                )
+            rec = Recommendation(
+                forbund_id=organisation.id,  # type: ignore[arg-type]
+                insats_id=case.id,  # type: ignore[arg-type]
+                meeting_id=find_meeting(session, organisation, meeting).id if meeting else None,
+                outcome=choice.value,
+                motivation=motivation,
+                conditions=check_free_text(conditions.strip(), "villkoren") if conditions else None,
+                missing_items=items,
+                unanimous=dissent_text is None,
+                dissent=dissent_text,
+                recorded_by_id=actor.id,  # type: ignore[arg-type]
+                recorded_at=now,
+            )
+            session.add(rec)
+            if choice is Outcome.KOMPLETTERA:
+                case.recommendation = choice.value
+                case.recommendation_motivation = motivation
+                fire_in(
+                    session,
+                    app,
+                    forbund=organisation,
+                    case=case,
+                    actor=actor,
+                    trigger="begar_komplettering",
+                    now=now,
+                    comment="Beredningsgruppen begär komplettering: " + "; ".join(items),
+                )
+            else:
+                fire_in(
+                    session,
+                    app,
+                    forbund=organisation,
+                    case=case,
+                    actor=actor,
+                    trigger="rekommendera",
+                    now=now,
+                    values={
+                        "recommendation": choice.value,
+                        "recommendation_motivation": motivation,
+                    },
+                    comment=dissent_text and f"Avvikande mening: {dissent_text}",
+                )
+            session.flush()
+            return _recommendation_view(rec, actor, case.dnr or ref, case.state, app)
+    except StaleDataError:
+        raise Conflict(f"{ref} ändrades samtidigt av någon annan; försök igen") from None
+
+
+def get_beredning(app: App, *, ref: str, forbund: str | None = None) -> BeredningView:
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        case = find_case(session, organisation, ref)
+        view = BeredningView(case.dnr or ref, case.title, case.state)
+        for note, person in session.exec(
+            select(BeredningNote, Person)
+            .join(Person, col(Person.id) == col(BeredningNote.author_id))
+            .where(BeredningNote.insats_id == case.id)
+            .order_by(col(BeredningNote.id))
+        ):
+            view.notes.append(
+                NoteView(person.name, note.text, local(note.created_at, app.settings.zone))
+            )
+        for rec, person in session.exec(
+            select(Recommendation, Person)
+            .join(Person, col(Person.id) == col(Recommendation.recorded_by_id))
+            .where(Recommendation.insats_id == case.id)
+            .order_by(col(Recommendation.id))
+        ):
+            view.recommendations.append(
+                _recommendation_view(rec, person, case.dnr or ref, case.state, app)
+            )
+        return view

@@ -1,0 +1,246 @@
+"""Insatser: submit an idea, fire a lifecycle trigger, read and list cases.
+
+`fire` is the one way a case changes state. In one transaction it:
+  1. takes the förbund's audit-chain lock (serialises changes per förbund),
+  2. loads the case and the actor, and checks the version the caller saw,
+  3. checks that the actor's roles may fire the trigger from the current state,
+  4. records the fields the transition allows (--set),
+  5. lets the shared machine check the conditions and move the state,
+  6. performs the transition's effects (a diarienummer at registration),
+  7. writes the case (optimistic version check) and exactly one audit event.
+Any error rolls all of it back.
+
+The case, its parties, the actor and the audit event are read and written with prebuilt
+SQLAlchemy Core statements, not the ORM: this is the path every change of every case takes,
+and the ORM's unit of work costs several times the SQL it issues (bench/lifecycle.py). Other
+services may hand `fire_in` an ORM-loaded Insats; it is written the same way and then told
+that what was written is its committed state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, inspect, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
+from sqlmodel import Session
+
+from workflow.app import App
+from workflow.case_fields import FieldContext, PartyRef, apply_fields
+from workflow.clock import local, local_date
+from workflow.conditions import Facts
+from workflow.errors import Conflict, NotPermitted
+from workflow.lifecycle.definition import Lifecycle
+from workflow.models import (
+    Case,
+    CaseRow,
+    ForbundRef,
+)
+from workflow.services.cases import audit
+from workflow.services.cases.change import begin_change
+from workflow.services.cases.records import (
+    CASE_COLUMNS,
+    INSATS_TABLE,
+    SUBJECT,
+    case_ref,
+    parties_of,
+    read_case,
+    save_parties,
+)
+from workflow.services.cases.registration import allocate_dnr
+from workflow.services.cases.views import CaseView, view
+from workflow.services.organisation.people import Actor
+from workflow.text_guard import check_free_text
+from workflow.vocabulary import ROLE_LABELS, Role
+
+# No SET clause here: it is made from the columns given at execution, the changed ones only.
+_WRITE_CASE = update(INSATS_TABLE).where(
+    INSATS_TABLE.c.id == bindparam("b_id"), INSATS_TABLE.c.version == bindparam("b_version")
+)
+
+
+def _snapshot(case: Case) -> dict[str, Any]:
+    """The case's columns as the database has them, so that one UPDATE writes all that differs
+    (for an ORM-loaded case, also what its service changed before firing)."""
+    values = {name: getattr(case, name) for name in CASE_COLUMNS}
+    if not isinstance(case, CaseRow):
+        original = inspect(case).committed_state
+        values.update((k, v) for k, v in original.items() if k in values and v is not NO_VALUE)
+    return values
+
+
+def _write(session: Session, case: Case, before: dict[str, Any]) -> None:
+    """Write what changed on the case since `before`, if the row is still that version."""
+    changes = {
+        name: value for name in CASE_COLUMNS if (value := getattr(case, name)) != before[name]
+    }
+    changes["version"] = before["version"] + 1
+    written = session.connection().execute(
+        _WRITE_CASE, {**changes, "b_id": case.id, "b_version": before["version"]}
+    )
+    if written.rowcount != 1:
+        raise Conflict(
+            f"{case_ref(case)} ändrades samtidigt av någon annan; läs om ärendet och försök igen"
+        )
+    if isinstance(case, CaseRow):
+        case.version = changes["version"]
+        return
+    # An ORM-loaded case: what we wrote is now its committed state, not a change to flush.
+    for name, value in changes.items():
+        set_committed_value(case, name, value)
+
+
+def roles_text(roles: frozenset[str]) -> str:
+    return ", ".join(sorted(ROLE_LABELS.get(Role(r), r) for r in roles)) or "inga roller"
+
+
+def _not_allowed(lifecycle: Lifecycle, case: Case, trigger: str, actor: Actor) -> NotPermitted:
+    state_label = lifecycle.label_of(case.state)
+    options = [t.trigger for t in lifecycle.available(case.state, actor.roles)]
+    can = (
+        f"{actor.email} kan här: {', '.join(options)}"
+        if options
+        else f"{actor.email} kan inte göra något i detta tillstånd"
+    )
+    if trigger not in lifecycle.triggers():
+        what = f"okänt steg {trigger!r} för {case_ref(case)}"
+    elif lifecycle.transition(trigger, case.state) is None:
+        what = f"{trigger!r} går inte från tillståndet '{state_label}' för {case_ref(case)}"
+    else:
+        what = (
+            f"{trigger!r} får inte utföras av {actor.email} ({roles_text(actor.roles)}) "
+            f"för {case_ref(case)} i tillståndet '{state_label}'"
+        )
+    return NotPermitted(f"{what}; {can}")
+
+
+def record_event(
+    session: Session,
+    head: audit.ChainHead,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    from_state: str | None,
+    trigger: str,
+    comment: str | None,
+    data: dict[str, Any],
+) -> None:
+    """The audit event of one change of `case` (already in its new state)."""
+    audit.append(
+        session,
+        head,
+        subject_kind=SUBJECT,
+        subject_id=case.id,  # type: ignore[arg-type]
+        subject_ref=case_ref(case),
+        from_state=from_state,
+        to_state=case.state,
+        trigger=trigger,
+        actor=actor,
+        at=now,
+        comment=comment,
+        data=data,
+    )
+
+
+def fire_in(
+    session: Session,
+    app: App,
+    *,
+    forbund: ForbundRef,
+    case: Case,
+    actor: Actor,
+    trigger: str,
+    now: datetime,
+    comment: str | None = None,
+    values: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+    parties: list[PartyRef] | None = None,
+) -> list[PartyRef]:
+    """Fire `trigger` on `case` inside the caller's transaction (steps 1-7 of the module doc).
+
+    For services whose own change must commit together with the case's (a board decision,
+    a justering): call it within their transaction. `parties` are the case's parties if the
+    caller read them with the case (`read_case`). Returns the case's parties.
+    """
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    zone = app.settings.zone
+    with session.no_autoflush:
+        head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
+        if expected_version is not None and case.version != expected_version:
+            raise Conflict(
+                f"{case_ref(case)} har ändrats (version {case.version}, du såg {expected_version}); "
+                "läs om ärendet med 'finsam cases show' och försök igen"
+            )
+        transition = lifecycle.transition(trigger, case.state)
+        if transition is None or not transition.roles & actor.roles:
+            raise _not_allowed(lifecycle, case, trigger, actor)
+        before = _snapshot(case)
+        if parties is None:
+            parties = parties_of(session, case.id)
+        ctx = FieldContext(session, forbund.id, parties=list(parties))  # type: ignore[arg-type]
+        recorded = apply_fields(case, values or {}, transition.sets, ctx) if values else {}
+        if comment:
+            check_free_text(comment, "kommentaren")
+        facts = Facts(
+            subject=case,
+            today=local_date(now, zone),
+            comment=comment,
+            parties=ctx.parties,
+            session=session,
+        )
+        new_state, failures = app.lifecycles[SUBJECT].fire(case.state, trigger, facts)
+        if new_state is None:
+            reasons = "; ".join(f"{name}: {problem}" for name, problem in failures)
+            raise NotPermitted(f"{trigger!r} kan inte utföras för {case_ref(case)}: {reasons}")
+        from_state = case.state
+        data: dict[str, Any] = {"fields": recorded} if recorded else {}
+        if "assign_dnr" in transition.effects and case.dnr is None:
+            case.dnr = allocate_dnr(session, forbund, local(now, zone).year)
+            data["dnr"] = case.dnr
+        case.state = new_state
+        case.updated_at = now
+        _write(session, case, before)
+        if ctx.parties_changed:
+            save_parties(session, case, ctx.parties)
+        record_event(session, head, case, actor, now, from_state, trigger, comment, data)
+    return ctx.parties
+
+
+def fire(
+    app: App,
+    *,
+    ref: str,
+    trigger: str,
+    actor_email: str,
+    forbund: str | None = None,
+    comment: str | None = None,
+    values: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> CaseView:
+    """Fire one trigger on one case as one person, in a transaction of its own."""
+    now = app.clock()
+    try:
+        with app.db.transaction() as session:
+            # The chain lock comes first so that what we read next cannot change under us.
+            change = begin_change(session, forbund, actor_email)
+            case, parties = read_case(session, change.forbund, ref)
+            parties = fire_in(
+                session,
+                app,
+                forbund=change.forbund,
+                case=case,
+                actor=change.actor,
+                trigger=trigger,
+                now=now,
+                comment=comment,
+                values=values,
+                expected_version=expected_version,
+                parties=parties,
+            )
+            return view(session, app, case, with_history=False, parties=parties)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{ref} kunde inte sparas ({exc.orig.__class__.__name__}); försök igen"
+        ) from None

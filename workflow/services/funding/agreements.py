@@ -1,0 +1,412 @@
+"""The avtal of a granted insats: § reference, period, amounts per year, report plan, payment
+terms and signatures. The insats starts (avtal -> pågående, trigger `starta`) in the same
+transaction as the last signature when the start date has come, or later by `start_due`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from workflow.app import App
+from workflow.clock import local_date
+from workflow.errors import BadInput, NotFound, NotPermitted
+from workflow.models import Agreement, BudgetLine, ForbundRef, Insats, Report
+from workflow.services.cases import case_ref, find_case, fire_in
+from workflow.services.cases.change import begin_change
+from workflow.services.funding.report_plan import KIND_LABELS, plan
+from workflow.services.funding.support import (
+    check_period,
+    parse_amounts,
+    record,
+    require_role,
+    years_of,
+)
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.people import Actor
+from workflow.text_guard import check_free_text, check_one_line
+from workflow.vocabulary import Role
+
+AGREEMENT_ROLES = (Role.FORBUNDSCHEF,)
+# An avtal is drawn up once the protocol is justerat; one may also be registered afterwards
+# for an insats that already runs (an avtal signed on paper before the system was used).
+CREATE_STATES = frozenset({"avtal", "pagaende"})
+ACTIVE = ("utkast", "undertecknat")
+
+
+@dataclass
+class PlannedView:
+    id: int
+    kind: str
+    kind_label: str
+    period_start: date
+    period_end: date
+    due_on: date
+    status: str
+
+
+@dataclass
+class AgreementView:
+    id: int
+    ref: str
+    title: str
+    decision_paragraph: str
+    start: date
+    end: date
+    amounts: dict[str, int]
+    payment_terms: str
+    early_termination: str | None
+    forbund_signed_on: date | None
+    owner_signed_on: date | None
+    status: str
+    case_state: str
+    reports: list[PlannedView] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def active_agreement(session: Session, case: Insats) -> Agreement | None:
+    return session.exec(
+        select(Agreement)
+        .where(Agreement.insats_id == case.id, col(Agreement.status).in_(ACTIVE))
+        .order_by(col(Agreement.id).desc())
+    ).first()
+
+
+def view_of(session: Session, case: Insats, agreement: Agreement) -> AgreementView:
+    reports = session.exec(
+        select(Report)
+        .where(Report.agreement_id == agreement.id)
+        .order_by(col(Report.due_on), col(Report.id))
+    )
+    return AgreementView(
+        id=agreement.id,  # type: ignore[arg-type]
+        ref=case_ref(case),
+        title=case.title,
+        decision_paragraph=agreement.decision_paragraph,
+        start=agreement.start_date,
+        end=agreement.end_date,
+        amounts={k: int(v) for k, v in sorted(agreement.amounts.items())},
+        payment_terms=agreement.payment_terms,
+        early_termination=agreement.early_termination,
+        forbund_signed_on=agreement.forbund_signed_on,
+        owner_signed_on=agreement.owner_signed_on,
+        status=agreement.status,
+        case_state=case.state,
+        reports=[
+            PlannedView(
+                r.id,  # type: ignore[arg-type]
+                r.kind,
+                KIND_LABELS[r.kind],
+                r.period_start,
+                r.period_end,
+                r.due_on,
+                r.status,
+            )
+            for r in reports
+        ],
+    )
+
+
+def create(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    start: date | None = None,
+    end: date | None = None,
+    amounts: dict[Any, Any] | None = None,
+    payment_terms: str | None = None,
+    early_termination: str | None = None,
+    forbund: str | None = None,
+) -> AgreementView:
+    """Draw up the avtal from the decision: period and amounts default to the case and its
+    granted budget lines; the report plan follows the period and [funding]."""
+    now = app.clock()
+    settings = app.settings.funding
+    parsed = parse_amounts(amounts, "avtalsbelopp") if amounts else None
+    terms = check_free_text(payment_terms or settings.payment_terms, "betalningsvillkoren")
+    termination = check_free_text(early_termination, "klausulen") if early_termination else None
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, AGREEMENT_ROLES, "upprätta avtal")
+        case = find_case(session, organisation, ref)
+        if case.state not in CREATE_STATES:
+            raise NotPermitted(
+                f"{case_ref(case)} är i tillståndet {case.state!r}; avtal upprättas när "
+                "protokollet med bifallet är justerat (tillståndet avtal)"
+            )
+        previous = active_agreement(session, case)
+        if case.state == "pagaende" and previous is not None:
+            raise NotPermitted(
+                f"{case_ref(case)} har redan ett avtal; en ändring av belopp eller period "
+                "går via 'begar_andring', beredning och nytt beslut"
+            )
+        period_start = start or case.start_date
+        period_end = end or case.end_date
+        if period_start is None or period_end is None:
+            raise BadInput(f"{case_ref(case)} saknar period; ange --start och --end")
+        check_period(period_start, period_end)
+        granted = {
+            str(line.year): line.granted_tkr
+            for line in session.exec(select(BudgetLine).where(BudgetLine.insats_id == case.id))
+        }
+        chosen = (
+            parsed
+            if parsed is not None
+            else {
+                y: granted[y] for y in map(str, years_of(period_start, period_end)) if y in granted
+            }
+        )
+        if not chosen:
+            raise BadInput(
+                f"{case_ref(case)} har inga beviljade medel för perioden; registrera beslutet "
+                "med 'finsam budget grant' först"
+            )
+        for year, tkr in chosen.items():
+            if not period_start.year <= int(year) <= period_end.year:
+                raise BadInput(f"avtalsbelopp för {year} ligger utanför perioden")
+            if tkr > granted.get(year, 0):
+                raise BadInput(
+                    f"avtalet ger {tkr} tkr för {year} men styrelsen beviljade "
+                    f"{granted.get(year, 0)} tkr; ett högre belopp kräver nytt beslut"
+                )
+        paragraph = check_one_line(case.decision_paragraph or "", "beslutets paragraf", 40)
+        if previous is not None:
+            _supersede(session, head, case, previous, actor, now)
+        agreement = Agreement(
+            forbund_id=organisation.id,  # type: ignore[arg-type]
+            insats_id=case.id,  # type: ignore[arg-type]
+            decision_paragraph=paragraph,
+            start_date=period_start,
+            end_date=period_end,
+            amounts=chosen,
+            payment_terms=terms,
+            early_termination=termination,
+            created_at=now,
+        )
+        session.add(agreement)
+        record(
+            session,
+            head,
+            kind="agreement",
+            row_id=_id(session, agreement),
+            ref=case_ref(case),
+            from_state=None,
+            to_state="utkast",
+            trigger="uppratta_avtal",
+            actor=actor,
+            now=now,
+            data={"period": [period_start, period_end], "amounts": chosen, "paragraph": paragraph},
+        )
+        done = {
+            (r.kind, r.due_on)
+            for r in session.exec(
+                select(Report).where(
+                    Report.insats_id == case.id, col(Report.status).in_(("inkommen", "godkand"))
+                )
+            )
+        }
+        for item in plan(period_start, period_end, settings):
+            if (item.kind, item.due_on) in done:
+                continue
+            report = Report(
+                forbund_id=organisation.id,  # type: ignore[arg-type]
+                insats_id=case.id,  # type: ignore[arg-type]
+                agreement_id=agreement.id,  # type: ignore[arg-type]
+                kind=item.kind,
+                period_start=item.period_start,
+                period_end=item.period_end,
+                due_on=item.due_on,
+                updated_at=now,
+            )
+            session.add(report)
+            record(
+                session,
+                head,
+                kind="report",
+                row_id=_id(session, report),
+                ref=f"{case_ref(case)} {KIND_LABELS[item.kind]} {item.due_on.isoformat()}",
+                from_state=None,
+                to_state="vantar",
+                trigger="planera_rapport",
+                actor=actor,
+                now=now,
+            )
+        session.flush()
+        return view_of(session, case, agreement)
+
+
+def _id(session: Session, row: Any) -> int:
+    session.flush()
+    return int(row.id)
+
+
+def _supersede(
+    session: Session, head: Any, case: Insats, old: Agreement, actor: Actor, now: Any
+) -> None:
+    """A new avtal after an ändring replaces the old one and the reports it still awaited."""
+    for report in session.exec(
+        select(Report).where(
+            Report.agreement_id == old.id, col(Report.status).in_(("vantar", "komplettering"))
+        )
+    ):
+        before = report.status
+        report.status = "ersatt"
+        report.updated_at = now
+        session.add(report)
+        record(
+            session,
+            head,
+            kind="report",
+            row_id=report.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} {KIND_LABELS[report.kind]} {report.due_on.isoformat()}",
+            from_state=before,
+            to_state="ersatt",
+            trigger="ersatt_av_nytt_avtal",
+            actor=actor,
+            now=now,
+        )
+    before = old.status
+    old.status = "ersatt"
+    session.add(old)
+    record(
+        session,
+        head,
+        kind="agreement",
+        row_id=old.id,  # type: ignore[arg-type]
+        ref=case_ref(case),
+        from_state=before,
+        to_state="ersatt",
+        trigger="ersatt_av_nytt_avtal",
+        actor=actor,
+        now=now,
+    )
+
+
+def _maybe_start(
+    session: Session,
+    app: App,
+    forbund: ForbundRef,
+    case: Insats,
+    agreement: Agreement,
+    actor: Actor,
+    now: Any,
+) -> bool:
+    """Fire `starta` when the avtal is signed and its start date has come."""
+    today = local_date(now, app.settings.zone)
+    if case.state != "avtal" or agreement.status != "undertecknat":
+        return False
+    if agreement.start_date > today:
+        return False
+    signatures = [d for d in (agreement.forbund_signed_on, agreement.owner_signed_on) if d]
+    signed = max(signatures)
+    fire_in(
+        session,
+        app,
+        forbund=forbund,
+        case=case,
+        actor=actor,
+        trigger="starta",
+        now=now,
+        values={"agreement_signed_on": signed.isoformat()},
+    )
+    return True
+
+
+def sign(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    forbund_signed_on: date | None = None,
+    owner_signed_on: date | None = None,
+    forbund: str | None = None,
+) -> AgreementView:
+    """Record the signatures (förbundet and insatsägaren); when both are there, the avtal is
+    signed and the insats starts if its start date has come."""
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    if forbund_signed_on is None and owner_signed_on is None:
+        raise BadInput("ange --forbund-signed och/eller --owner-signed (ÅÅÅÅ-MM-DD)")
+    for label, day in (("förbundets", forbund_signed_on), ("insatsägarens", owner_signed_on)):
+        if day is not None and day > today:
+            raise BadInput(f"{label} underskrift {day.isoformat()} ligger i framtiden")
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, AGREEMENT_ROLES, "registrera underskrifter på avtal")
+        case = find_case(session, organisation, ref)
+        agreement = active_agreement(session, case)
+        if agreement is None:
+            raise NotFound(
+                f"{case_ref(case)} har inget avtal; upprätta det med 'finsam agreements create'"
+            )
+        before = agreement.status
+        if forbund_signed_on is not None:
+            agreement.forbund_signed_on = forbund_signed_on
+        if owner_signed_on is not None:
+            agreement.owner_signed_on = owner_signed_on
+        if agreement.forbund_signed_on and agreement.owner_signed_on:
+            agreement.status = "undertecknat"
+        session.add(agreement)
+        record(
+            session,
+            head,
+            kind="agreement",
+            row_id=agreement.id,  # type: ignore[arg-type]
+            ref=case_ref(case),
+            from_state=before,
+            to_state=agreement.status,
+            trigger="underteckna",
+            actor=actor,
+            now=now,
+            data={
+                "forbund_signed_on": agreement.forbund_signed_on,
+                "owner_signed_on": agreement.owner_signed_on,
+            },
+        )
+        _maybe_start(session, app, organisation, case, agreement, actor, now)
+        session.flush()
+        return view_of(session, case, agreement)
+
+
+def start_due(app: App, *, actor_email: str, forbund: str | None = None) -> list[str]:
+    """Start every insats whose avtal is signed and whose start date has come (scheduler tick)."""
+    now = app.clock()
+    started: list[str] = []
+    with app.db.transaction() as session:
+        organisation, _head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, AGREEMENT_ROLES, "starta insatser")
+        for case, agreement in session.exec(
+            select(Insats, Agreement)
+            .join(Agreement, col(Agreement.insats_id) == col(Insats.id))
+            .where(
+                Insats.forbund_id == organisation.id,
+                Insats.state == "avtal",
+                Agreement.status == "undertecknat",
+            )
+            .order_by(col(Insats.dnr))
+        ).all():
+            if _maybe_start(session, app, organisation, case, agreement, actor, now):
+                started.append(case_ref(case))
+    return started
+
+
+def get(app: App, *, ref: str, forbund: str | None = None) -> AgreementView:
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        case = find_case(session, organisation, ref)
+        agreement = (
+            active_agreement(session, case)
+            or session.exec(
+                select(Agreement)
+                .where(Agreement.insats_id == case.id)
+                .order_by(col(Agreement.id).desc())
+            ).first()
+        )
+        if agreement is None:
+            raise NotFound(f"{case_ref(case)} har inget avtal")
+        return view_of(session, case, agreement)

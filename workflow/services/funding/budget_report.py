@@ -1,0 +1,251 @@
+"""The budget report in the shape of the förbund's "Finansiell ram" table (seed 004), for one
+or more years: rows of (label, amount per year), written as a table, CSV or XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from workflow.app import App
+from workflow.services.funding.budget import YearFigures, figures
+
+# Row kinds: how a row is drawn (headings bold, totals framed) and whether it carries amounts.
+HEADING = "rubrik"
+LINE = "rad"
+TOTAL = "summa"
+RESULT = "resultat"
+
+
+@dataclass
+class Row:
+    label: str
+    kind: str
+    values: dict[int, int | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class BudgetReport:
+    years: list[int]
+    rows: list[Row]
+    figures: list[YearFigures]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "years": self.years,
+            "rows": [r.to_json() for r in self.rows],
+            "figures": [f.to_json() for f in self.figures],
+        }
+
+
+def _keys(figs: list[YearFigures], section: str) -> list[tuple[str, str]]:
+    """(group, label) of a section's items in the order of the first year that has them."""
+    keys: list[tuple[str, str]] = []
+    for fig in figs:
+        for item in fig.items:
+            key = (item["group"], item["label"])
+            if item["section"] == section and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _item(fig: YearFigures, section: str, group: str, label: str) -> int:
+    return sum(
+        i["tkr"]
+        for i in fig.items
+        if i["section"] == section and i["group"] == group and i["label"] == label
+    )
+
+
+def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetReport:
+    figs = figures(app, years=years, forbund=forbund)
+    order = [f.year for f in figs]
+
+    def per_year(get: Any) -> dict[int, int | None]:
+        return {f.year: get(f) for f in figs}
+
+    rows = [
+        Row("Finansiell ram", LINE, per_year(lambda f: f.frame_tkr)),
+        Row("Överskott från föregående år", LINE, per_year(lambda f: f.surplus_in_tkr)),
+        Row("Insatser", HEADING, {}),
+    ]
+    titles: list[tuple[str, str]] = []
+    for fig in figs:
+        for amount in fig.insatser:
+            if (amount.ref, amount.title) not in titles:
+                titles.append((amount.ref, amount.title))
+    for ref, title in titles:
+        rows.append(
+            Row(
+                f"- {title}",
+                LINE,
+                per_year(lambda f, ref=ref: sum(a.granted_tkr for a in f.insatser if a.ref == ref)),
+            )
+        )
+    for group, label in _keys(figs, "insatser"):
+        rows.append(
+            Row(
+                f"- {label}",
+                LINE,
+                per_year(lambda f, g=group, lab=label: _item(f, "insatser", g, lab)),
+            )
+        )
+    for group, label in _keys(figs, "reserv"):
+        # A frame keeps at most one such line; grants made after adoption have drawn on it.
+        rows.append(
+            Row(
+                f"- {label}",
+                LINE,
+                per_year(
+                    lambda f, g=group, lab=label: (
+                        f.reserve_left_tkr
+                        if any(i["section"] == "reserv" and i["label"] == lab for i in f.items)
+                        else 0
+                    )
+                ),
+            )
+        )
+    for group, label in _keys(figs, "utvardering") or [("", "Utvärdering")]:
+        rows.append(
+            Row(
+                label, LINE, per_year(lambda f, g=group, lab=label: _item(f, "utvardering", g, lab))
+            )
+        )
+    rows.append(Row("Adm. inkl. styrelse", HEADING, {}))
+    current_group: str | None = None
+    for group, label in _keys(figs, "administration"):
+        if group and group != current_group:
+            rows.append(Row(group, HEADING, {}))
+        current_group = group
+        rows.append(
+            Row(
+                f"- {label}" if group else label,
+                LINE,
+                per_year(lambda f, g=group, lab=label: _item(f, "administration", g, lab)),
+            )
+        )
+    rows += [
+        Row("Total summa", TOTAL, per_year(lambda f: f.costs_tkr)),
+        Row("Över-/underskott +/-", RESULT, per_year(lambda f: f.result_tkr)),
+        Row("Total budget (ram + överskott)", TOTAL, per_year(lambda f: f.available_tkr)),
+        Row("Kvar för nya insatser", TOTAL, per_year(lambda f: f.room_for_new_tkr)),
+        Row("Parternas bidrag", HEADING, {}),
+    ]
+    labels: list[str] = []
+    for fig in figs:
+        for share in fig.contributions:
+            if share["label"] not in labels:
+                labels.append(share["label"])
+    for label in labels:
+        rows.append(
+            Row(
+                f"- {label}",
+                LINE,
+                per_year(
+                    lambda f, lab=label: sum(c["tkr"] for c in f.contributions if c["label"] == lab)
+                ),
+            )
+        )
+    rows += [
+        Row("Fördelning av insatskostnader", HEADING, {}),
+        Row("- individinriktade insatser (tkr)", LINE, per_year(lambda f: f.individ_tkr)),
+        Row("- strukturövergripande insatser (tkr)", LINE, per_year(lambda f: f.struktur_tkr)),
+        Row("- andel individinriktat (%)", LINE, per_year(lambda f: f.individ_percent)),
+        Row(
+            "- nationellt mönster, andel individinriktat (%)",
+            LINE,
+            per_year(lambda f: f.national_individ_percent),
+        ),
+    ]
+    return BudgetReport(order, rows, figs)
+
+
+def signed(value: int | None, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == RESULT:
+        return f"+ {value}" if value >= 0 else f"- {-value}"
+    return str(value)
+
+
+def table_lines(report: BudgetReport) -> list[str]:
+    """A plain text table; the heading row names the years like the seed does."""
+    headers = ["", *(f"År {y} (tkr)" for y in report.years)]
+    body = [
+        [row.label, *(signed(row.values.get(y), row.kind) for y in report.years)]
+        for row in report.rows
+    ]
+    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+    lines = [
+        "  ".join(
+            h.rjust(w) if i else h.ljust(w)
+            for i, (h, w) in enumerate(zip(headers, widths, strict=True))
+        )
+    ]
+    for row, cells in zip(report.rows, body, strict=True):
+        if row.kind in {TOTAL, RESULT} and row.label == "Total summa":
+            lines.append("  ".join("-" * w for w in widths))
+        lines.append(
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            ).rstrip()
+        )
+    for fig in report.figures:
+        for warning in fig.warnings:
+            lines.append(f"VARNING: {warning}")
+    return lines
+
+
+def to_csv(report: BudgetReport) -> str:
+    """Semicolon-separated, as Swedish spreadsheets expect; amounts as plain integers."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["Rad", "Typ", *(str(y) for y in report.years)])
+    for row in report.rows:
+        writer.writerow(
+            [
+                row.label,
+                row.kind,
+                *("" if row.values.get(y) is None else row.values[y] for y in report.years),
+            ]
+        )
+    return out.getvalue()
+
+
+def to_xlsx(report: BudgetReport) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Border, Font, Side
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Finansiell ram"
+    years = "".join(f" samt {y}" if i else str(y) for i, y in enumerate(report.years))
+    sheet.append([f"FINANSIELL RAM FÖR {years}"])
+    sheet["A1"].font = Font(bold=True, size=12)
+    sheet.append(["", *(f"År {y} (tkr)" for y in report.years)])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    thin = Side(style="thin")
+    for row in report.rows:
+        sheet.append([row.label, *(row.values.get(y) for y in report.years)])
+        cells = sheet[sheet.max_row]
+        if row.kind == HEADING:
+            cells[0].font = Font(bold=True)
+        if row.kind in {TOTAL, RESULT}:
+            for cell in cells:
+                cell.font = Font(bold=True)
+                cell.border = Border(top=thin)
+        if row.kind == RESULT:
+            for cell in cells[1:]:
+                cell.number_format = "+0;-0;0"
+    sheet.column_dimensions["A"].width = 52
+    for index in range(len(report.years)):
+        sheet.column_dimensions[chr(ord("B") + index)].width = 16
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,218 @@
+"""Payments to the insatsägare under a signed avtal. Payment condition ([funding]
+payment_waits_for_report): a payment waits until the reports due before it are approved; it is
+then released in the same transaction as the approval."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from workflow.app import App
+from workflow.clock import local_date
+from workflow.errors import BadInput, NotPermitted
+from workflow.models import BudgetLine, Insats, Payment, Report
+from workflow.services.cases import case_ref, find_case
+from workflow.services.cases.audit import ChainHead
+from workflow.services.cases.change import begin_change
+from workflow.services.funding.report_plan import KIND_LABELS
+from workflow.services.funding.support import (
+    open_case,
+    parse_tkr,
+    parse_year,
+    record,
+    require_role,
+)
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.people import Actor
+from workflow.vocabulary import Role
+
+PAYMENT_ROLES = (Role.FORBUNDSCHEF, Role.ADMIN)
+
+
+@dataclass
+class PaymentView:
+    id: int
+    ref: str
+    year: int
+    amount_tkr: int
+    requested_on: date
+    status: str
+    paid_on: date | None
+    waits_for: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def paid_per_year(session: Session, case: Insats) -> dict[int, int]:
+    paid: dict[int, int] = {}
+    for payment in session.exec(
+        select(Payment).where(Payment.insats_id == case.id, Payment.status == "utbetald")
+    ):
+        paid[payment.year] = paid.get(payment.year, 0) + payment.amount_tkr
+    return paid
+
+
+def _blocking_report(session: Session, agreement_id: int, by: date) -> Report | None:
+    """The earliest report due on or before `by` that is not yet approved."""
+    return session.exec(
+        select(Report)
+        .where(
+            Report.agreement_id == agreement_id,
+            col(Report.due_on) <= by,
+            col(Report.status).in_(("vantar", "inkommen", "komplettering")),
+        )
+        .order_by(col(Report.due_on), col(Report.id))
+    ).first()
+
+
+def _view(case: Insats, payment: Payment, waits: Report | None) -> PaymentView:
+    return PaymentView(
+        id=payment.id,  # type: ignore[arg-type]
+        ref=case_ref(case),
+        year=payment.year,
+        amount_tkr=payment.amount_tkr,
+        requested_on=payment.requested_on,
+        status=payment.status,
+        paid_on=payment.paid_on,
+        waits_for=None
+        if waits is None
+        else f"{KIND_LABELS[waits.kind]} förfallen {waits.due_on.isoformat()} (rapport nr {waits.id})",
+    )
+
+
+def request(
+    app: App, *, ref: str, year: Any, amount: Any, actor_email: str, forbund: str | None = None
+) -> PaymentView:
+    """Pay (part of) a year's grant; held when a report due before today awaits approval."""
+    from workflow.services.funding.agreements import active_agreement
+
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    year = parse_year(year)
+    tkr = parse_tkr(amount, "utbetalning")
+    if tkr == 0:
+        raise BadInput("utbetalning: beloppet måste vara större än 0 tkr")
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, PAYMENT_ROLES, "registrera utbetalningar")
+        label_of = app.lifecycles["insats"].lifecycle.label_of
+        case = open_case(session, organisation, ref, "utbetalning", label_of)
+        agreement = active_agreement(session, case)
+        if agreement is None or agreement.status != "undertecknat":
+            raise NotPermitted(
+                f"{case_ref(case)}: utbetalning kräver ett undertecknat avtal; se 'finsam agreements show'"
+            )
+        line = session.exec(
+            select(BudgetLine).where(BudgetLine.insats_id == case.id, BudgetLine.year == year)
+        ).first()
+        committed = sum(
+            p.amount_tkr
+            for p in session.exec(
+                select(Payment).where(Payment.insats_id == case.id, Payment.year == year)
+            )
+        )
+        granted = line.granted_tkr if line else 0
+        if committed + tkr > granted:
+            raise BadInput(
+                f"utbetalning {tkr} tkr för {year} överskrider det beviljade: {granted} tkr beviljat, "
+                f"{committed} tkr redan utbetalt eller vilande"
+            )
+        waits = (
+            _blocking_report(session, agreement.id, today)  # type: ignore[arg-type]
+            if app.settings.funding.payment_waits_for_report
+            else None
+        )
+        payment = Payment(
+            forbund_id=organisation.id,  # type: ignore[arg-type]
+            insats_id=case.id,  # type: ignore[arg-type]
+            agreement_id=agreement.id,  # type: ignore[arg-type]
+            year=year,
+            amount_tkr=tkr,
+            requested_on=today,
+            status="vilande" if waits else "utbetald",
+            waits_for_report_id=waits.id if waits else None,
+            paid_on=None if waits else today,
+        )
+        session.add(payment)
+        session.flush()
+        record(
+            session,
+            head,
+            kind="payment",
+            row_id=payment.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} {year}",
+            from_state=None,
+            to_state=payment.status,
+            trigger="begar_utbetalning",
+            actor=actor,
+            now=now,
+            data={"tkr": tkr, "waits_for_report": payment.waits_for_report_id},
+        )
+        return _view(case, payment, waits)
+
+
+def release_in(
+    session: Session,
+    head: ChainHead,
+    case: Insats,
+    approved: Report,
+    actor: Actor,
+    now: datetime,
+    today: date,
+) -> tuple[list[int], list[int]]:
+    """After `approved` is approved: pay what waited for it, unless another report due before
+    the payment was asked for still awaits approval (then it waits for that one).
+    Returns (released, still held) payment numbers."""
+    released: list[int] = []
+    moved: list[int] = []
+    for payment in session.exec(
+        select(Payment).where(
+            Payment.waits_for_report_id == approved.id, Payment.status == "vilande"
+        )
+    ):
+        nxt = _blocking_report(session, payment.agreement_id, payment.requested_on)
+        if nxt is not None:
+            payment.waits_for_report_id = nxt.id
+            session.add(payment)
+            moved.append(payment.id)  # type: ignore[arg-type]
+            continue
+        payment.status = "utbetald"
+        payment.paid_on = today
+        payment.waits_for_report_id = None
+        session.add(payment)
+        record(
+            session,
+            head,
+            kind="payment",
+            row_id=payment.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} {payment.year}",
+            from_state="vilande",
+            to_state="utbetald",
+            trigger="frislapp_utbetalning",
+            actor=actor,
+            now=now,
+            data={"report": approved.id, "tkr": payment.amount_tkr},
+        )
+        released.append(payment.id)  # type: ignore[arg-type]
+    return released, moved
+
+
+def list_payments(app: App, *, ref: str, forbund: str | None = None) -> list[PaymentView]:
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        case = find_case(session, organisation, ref)
+        result = []
+        for payment in session.exec(
+            select(Payment).where(Payment.insats_id == case.id).order_by(col(Payment.id))
+        ):
+            waits = (
+                session.get(Report, payment.waits_for_report_id)
+                if payment.waits_for_report_id
+                else None
+            )
+            result.append(_view(case, payment, waits))
+        return result

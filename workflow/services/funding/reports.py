@@ -1,0 +1,376 @@
+"""Reports the project owner owes under the avtal: submitted with progress, utfall, deviations
+and aggregate participant counts by gender; the förbundschef approves them or asks for
+completion; overdue ones are listed by the day of the injected clock (Europe/Stockholm)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from workflow.app import App
+from workflow.clock import local_date
+from workflow.errors import BadInput, NotFound, NotPermitted
+from workflow.models import BudgetLine, Insats, Report
+from workflow.services.cases import case_ref, find_case
+from workflow.services.cases.audit import ChainHead
+from workflow.services.cases.change import begin_change
+from workflow.services.funding import payments
+from workflow.services.funding.report_plan import KIND_LABELS
+from workflow.services.funding.support import (
+    OPEN_STATES,
+    open_case,
+    parse_count,
+    parse_tkr,
+    record,
+    require_role,
+)
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.people import Actor
+from workflow.text_guard import check_free_text
+from workflow.vocabulary import Role
+
+SUBMIT_ROLES = (Role.PROJEKTAGARE, Role.FORBUNDSCHEF, Role.SEKRETERARE)
+REVIEW_ROLES = (Role.FORBUNDSCHEF,)
+OWED = ("vantar", "komplettering")
+STATUS_LABELS = {
+    "vantar": "väntar",
+    "inkommen": "inkommen",
+    "komplettering": "komplettering begärd",
+    "godkand": "godkänd",
+    "ersatt": "ersatt",
+}
+
+
+@dataclass
+class ReportView:
+    id: int
+    ref: str
+    title: str
+    kind: str
+    kind_label: str
+    period_start: date
+    period_end: date
+    due_on: date
+    status: str
+    status_label: str
+    submitted_on: date | None
+    progress: str | None
+    utfall_tkr: int | None
+    deviations: str | None
+    participants_women: int | None
+    participants_men: int | None
+    participants_other: int | None
+    reviewed_on: date | None
+    review_comment: str | None
+    days_overdue: int | None
+    released_payments: list[int] | None = None
+    # Payments that waited for this report and now wait for an earlier-due one still owed.
+    held_payments: list[int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def view(case: Insats, report: Report, today: date | None = None) -> ReportView:
+    overdue = (
+        (today - report.due_on).days
+        if today is not None and report.status in OWED and report.due_on < today
+        else None
+    )
+    return ReportView(
+        id=report.id,  # type: ignore[arg-type]
+        ref=case_ref(case),
+        title=case.title,
+        kind=report.kind,
+        kind_label=KIND_LABELS[report.kind],
+        period_start=report.period_start,
+        period_end=report.period_end,
+        due_on=report.due_on,
+        status=report.status,
+        status_label=STATUS_LABELS[report.status],
+        submitted_on=report.submitted_on,
+        progress=report.progress,
+        utfall_tkr=report.utfall_tkr,
+        deviations=report.deviations,
+        participants_women=report.participants_women,
+        participants_men=report.participants_men,
+        participants_other=report.participants_other,
+        reviewed_on=report.reviewed_on,
+        review_comment=report.review_comment,
+        days_overdue=overdue,
+    )
+
+
+def _pick(
+    session: Session, case: Insats, report_id: int | None, statuses: tuple[str, ...]
+) -> Report:
+    """The report named by id, or the earliest due one of the case in one of `statuses`."""
+    query = select(Report).where(Report.insats_id == case.id)
+    if report_id is not None:
+        report = session.exec(query.where(Report.id == report_id)).first()
+        if report is None:
+            raise NotFound(
+                f"{case_ref(case)} har ingen rapport nr {report_id}; se 'finsam reports list {case_ref(case)}'"
+            )
+        return report
+    report = session.exec(
+        query.where(col(Report.status).in_(statuses)).order_by(col(Report.due_on), col(Report.id))
+    ).first()
+    if report is None:
+        wanted = " eller ".join(STATUS_LABELS[s] for s in statuses)
+        raise NotFound(f"{case_ref(case)} har ingen rapport som är {wanted}")
+    return report
+
+
+def _ref(case: Insats, report: Report) -> str:
+    return f"{case_ref(case)} {KIND_LABELS[report.kind]} {report.due_on.isoformat()}"
+
+
+def submit(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    progress: str,
+    utfall: Any = None,
+    deviations: str | None = None,
+    women: Any = None,
+    men: Any = None,
+    other: Any = None,
+    report_id: int | None = None,
+    forbund: str | None = None,
+) -> ReportView:
+    """The project owner hands in a report (by default the earliest one still owed)."""
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    # Everything is checked before the transaction: a bad value writes nothing.
+    if not progress or not progress.strip():
+        raise BadInput("rapporten behöver en lägesbeskrivning mot målen; ange --progress")
+    progress = check_free_text(progress.strip(), "lägesbeskrivningen")
+    deviations = check_free_text(deviations.strip(), "avvikelserna") if deviations else None
+    utfall_tkr = None if utfall is None else parse_tkr(utfall, "utfall")
+    counts = {
+        key: None if raw is None else parse_count(raw, label)
+        for key, raw, label in (
+            ("women", women, "deltagare kvinnor"),
+            ("men", men, "deltagare män"),
+            ("other", other, "deltagare övriga"),
+        )
+    }
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, SUBMIT_ROLES, "lämna in rapporter")
+        label_of = app.lifecycles["insats"].lifecycle.label_of
+        case = open_case(session, organisation, ref, "rapportering", label_of)
+        report = _pick(session, case, report_id, OWED)
+        if report.status not in OWED:
+            raise NotPermitted(
+                f"{_ref(case, report)} är {STATUS_LABELS[report.status]} och kan inte lämnas in igen"
+            )
+        before = report.status
+        report.status = "inkommen"
+        report.submitted_on = today
+        report.progress = progress
+        report.utfall_tkr = utfall_tkr
+        report.deviations = deviations
+        report.participants_women = counts["women"]
+        report.participants_men = counts["men"]
+        report.participants_other = counts["other"]
+        report.updated_at = now
+        session.add(report)
+        record(
+            session,
+            head,
+            kind="report",
+            row_id=report.id,  # type: ignore[arg-type]
+            ref=_ref(case, report),
+            from_state=before,
+            to_state="inkommen",
+            trigger="lamna_in_rapport",
+            actor=actor,
+            now=now,
+            data={"utfall_tkr": utfall_tkr, "participants": counts},
+        )
+        return view(case, report, today)
+
+
+def _review(
+    session: Session,
+    head: ChainHead,
+    actor: Actor,
+    case: Insats,
+    report_id: int | None,
+    status: str,
+    trigger: str,
+    verb: str,
+    *,
+    comment: str | None,
+    now: datetime,
+    today: date,
+) -> Report:
+    """The förbundschef's review of a submitted (inkommen) report: it moves to `status`."""
+    report = _pick(session, case, report_id, ("inkommen",))
+    if report.status != "inkommen":
+        raise NotPermitted(
+            f"{_ref(case, report)} är {STATUS_LABELS[report.status]}; "
+            f"bara inkomna rapporter kan {verb}"
+        )
+    report.status = status
+    report.reviewed_on = today
+    report.review_comment = comment
+    report.updated_at = now
+    session.add(report)
+    record(
+        session,
+        head,
+        kind="report",
+        row_id=report.id,  # type: ignore[arg-type]
+        ref=_ref(case, report),
+        from_state="inkommen",
+        to_state=status,
+        trigger=trigger,
+        actor=actor,
+        now=now,
+        comment=comment,
+    )
+    return report
+
+
+def approve(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    report_id: int | None = None,
+    comment: str | None = None,
+    forbund: str | None = None,
+) -> ReportView:
+    """The förbundschef approves a submitted report; payments waiting for it are released and
+    the utfall of a helår- or slutrapport goes to the budget line of its year."""
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    comment = check_free_text(comment, "kommentaren") if comment else None
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, REVIEW_ROLES, "godkänna rapporter")
+        case = find_case(session, organisation, ref)
+        report = _review(
+            session,
+            head,
+            actor,
+            case,
+            report_id,
+            "godkand",
+            "godkann_rapport",
+            "godkännas",
+            comment=comment,
+            now=now,
+            today=today,
+        )
+        if report.kind in {"helar", "slut"} and report.utfall_tkr is not None:
+            line = session.exec(
+                select(BudgetLine).where(
+                    BudgetLine.insats_id == case.id, BudgetLine.year == report.period_end.year
+                )
+            ).first()
+            if line is not None and line.utfall_tkr != report.utfall_tkr:
+                before = line.utfall_tkr
+                line.utfall_tkr = report.utfall_tkr
+                line.updated_at = now
+                session.add(line)
+                record(
+                    session,
+                    head,
+                    kind="budget_line",
+                    row_id=line.id,  # type: ignore[arg-type]
+                    ref=f"{case_ref(case)} {line.year}",
+                    from_state="beviljad",
+                    to_state="beviljad",
+                    trigger="utfall",
+                    actor=actor,
+                    now=now,
+                    data={"before": {"utfall": before}, "utfall": report.utfall_tkr},
+                )
+        released, held = payments.release_in(session, head, case, report, actor, now, today)
+        result = view(case, report, today)
+        result.released_payments = released
+        result.held_payments = held
+        return result
+
+
+def ask_completion(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    comment: str,
+    report_id: int | None = None,
+    forbund: str | None = None,
+) -> ReportView:
+    """The förbundschef sends a submitted report back for completion, saying what is missing."""
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    if not comment or not comment.strip():
+        raise BadInput("ange vad som ska kompletteras med --comment")
+    comment = check_free_text(comment.strip(), "kommentaren")
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, REVIEW_ROLES, "begära komplettering av rapporter")
+        case = find_case(session, organisation, ref)
+        report = _review(
+            session,
+            head,
+            actor,
+            case,
+            report_id,
+            "komplettering",
+            "begar_komplettering_rapport",
+            "kompletteras",
+            comment=comment,
+            now=now,
+            today=today,
+        )
+        return view(case, report, today)
+
+
+def list_reports(
+    app: App, *, ref: str | None = None, status: str | None = None, forbund: str | None = None
+) -> list[ReportView]:
+    if status is not None and status not in STATUS_LABELS:
+        raise BadInput(f"okänd rapportstatus {status!r}; välj bland: {', '.join(STATUS_LABELS)}")
+    today = local_date(app.clock(), app.settings.zone)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        query = (
+            select(Report, Insats)
+            .join(Insats, col(Insats.id) == col(Report.insats_id))
+            .where(Report.forbund_id == organisation.id)
+        )
+        if ref is not None:
+            query = query.where(Report.insats_id == find_case(session, organisation, ref).id)
+        if status is not None:
+            query = query.where(Report.status == status)
+        rows = session.exec(query.order_by(col(Report.due_on), col(Insats.dnr), col(Report.id)))
+        return [view(case, report, today) for report, case in rows.all()]
+
+
+def overdue(app: App, *, forbund: str | None = None) -> list[ReportView]:
+    """Reports still owed whose due date has passed, for insatser that have not ended."""
+    today = local_date(app.clock(), app.settings.zone)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        rows = session.exec(
+            select(Report, Insats)
+            .join(Insats, col(Insats.id) == col(Report.insats_id))
+            .where(
+                Report.forbund_id == organisation.id,
+                col(Report.status).in_(OWED),
+                col(Report.due_on) < today,
+                col(Insats.state).in_(OPEN_STATES),
+            )
+            .order_by(col(Report.due_on), col(Insats.dnr), col(Report.id))
+        )
+        return [view(case, report, today) for report, case in rows.all()]

@@ -1,0 +1,139 @@
+"""What the funding services share: reading amounts and counts, role checks, one audit event
+per changed row, and the states in which an insats may still receive money or reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from workflow.errors import BadInput, NotPermitted
+from workflow.models import ForbundRef, Insats
+from workflow.services.cases import audit, case_ref, find_case
+from workflow.services.organisation.people import Actor
+from workflow.vocabulary import ROLE_LABELS, Role
+
+# An insats can be reported on and paid while it runs and until the board closes it.
+OPEN_STATES = frozenset({"avtal", "pagaende", "andring", "avslutas"})
+CLOSED_PREFIX = ("avslutad_", "arkiverad", "atertagen")
+
+
+def parse_tkr(raw: Any, label: str) -> int:
+    """Whole tkr, zero or more: '1 500' is 1500; '-5', '2.5', 'mycket' are refused."""
+    if isinstance(raw, bool):
+        raise BadInput(f"{label}: {raw!r} är inget belopp; ange hela tkr, 0 eller mer")
+    if isinstance(raw, int):
+        value = raw
+    else:
+        text = str(raw).strip().replace(" ", "").replace("\u00a0", "")
+        if text.startswith("-") and text[1:].isdigit():
+            raise BadInput(f"{label}: beloppet {raw} är negativt; ange hela tkr, 0 eller mer")
+        if not text.isdigit():
+            raise BadInput(f"{label}: {raw!r} är inget belopp; ange hela tkr, 0 eller mer")
+        value = int(text)
+    if value < 0:
+        raise BadInput(f"{label}: beloppet {value} är negativt; ange hela tkr, 0 eller mer")
+    return value
+
+
+def parse_count(raw: Any, label: str) -> int:
+    """An aggregate participant count: a whole number, zero or more."""
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        raise BadInput(f"{label}: {raw!r} är inget heltal; ange antal deltagare som 0 eller mer")
+    if isinstance(raw, int | float):
+        value = int(raw)
+    else:
+        text = str(raw).strip()
+        if not text.lstrip("-").isdigit():
+            raise BadInput(
+                f"{label}: {raw!r} är inget heltal; ange antal deltagare som 0 eller mer"
+            )
+        value = int(text)
+    if value < 0:
+        raise BadInput(f"{label}: {value} är negativt; ange antal deltagare som 0 eller mer")
+    return value
+
+
+def parse_year(raw: Any, label: str = "år") -> int:
+    text = str(raw).strip()
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise BadInput(f"{label}: {raw!r} är inget år; skriv t.ex. 2014")
+    return int(text)
+
+
+def parse_amounts(raw: dict[Any, Any], label: str) -> dict[str, int]:
+    """{year: tkr} with every year and amount checked."""
+    return {
+        str(parse_year(year, label)): parse_tkr(amount, f"{label} {year}")
+        for year, amount in raw.items()
+    }
+
+
+def check_period(start: date, end: date) -> None:
+    if end < start:
+        raise BadInput(
+            f"perioden slutar {end.isoformat()} före sin start {start.isoformat()}; "
+            "ange ett slutdatum efter startdatum"
+        )
+
+
+def years_of(start: date, end: date) -> list[int]:
+    return list(range(start.year, end.year + 1))
+
+
+def require_role(actor: Actor, roles: Iterable[Role], what: str) -> None:
+    allowed = {r.value for r in roles}
+    if not actor.roles & allowed:
+        labels = ", ".join(sorted(ROLE_LABELS[Role(r)] for r in allowed))
+        raise NotPermitted(f"{actor.email} får inte {what}; det får: {labels}")
+
+
+def is_closed(case: Insats) -> bool:
+    return case.state.startswith(CLOSED_PREFIX)
+
+
+def open_case(session: Session, forbund: ForbundRef, ref: str, what: str, label_of: Any) -> Insats:
+    """The insats, if it still takes reports and money; a closed one is refused by name."""
+    case = find_case(session, forbund, ref)
+    if case.state not in OPEN_STATES:
+        reason = "är avslutad" if is_closed(case) else "har inget avtal ännu"
+        raise NotPermitted(
+            f"{case_ref(case)} {reason} (tillstånd '{label_of(case.state)}'); "
+            f"{what} går bara för insatser med avtal som inte är avslutade"
+        )
+    return case
+
+
+def record(
+    session: Session,
+    head: audit.ChainHead,
+    *,
+    kind: str,
+    row_id: int,
+    ref: str | None,
+    from_state: str | None,
+    to_state: str,
+    trigger: str,
+    actor: Actor,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    comment: str | None = None,
+) -> None:
+    """Exactly one audit event for one changed row."""
+    session.flush()
+    audit.append(
+        session,
+        head,
+        subject_kind=kind,
+        subject_id=row_id,
+        subject_ref=ref,
+        from_state=from_state,
+        to_state=to_state,
+        trigger=trigger,
+        actor=actor,
+        at=now,
+        comment=comment,
+        data=data,
+    )

@@ -1,0 +1,202 @@
+"""Uppföljning Finsam (Försäkringskassan's national follow-up, which replaced SUS): there is no
+public API, so the förbund keeps the external reference and the last registration date per
+insats here, and exports a CSV that mirrors the fields Uppföljning Finsam asks for
+(domain.md §3): insats data, budget and utfall per calendar year, and participant counts by
+gender as aggregate numbers only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from workflow.app import App
+from workflow.clock import local_date
+from workflow.errors import BadInput
+from workflow.models import BudgetLine, Insats, Report, UppfoljningRecord
+from workflow.services.cases import case_ref, find_case
+from workflow.services.cases.change import begin_change
+from workflow.services.funding.support import parse_year, record, require_role
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.text_guard import check_one_line
+from workflow.vocabulary import Role
+
+ROLES = (Role.ADMIN, Role.FORBUNDSCHEF)
+INRIKTNING = {"individ": "Individinriktad", "struktur": "Strukturövergripande"}
+COLUMNS = [
+    "Förbund",
+    "Diarienummer",
+    "Referens i Uppföljning Finsam",
+    "Senast registrerad",
+    "Insatsens namn",
+    "Beskrivning",
+    "Startdatum",
+    "Slutdatum",
+    "Inriktning",
+    "Preciserad inriktning",
+    "Målgrupp",
+    "Uppföljningsmetod",
+    "ESF-finansierad",
+    "År",
+    "Budget (tkr)",
+    "Utfall (tkr)",
+    "Deltagare kvinnor",
+    "Deltagare män",
+    "Deltagare övriga",
+]
+
+
+@dataclass
+class RecordView:
+    ref: str
+    external_ref: str | None
+    last_registered_on: date | None
+    preciserad_inriktning: str | None
+    uppfoljningsmetod: str | None
+    esf: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def register(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    external_ref: str | None = None,
+    registered_on: date | None = None,
+    preciserad_inriktning: str | None = None,
+    uppfoljningsmetod: str | None = None,
+    esf: bool | None = None,
+    forbund: str | None = None,
+) -> RecordView:
+    now = app.clock()
+    external = check_one_line(external_ref, "referensen", 60) if external_ref else None
+    precise = (
+        check_one_line(preciserad_inriktning, "preciserad inriktning")
+        if preciserad_inriktning
+        else None
+    )
+    method = check_one_line(uppfoljningsmetod, "uppföljningsmetod") if uppfoljningsmetod else None
+    if registered_on is not None and registered_on > local_date(now, app.settings.zone):
+        raise BadInput(f"registreringsdatumet {registered_on.isoformat()} ligger i framtiden")
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        require_role(actor, ROLES, "registrera uppgifter om Uppföljning Finsam")
+        case = find_case(session, organisation, ref)
+        row = session.get(UppfoljningRecord, case.id)
+        created = row is None
+        if row is None:
+            row = UppfoljningRecord(
+                insats_id=case.id,  # type: ignore[arg-type]
+                forbund_id=organisation.id,  # type: ignore[arg-type]
+                updated_at=now,
+            )
+        row.external_ref = external or row.external_ref
+        row.last_registered_on = registered_on or row.last_registered_on
+        row.preciserad_inriktning = precise or row.preciserad_inriktning
+        row.uppfoljningsmetod = method or row.uppfoljningsmetod
+        if esf is not None:
+            row.esf = esf
+        row.updated_at = now
+        session.add(row)
+        record(
+            session,
+            head,
+            kind="uppfoljning",
+            row_id=case.id,  # type: ignore[arg-type]
+            ref=case_ref(case),
+            from_state=None if created else "registrerad",
+            to_state="registrerad",
+            trigger="registrera_uppfoljning",
+            actor=actor,
+            now=now,
+            data={"external_ref": row.external_ref, "last_registered_on": row.last_registered_on},
+        )
+        return _view(case, row)
+
+
+def _view(case: Insats, row: UppfoljningRecord) -> RecordView:
+    return RecordView(
+        case_ref(case),
+        row.external_ref,
+        row.last_registered_on,
+        row.preciserad_inriktning,
+        row.uppfoljningsmetod,
+        row.esf,
+    )
+
+
+def _counts(session: Session, case: Insats, year: int) -> tuple[int | None, int | None, int | None]:
+    """Participants of a year: the approved report whose period ends last in that year (a
+    helårsrapport covers the delår before it, so counts are never added up across reports)."""
+    report = session.exec(
+        select(Report)
+        .where(
+            Report.insats_id == case.id,
+            Report.status == "godkand",
+            col(Report.period_end) >= date(year, 1, 1),
+            col(Report.period_end) <= date(year, 12, 31),
+        )
+        .order_by(col(Report.period_end).desc(), col(Report.id).desc())
+    ).first()
+    if report is None:
+        return None, None, None
+    return report.participants_women, report.participants_men, report.participants_other
+
+
+def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> list[list[Any]]:
+    wanted = None if year is None else parse_year(year)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        query = (
+            select(BudgetLine, Insats)
+            .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
+            .where(BudgetLine.forbund_id == organisation.id)
+        )
+        if wanted is not None:
+            query = query.where(BudgetLine.year == wanted)
+        rows: list[list[Any]] = []
+        for line, case in session.exec(query.order_by(col(Insats.dnr), col(BudgetLine.year))).all():
+            uf = session.get(UppfoljningRecord, case.id)
+            women, men, other = _counts(session, case, line.year)
+            rows.append(
+                [
+                    organisation.name,
+                    case_ref(case),
+                    uf.external_ref if uf else "",
+                    uf.last_registered_on.isoformat() if uf and uf.last_registered_on else "",
+                    case.title,
+                    case.syfte or "",
+                    case.start_date.isoformat() if case.start_date else "",
+                    case.end_date.isoformat() if case.end_date else "",
+                    INRIKTNING.get(case.inriktning, case.inriktning),
+                    (uf.preciserad_inriktning if uf else None) or "",
+                    case.malgrupp or "",
+                    (uf.uppfoljningsmetod if uf else None) or "",
+                    "Ja" if uf and uf.esf else "Nej",
+                    line.year,
+                    line.granted_tkr,
+                    "" if line.utfall_tkr is None else line.utfall_tkr,
+                    "" if women is None else women,
+                    "" if men is None else men,
+                    "" if other is None else other,
+                ]
+            )
+        return rows
+
+
+def export_csv(app: App, *, year: Any = None, forbund: str | None = None) -> str:
+    rows = export_rows(app, year=year, forbund=forbund)
+    if not rows:
+        raise BadInput("inga beviljade insatser att exportera" + (f" för {year}" if year else ""))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,1 @@
+"""The förbund itself: its parties, its people and their roles, its organs and members."""

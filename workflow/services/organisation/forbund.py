@@ -1,0 +1,94 @@
+"""Förbund: creating one, and finding the one a command is about. Several förbund share a
+database, fully apart: every row belongs to exactly one förbund.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
+
+from workflow.errors import BadInput, NotFound
+from workflow.models import Forbund, ForbundRow
+from workflow.text_guard import check_one_line
+
+if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
+    pass
+
+
+def check_dnr_pattern(pattern: str) -> str:
+    """A pattern may use {year} and {seq} (with format specs such as {seq:03d}), and needs {seq}."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        unknown = fields - {"year", "seq"}
+        if unknown:
+            raise BadInput(
+                f"diarienummermönstret {pattern!r} har okända fält {sorted(unknown)}; "
+                "använd {year} och {seq}"
+            )
+        if "seq" not in fields:
+            raise BadInput(f"diarienummermönstret {pattern!r} saknar {{seq}}")
+        pattern.format(year=2000, seq=1)
+    except (ValueError, IndexError) as exc:
+        raise BadInput(f"ogiltigt diarienummermönster {pattern!r}: {exc}") from None
+    return pattern
+
+
+def create_forbund(
+    session: Session,
+    *,
+    slug: str,
+    name: str,
+    dnr_pattern: str,
+    now: datetime,
+    orgnr: str | None = None,
+) -> Forbund:
+    if session.exec(select(Forbund).where(Forbund.slug == slug)).first() is not None:
+        raise BadInput(f"förbundet {slug!r} finns redan")
+    forbund = Forbund(
+        slug=check_one_line(slug, "förbundets kortnamn", 40),
+        name=check_one_line(name, "förbundets namn"),
+        orgnr=orgnr,
+        dnr_pattern=check_dnr_pattern(dnr_pattern),
+        created_at=now,
+    )
+    session.add(forbund)
+    session.flush()
+    return forbund
+
+
+_FORBUND = Forbund.__table__  # type: ignore[attr-defined]
+
+
+_FORBUND_COLUMNS = (_FORBUND.c.id, _FORBUND.c.slug, _FORBUND.c.name, _FORBUND.c.dnr_pattern)
+
+
+# Every service call starts here, so these are prebuilt Core queries and no ORM load.
+_FORBUND_BY_SLUG = select(*_FORBUND_COLUMNS).where(_FORBUND.c.slug == bindparam("slug"))
+
+
+_FIRST_TWO_FORBUND = select(*_FORBUND_COLUMNS).order_by(_FORBUND.c.id).limit(2)
+
+
+_SLUGS = select(_FORBUND.c.slug).order_by(_FORBUND.c.slug)
+
+
+def resolve_forbund(session: Session, slug: str | None) -> ForbundRow:
+    """The förbund named, or the only one there is."""
+    connection = session.connection()
+    if slug:
+        row = connection.execute(_FORBUND_BY_SLUG, {"slug": slug}).first()
+        if row is None:
+            known = ", ".join(connection.execute(_SLUGS).scalars()) or "inga"
+            raise NotFound(f"inget förbund {slug!r}; kända förbund: {known}")
+        return ForbundRow(*row)
+    rows = connection.execute(_FIRST_TWO_FORBUND).all()
+    if not rows:
+        raise NotFound("databasen har inget förbund; kör 'finsam demo' för demodata")
+    if len(rows) > 1:
+        known = ", ".join(connection.execute(_SLUGS).scalars())
+        raise BadInput(f"flera förbund finns ({known}); välj ett med --forbund")
+    return ForbundRow(*rows[0])

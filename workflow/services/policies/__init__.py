@@ -1,0 +1,1 @@
+"""Governing documents (styrdokument) and their renewal."""

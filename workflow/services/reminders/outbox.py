@@ -1,0 +1,293 @@
+"""The outbox: e-mail written in the same transaction as the change it reports, sent after.
+
+`deliver_due` is the sender. For each message it:
+  1. takes a lease on one due message (conditional UPDATE ... RETURNING; attempts + 1) and commits,
+  2. hands it to the SMTP server (outside any transaction),
+  3. records the outcome: sent; retry later with a growing delay (timeout, 4xx); or failed for
+     good (5xx, or too many attempts), which also queues a notice to the förbundschef.
+A sender that dies between 1 and 3 loses its lease; the message is sent again with the same
+Message-ID. When the server cannot be reached the round stops: the backlog waits, counted as
+no attempt, and drains once the server is back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import make_msgid
+
+from sqlalchemy import ColumnClause, literal_column, or_, update
+from sqlmodel import Session, col, select
+
+from workflow.app import App
+from workflow.clock import local
+from workflow.errors import BadInput
+from workflow.models import Forbund, OutboxMessage, Person, PersonRole
+from workflow.reminder_rules import Rendered, notice_context
+from workflow.services.cases import audit
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.reminders.mailer import Outcome, build_message, send
+
+SUBJECT = "outbox"
+SENDER_ACTOR = "sender@finsam"
+PENDING: ColumnClause[str] = literal_column("'pending'")
+
+
+def _domain(app: App) -> str:
+    return app.settings.mail.from_address.rpartition("@")[2] or "finsam.local"
+
+
+def queue(
+    session: Session,
+    app: App,
+    *,
+    forbund_id: int,
+    kind: str,
+    to_address: str,
+    to_name: str | None,
+    rendered: Rendered,
+    now: datetime,
+    reminder_id: int | None = None,
+) -> OutboxMessage:
+    """Write one message to the outbox; it leaves after the caller's transaction commits."""
+    message = OutboxMessage(
+        forbund_id=forbund_id,
+        reminder_id=reminder_id,
+        kind=kind,
+        message_id=make_msgid(idstring="finsam", domain=_domain(app)),
+        to_address=to_address,
+        to_name=to_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    waiting: bool = False  # the server could not be reached (or none is set); messages wait
+
+
+def _claim_one(app: App, owner: str, now: datetime) -> OutboxMessage | None:
+    lease_free = or_(
+        col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) <= now
+    )
+    pick = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status) == PENDING,
+            col(OutboxMessage.next_attempt_at) <= now,
+            lease_free,
+        )
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(1)
+    )
+    with app.db.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        # A CTE, evaluated once: as a plain IN (subquery ... LIMIT 1) PostgreSQL may rescan the
+        # subquery per row and so lease every due message instead of one.
+        picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+        statement = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(select(picked.c.id)),
+                col(OutboxMessage.status) == PENDING,
+                lease_free,
+            )
+            .values(
+                lease_until=now + timedelta(seconds=app.settings.mail.lease_seconds),
+                lease_owner=owner,
+                attempts=col(OutboxMessage.attempts) + 1,
+            )
+            .returning(col(OutboxMessage.id))
+        )
+        claimed = session.connection().execute(statement).scalars().first()
+        if claimed is None:
+            return None
+        return session.get(OutboxMessage, claimed, populate_existing=True)
+
+
+def _backoff(app: App, attempts: int) -> timedelta:
+    mail = app.settings.mail
+    return timedelta(
+        seconds=min(mail.retry_base_seconds * 2 ** max(attempts - 1, 0), mail.retry_max_seconds)
+    )
+
+
+def _audit(
+    session: Session, row: OutboxMessage, to_state: str, trigger: str, now: datetime
+) -> None:
+    head = audit.lock_chain(session, row.forbund_id)  # type: ignore[arg-type]
+    audit.append(
+        session,
+        head,
+        subject_kind=SUBJECT,
+        subject_id=row.id,  # type: ignore[arg-type]
+        subject_ref=row.message_id[:60],
+        from_state="pending",
+        to_state=to_state,
+        trigger=trigger,
+        actor=SENDER_ACTOR,
+        at=now,
+        data={"to": row.to_address, "attempts": row.attempts, "error": row.last_error},
+    )
+
+
+def _notify_chef(session: Session, app: App, row: OutboxMessage, now: datetime) -> None:
+    """Tell the förbundschef a message failed for good (never about a failed notice itself)."""
+    if row.kind == "notice" or row.forbund_id is None or app.notifications is None:
+        return
+    forbund = session.get(Forbund, row.forbund_id)
+    chefs = session.exec(
+        select(Person)
+        .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
+        .where(Person.forbund_id == row.forbund_id, PersonRole.role == "forbundschef")
+    ).all()
+    for chef in chefs:
+        if chef.email == row.to_address:
+            continue
+        context = notice_context(
+            forbund_name=forbund.name if forbund else "",
+            recipient_name=chef.name,
+            failed={
+                "to": row.to_address,
+                "subject": row.subject,
+                "error": row.last_error or "",
+                "message_id": row.message_id,
+            },
+        )
+        queue(
+            session,
+            app,
+            forbund_id=row.forbund_id,
+            kind="notice",
+            to_address=chef.email,
+            to_name=chef.name,
+            rendered=app.notifications.templates.render("leveransfel", context),
+            now=now,
+        )
+
+
+def _record(app: App, claimed: OutboxMessage, owner: str, outcome: Outcome, now: datetime) -> str:
+    with app.db.transaction() as session:
+        row = session.get(OutboxMessage, claimed.id, populate_existing=True, with_for_update=True)
+        if row is None or row.status != "pending" or row.lease_owner != owner:
+            return "lost"  # our lease ran out and another sender took the message over
+        row.lease_until = None
+        row.lease_owner = None
+        if outcome.result == "delivered":
+            row.status = "sent"
+            row.sent_at = now
+            row.last_error = None
+            _audit(session, row, "sent", "skickat", now)
+        elif outcome.unreachable:
+            row.attempts -= 1  # the server was down: not this message's attempt
+            row.last_error = outcome.detail
+            row.next_attempt_at = now + timedelta(seconds=app.settings.mail.retry_base_seconds)
+        elif outcome.result == "retry" and row.attempts < app.settings.mail.max_attempts:
+            row.last_error = outcome.detail
+            row.next_attempt_at = now + _backoff(app, row.attempts)
+        else:
+            row.status = "failed"
+            row.last_error = outcome.detail or "för många försök"
+            _audit(session, row, "failed", "misslyckat", now)
+            _notify_chef(session, app, row, now)
+        session.add(row)
+        return row.status if row.status != "pending" else "retry"
+
+
+def deliver_due(
+    app: App, *, owner: str, stop: threading.Event | None = None, limit: int | None = None
+) -> DeliveryResult:
+    """Send what is due, one message at a time (steps in the module doc)."""
+    result = DeliveryResult()
+    if not app.settings.mail.smtp_host:
+        result.waiting = True
+        return result
+    count = 0
+    while stop is None or not stop.is_set():
+        if limit is not None and count >= limit:
+            break
+        now = app.clock()
+        row = _claim_one(app, owner, now)
+        if row is None:
+            break
+        count += 1
+        try:
+            message = build_message(row, app.settings.mail)
+        except (ValueError, TypeError) as exc:
+            # An address or header that cannot be written: no server will ever take it.
+            outcome = Outcome("failed", f"meddelandet kan inte skapas: {exc}"[:400])
+        else:
+            outcome = send(message, app.settings.mail)
+        status = _record(app, row, owner, outcome, app.clock())
+        if status == "sent":
+            result.sent += 1
+        elif status == "failed":
+            result.failed += 1
+        elif status == "retry":
+            result.retried += 1
+        if outcome.unreachable:
+            result.waiting = True
+            break
+    return result
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@dataclass
+class MessageView:
+    id: int
+    kind: str
+    to: str
+    subject: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    message_id: str
+
+
+def list_messages(
+    app: App, *, forbund: str | None = None, status: str | None = None
+) -> list[MessageView]:
+    if status is not None and status not in ("pending", "sent", "failed"):
+        raise BadInput(f"okänd status {status!r}; välj pending, sent eller failed")
+    zone = app.settings.zone
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        query = select(OutboxMessage).where(OutboxMessage.forbund_id == organisation.id)
+        if status is not None:
+            query = query.where(OutboxMessage.status == status)
+        rows = session.exec(query.order_by(col(OutboxMessage.id))).all()
+        return [
+            MessageView(
+                id=r.id,  # type: ignore[arg-type]
+                kind=r.kind,
+                to=r.to_address,
+                subject=r.subject,
+                status=r.status,
+                attempts=r.attempts,
+                next_attempt_at=local(r.next_attempt_at, zone) if r.status == "pending" else None,
+                created_at=local(r.created_at, zone),
+                sent_at=local(r.sent_at, zone) if r.sent_at else None,
+                last_error=r.last_error,
+                message_id=r.message_id,
+            )
+            for r in rows
+        ]

@@ -1,0 +1,471 @@
+"""Reminders: plan them from due dates, and let the sweep claim the due ones into the outbox.
+
+`plan` (re)computes the reminder rows of one förbund from the rules and the sources of due
+dates. It is idempotent: a row exists once per rule step, dated thing and due date; a changed
+date cancels the old pending row and plans a new one. Other services call it, inside their own
+transaction, when they change a date; each sweep calls it too.
+
+`sweep` is what the scheduler runs every few minutes. Per förbund, in one transaction it:
+  1. takes the förbund's audit-chain lock (serialises with every other change),
+  2. plans (as above),
+  3. claims the due pending rows with one conditional UPDATE ... RETURNING (on PostgreSQL
+     over FOR UPDATE SKIP LOCKED), so two schedulers never claim the same row,
+  4. writes one outbox message per recipient and one audit event per reminder.
+A reminder due while nothing ran is still pending and is claimed, once, by the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy import ColumnClause, literal_column, update
+from sqlmodel import Session, col, select
+
+from workflow.app import App
+from workflow.clock import local, local_date
+from workflow.errors import BadInput
+from workflow.models import Forbund, ForbundRef, Person, PersonRole, Reminder
+from workflow.reminder_rules import RESPONSIBLE, Notifications, Rule, Step, reminder_context
+from workflow.services.cases import audit
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.reminders import outbox
+from workflow.services.reminders.due_dates import SOURCES, DueItem, Window
+from workflow.services.reminders.working_days import reminder_day
+
+log = logging.getLogger("finsam.reminders")
+
+SUBJECT = "reminder"
+SYSTEM_ACTOR = "scheduler@finsam"
+PENDING: ColumnClause[str] = literal_column(
+    "'pending'"
+)  # a literal, so SQLite can use the partial index
+
+Key = tuple[str, str, str, int, date]  # rule, step, subject kind, subject id, due date
+
+
+@dataclass(frozen=True)
+class Planned:
+    rule: Rule
+    step: Step
+    item: DueItem
+    send_on: date
+    send_at: datetime
+
+    @property
+    def key(self) -> Key:
+        return (
+            self.rule.id,
+            self.step.key,
+            self.item.subject_kind,
+            self.item.subject_id,
+            self.item.due_on,
+        )
+
+
+@dataclass
+class PlanResult:
+    created: int = 0
+    cancelled: int = 0
+    moved: int = 0
+    planned: dict[Key, Planned] = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    planned: int = 0
+    cancelled: int = 0
+    claimed: int = 0
+    messages: int = 0
+
+
+def _notifications(app: App) -> Notifications:
+    if app.notifications is None:  # App built by hand without definitions
+        raise BadInput("påminnelsereglerna är inte inlästa; starta via App.create")
+    return app.notifications
+
+
+def send_moment(day: date, app: App) -> datetime:
+    """The instant a reminder of `day` goes out: the configured local hour, whatever DST says."""
+    zone = app.settings.zone
+    return datetime.combine(day, time(app.settings.mail.send_hour), zone).astimezone(UTC)
+
+
+def desired(session: Session, app: App, forbund: ForbundRef, today: date) -> dict[Key, Planned]:
+    """Every reminder the rules ask for now, whatever its date."""
+    wanted: dict[Key, Planned] = {}
+    # Rules often share a source (kallelse and justering: the meetings); ask each source once.
+    collected: dict[tuple[str, tuple[int, int] | None], list[DueItem]] = {}
+    for rule in _notifications(app).rules.values():
+        source = SOURCES[rule.source]
+        if source.collect is None:
+            continue
+        window = Window(today=today, yearly_due=rule.yearly_due)
+        cache_key = (rule.source, rule.yearly_due)
+        if cache_key not in collected:
+            collected[cache_key] = list(source.collect(session, forbund, window))
+        for item in collected[cache_key]:
+            for step in rule.steps:
+                send_on = reminder_day(step.planned_on(item.due_on), item.due_on)
+                planned = Planned(rule, step, item, send_on, send_moment(send_on, app))
+                wanted[planned.key] = planned
+    return wanted
+
+
+def _cancel(session: Session, head: audit.ChainHead, row: Reminder, now: datetime) -> None:
+    """A pending reminder no longer wanted (its due date, rule or subject went away)."""
+    row.status = "cancelled"
+    row.updated_at = now
+    session.add(row)
+    _audit(
+        session,
+        head,
+        row,
+        from_state="pending",
+        to_state="cancelled",
+        trigger="avplanera",
+        now=now,
+    )
+
+
+def _audit(
+    session: Session,
+    head: audit.ChainHead,
+    row: Reminder,
+    *,
+    from_state: str | None,
+    to_state: str,
+    trigger: str,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+) -> None:
+    audit.append(
+        session,
+        head,
+        subject_kind=SUBJECT,
+        subject_id=row.id,  # type: ignore[arg-type]
+        subject_ref=f"{row.rule}/{row.step} {row.subject_ref}"[:60],
+        from_state=from_state,
+        to_state=to_state,
+        trigger=trigger,
+        actor=SYSTEM_ACTOR,
+        at=now,
+        data={"due_on": row.due_on, "send_on": row.send_on, **(data or {})},
+    )
+
+
+def plan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> PlanResult:
+    """Bring the förbund's reminder rows in line with its due dates (call inside a transaction).
+
+    New reminders whose day passed more than `catch_up_days` ago are not planned (a new install
+    does not mail about 2014); rows already planned stay pending however late they are.
+    """
+    head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
+    today = local_date(now, app.settings.zone)
+    wanted = desired(session, app, forbund, today)
+    earliest = today - timedelta(days=app.settings.mail.catch_up_days)
+    result = PlanResult(planned=wanted)
+    existing = session.exec(
+        select(Reminder).where(
+            Reminder.forbund_id == forbund.id,
+            (col(Reminder.status) == PENDING) | (col(Reminder.send_on) >= earliest),
+        )
+    ).all()
+    seen: set[Key] = set()
+    for row in existing:
+        key: Key = (row.rule, row.step, row.subject_kind, row.subject_id, row.due_on)
+        seen.add(key)
+        if row.status != "pending":
+            continue
+        target = wanted.get(key)
+        if target is None:
+            _cancel(session, head, row, now)
+            result.cancelled += 1
+        elif row.send_at != target.send_at:
+            # The hour or the calendar changed: same reminder, new moment.
+            row.send_on, row.send_at, row.updated_at = target.send_on, target.send_at, now
+            session.add(row)
+            result.moved += 1
+    for key, target in wanted.items():
+        if key in seen or target.send_on < earliest:
+            continue
+        row = Reminder(
+            forbund_id=forbund.id,  # type: ignore[arg-type]
+            rule=target.rule.id,
+            step=target.step.key,
+            source=target.rule.source,
+            subject_kind=target.item.subject_kind,
+            subject_id=target.item.subject_id,
+            subject_ref=target.item.ref[:80],
+            due_on=target.item.due_on,
+            send_on=target.send_on,
+            send_at=target.send_at,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        _audit(session, head, row, from_state=None, to_state="pending", trigger="planera", now=now)
+        result.created += 1
+    session.flush()
+    return result
+
+
+def claim_due(
+    session: Session, *, forbund_id: int, now: datetime, worker: str, limit: int
+) -> list[int]:
+    """Mark up to `limit` due pending rows as sent by `worker`; return the ids this call got.
+
+    One statement: the rows are chosen and flipped together, and a row another worker has
+    already flipped no longer matches `status = 'pending'`, so nobody claims a row twice.
+    """
+    due = (
+        select(Reminder.id)
+        .where(
+            Reminder.forbund_id == forbund_id,
+            col(Reminder.status) == PENDING,
+            col(Reminder.send_at) <= now,
+        )
+        .order_by(col(Reminder.send_at))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    # A materialised CTE is evaluated once; PostgreSQL may rescan an IN (subquery ... LIMIT)
+    # per row and so claim more than `limit`.
+    picked = due.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    statement = (
+        update(Reminder)
+        .where(col(Reminder.id).in_(select(picked.c.id)), col(Reminder.status) == PENDING)
+        .values(status="sent", claimed_by=worker, updated_at=now)
+        .returning(col(Reminder.id))
+    )
+    return [i for i in session.connection().execute(statement).scalars() if i is not None]
+
+
+def _people_by_role(session: Session, forbund: ForbundRef) -> dict[str, list[Person]]:
+    found: dict[str, list[Person]] = {}
+    rows = session.exec(
+        select(PersonRole.role, Person)
+        .join(Person, col(Person.id) == col(PersonRole.person_id))
+        .where(Person.forbund_id == forbund.id)
+        .order_by(col(Person.email))
+    )
+    for role, person in rows:
+        found.setdefault(role, []).append(person)
+    return found
+
+
+def recipients(
+    session: Session,
+    forbund: ForbundRef,
+    step: Step,
+    item: DueItem,
+    by_role: dict[str, list[Person]],
+) -> list[Person]:
+    chosen: dict[str, Person] = {}
+    for who in step.to:
+        if who == RESPONSIBLE:
+            person = session.get(Person, item.owner_id) if item.owner_id else None
+            people = [person] if person is not None and person.forbund_id == forbund.id else []
+        else:
+            people = by_role.get(who, [])
+        for person in people:
+            chosen.setdefault(person.email, person)
+    return list(chosen.values())
+
+
+def _write_messages(
+    session: Session,
+    app: App,
+    forbund: ForbundRef,
+    head: audit.ChainHead,
+    ids: Sequence[int],
+    planned: dict[Key, Planned],
+    now: datetime,
+) -> int:
+    notifications = _notifications(app)
+    today = local_date(now, app.settings.zone)
+    by_role = _people_by_role(session, forbund)
+    rows = session.exec(
+        select(Reminder).where(col(Reminder.id).in_(ids)).execution_options(populate_existing=True)
+    ).all()
+    written = 0
+    for row in sorted(rows, key=lambda r: (r.send_at, r.id or 0)):
+        target = planned.get((row.rule, row.step, row.subject_kind, row.subject_id, row.due_on))
+        if target is None:
+            # The rule was removed from rules.yaml after the row was planned.
+            _cancel(session, head, row, now)
+            continue
+        people = recipients(session, forbund, target.step, target.item, by_role)
+        message_ids: list[str] = []
+        failed: list[str] = []
+        for person in people:
+            context = reminder_context(
+                rule=target.rule,
+                step=target.step,
+                item=target.item,
+                today=today,
+                forbund_name=forbund.name,
+                recipient_name=person.name,
+            )
+            try:
+                rendered = notifications.templates.render(target.step.template, context)
+            except TemplateError as exc:
+                # Logged and skipped: one bad item must not hold back the förbund's other mail.
+                log.warning("påminnelse %s kunde inte skrivas: %s", row.id, exc)
+                failed.append(f"{person.email}: {exc}")
+                continue
+            message = outbox.queue(
+                session,
+                app,
+                forbund_id=forbund.id,  # type: ignore[arg-type]
+                kind="reminder",
+                to_address=person.email,
+                to_name=person.name,
+                rendered=rendered,
+                now=now,
+                reminder_id=row.id,
+            )
+            message_ids.append(message.message_id)
+        if not message_ids:
+            row.status = "skipped"  # nobody to write to, or nothing could be written
+            session.add(row)
+        _audit(
+            session,
+            head,
+            row,
+            from_state="pending",
+            to_state=row.status,
+            trigger="skicka",
+            now=now,
+            data={"to": [p.email for p in people], "message_ids": message_ids, "errors": failed},
+        )
+        written += len(message_ids)
+    session.flush()
+    return written
+
+
+def sweep(app: App, *, worker: str, batch: int = 500) -> SweepResult:
+    """Plan, claim and queue every förbund's due reminders (steps in the module doc)."""
+    now = app.clock()
+    result = SweepResult()
+    with app.db.reading() as session:
+        forbund_ids = list(session.exec(select(Forbund.id).order_by(col(Forbund.id))))
+    for forbund_id in forbund_ids:
+        assert forbund_id is not None
+        first = True
+        while True:
+            with app.db.transaction() as session:
+                forbund = session.get(Forbund, forbund_id)
+                assert forbund is not None
+                planned = plan(session, app, forbund, now)
+                if first:
+                    result.planned += planned.created
+                    result.cancelled += planned.cancelled
+                    first = False
+                head = audit.lock_chain(session, forbund_id)
+                ids = claim_due(session, forbund_id=forbund_id, now=now, worker=worker, limit=batch)
+                result.claimed += len(ids)
+                result.messages += _write_messages(
+                    session, app, forbund, head, ids, planned.planned, now
+                )
+            if len(ids) < batch:
+                break
+    return result
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@dataclass
+class ReminderView:
+    id: int
+    rule: str
+    rule_label: str
+    step: str
+    subject_kind: str
+    subject_ref: str
+    due_on: date
+    send_on: date
+    send_at: datetime
+    status: str
+    recipients: list[str]
+
+
+def list_reminders(
+    app: App,
+    *,
+    forbund: str | None = None,
+    due_before: date | None = None,
+    status: str | None = None,
+) -> list[ReminderView]:
+    """The förbund's planned reminders (planned first, so the list is current)."""
+    if status is not None and status not in ("pending", "sent", "cancelled", "skipped"):
+        raise BadInput(f"okänd status {status!r}; välj pending, sent, cancelled eller skipped")
+    now = app.clock()
+    with app.db.transaction() as session:
+        organisation = resolve_forbund(session, forbund)
+        planned = plan(session, app, organisation, now).planned
+        query = select(Reminder).where(Reminder.forbund_id == organisation.id)
+        if due_before is not None:
+            query = query.where(col(Reminder.send_on) < due_before)
+        if status is not None:
+            query = query.where(Reminder.status == status)
+        rows = session.exec(query.order_by(col(Reminder.send_at), col(Reminder.id))).all()
+        by_role = _people_by_role(session, organisation)
+        rules = _notifications(app).rules
+        views = []
+        for row in rows:
+            target = planned.get((row.rule, row.step, row.subject_kind, row.subject_id, row.due_on))
+            people = (
+                recipients(session, organisation, target.step, target.item, by_role)
+                if target
+                else []
+            )
+            rule = rules.get(row.rule)
+            views.append(
+                ReminderView(
+                    id=row.id,  # type: ignore[arg-type]
+                    rule=row.rule,
+                    rule_label=rule.label if rule else row.rule,
+                    step=row.step,
+                    subject_kind=row.subject_kind,
+                    subject_ref=row.subject_ref,
+                    due_on=row.due_on,
+                    send_on=row.send_on,
+                    send_at=local(row.send_at, app.settings.zone),
+                    status=row.status,
+                    recipients=[p.email for p in people],
+                )
+            )
+        return views
+
+
+def replan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> PlanResult:
+    """For other services: call after changing a date, inside the same transaction."""
+    return plan(session, app, forbund, now)
+
+
+def rules_overview(app: App) -> list[dict[str, Any]]:
+    out = []
+    for rule in _notifications(app).rules.values():
+        source = SOURCES[rule.source]
+        out.append(
+            {
+                "id": rule.id,
+                "label": rule.label,
+                "source": rule.source,
+                "source_available": source.available,
+                "steps": [
+                    {"key": s.key, "when": s.when_text, "to": list(s.to), "template": s.template}
+                    for s in rule.steps
+                ],
+            }
+        )
+    return out
