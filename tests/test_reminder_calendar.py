@@ -17,7 +17,6 @@ from workflow.models import Insats, OutboxMessage, Reminder
 from workflow.services.demo import load_demo
 from workflow.services.policies import documents as policies
 from workflow.services.reminders import planner as reminders
-from workflow.services.reminders.due_dates import CLOSED_STATES
 from workflow.services.reminders.working_days import is_working_day, working_day_on_or_before
 
 
@@ -256,7 +255,11 @@ def test_five_years_of_demo_data_give_every_reminder_on_its_day_and_only_once(
     assert renewals == EXPECTED_DOCUMENT_RENEWALS  # none for the LSG policy overdue since 2022
     ends = {(insatser[r.subject_id].title, r.send_on) for r in sent if r.rule == "insats_end"}
     assert ends == EXPECTED_END_OF_INSATS
-    closed = {i.id for i in insatser.values() if i.state in CLOSED_STATES}
+    closed = {
+        i.id
+        for i in insatser.values()
+        if i.state in app.lifecycles.insats.lifecycle.tagged("closed")
+    }
     assert "Motivationsgrupp Stenungsund" in {insatser[i].title for i in closed}
     assert not [r for r in sent if r.subject_kind == "insats" and r.subject_id in closed]
     reported = {(r.step, r.due_on, r.send_on) for r in sent if r.rule == "report_due"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workflow.actions import Actions, load_actions
 from workflow.clock import Clock, system_clock
 from workflow.db import Database
 from workflow.lifecycle.registry import Lifecycles, load_lifecycles
@@ -17,6 +18,8 @@ class App:
     settings: Settings
     db: Database
     lifecycles: Lifecycles
+    # Who may do what besides the lifecycles' steps (states/actions.yaml).
+    actions: Actions
     clock: Clock = system_clock
     # Reminder rules and e-mail templates (notifications/), checked at start-up.
     notifications: Notifications | None = None
@@ -28,11 +31,13 @@ class App:
         """Load and check every definition first: a broken file stops start-up before any I/O."""
         settings = settings or load_settings(**overrides)
         lifecycles = load_lifecycles(settings.data_dir("states"))
+        actions = load_actions(settings.data_dir("states") / "actions.yaml")
         notifications = load_notifications(settings.data_dir("notifications"))
         return cls(
             settings=settings,
             db=Database.open(settings),
             lifecycles=lifecycles,
+            actions=actions,
             clock=clock,
             notifications=notifications,
         )

@@ -8,6 +8,7 @@ from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, print_table
 from workflow.conditions import CONDITIONS
+from workflow.lifecycle.definition import TAGS
 from workflow.lifecycle.diagram import mermaid
 from workflow.vocabulary import ROLE_LABELS, Role
 
@@ -35,7 +36,8 @@ def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
         "file": str(definition.path),
         "initial": definition.initial,
         "states": [
-            {"name": s.name, "label": s.label, "final": s.final} for s in definition.states.values()
+            {"name": s.name, "label": s.label, "final": s.final, "tags": sorted(s.tags)}
+            for s in definition.states.values()
         ],
         "transitions": [
             {
@@ -73,5 +75,15 @@ def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
                 for t in definition.transitions
             ],
         )
+        tagged = [(tag, text) for tag, text in TAGS[definition.subject].items()]
+        if tagged:
+            click.echo("")
+            print_table(
+                ["Tagg", "Betyder", "Tillstånd"],
+                [
+                    [tag, text, [definition.label_of(s) for s in sorted(definition.tagged(tag))]]
+                    for tag, text in tagged
+                ],
+            )
 
     emit(as_json, data, human)

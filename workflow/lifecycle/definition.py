@@ -20,6 +20,20 @@ from workflow.errors import DefinitionError
 from workflow.vocabulary import Role
 
 EFFECTS = {"insats": {"assign_dnr"}, "styrdokument": set()}
+# State tags the services look for (states/*.yaml, `tags:` on a state): which states a rule
+# applies to is data, so a förbund that renames or adds a state does not change code.
+TAGS: dict[str, dict[str, str]] = {
+    "insats": {
+        "funding_open": "insatsen tar emot rapporter och utbetalningar",
+        "reporting": "insatsen löper: rapporter och slutdatum påminns",
+        "agreement_open": "ett avtal kan upprättas",
+        "grantable": "beviljade medel kan registreras",
+        "closed": "ärendet är avslutat",
+    },
+    "styrdokument": {
+        "in_force": "dokumentet gäller och kan behöva förnyas",
+    },
+}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # transitions adds these to the model it drives; a trigger of the same name would clash.
 _RESERVED = {"trigger", "state", "may_trigger", "machine"}
@@ -30,6 +44,7 @@ class StateDef:
     name: str
     label: str
     final: bool
+    tags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,12 @@ class Lifecycle:
     def available(self, state: str, roles: set[str] | frozenset[str]) -> list[TransitionDef]:
         """What someone with these roles may fire from this state (conditions not checked)."""
         return [t for t in self.transitions if state in t.sources and t.roles & roles]
+
+    def tagged(self, tag: str) -> frozenset[str]:
+        """The states carrying `tag` (a name from TAGS; an unknown one is a programming error)."""
+        if tag not in TAGS[self.subject]:
+            raise KeyError(f"no state tag {tag!r} for {self.subject}")
+        return frozenset(name for name, state in self.states.items() if tag in state.tags)
 
     def label_of(self, state: str | None) -> str:
         if state is None:
@@ -137,8 +158,16 @@ def load_lifecycle(path: Path) -> Lifecycle:
         if not isinstance(name, str) or not _NAME.match(name):
             raise reader.fail(key, "tillståndsnamn ska vara små bokstäver, siffror och _")
         spec = reader.mapping(spec or {}, key)
+        tags = reader.names(spec.get("tags"), f"{key}.tags")
+        for tag in tags:
+            if tag not in TAGS[subject]:
+                known = ", ".join(sorted(TAGS[subject])) or "inga"
+                raise reader.fail(f"{key}.tags", f"okänd tagg {tag!r}; kända: {known}")
         states[name] = StateDef(
-            name, reader.text(spec.get("label", name), f"{key}.label"), bool(spec.get("final"))
+            name,
+            reader.text(spec.get("label", name), f"{key}.label"),
+            bool(spec.get("final")),
+            frozenset(tags),
         )
 
     transitions: list[TransitionDef] = []

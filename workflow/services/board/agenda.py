@@ -17,7 +17,6 @@ from workflow.errors import BadInput, Conflict, NotFound
 from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph
 from workflow.models.meetings import OrganKind
 from workflow.services.board.meetings import (
-    ORGANISERS,
     MeetingView,
     find_meeting,
     guard_open,
@@ -28,7 +27,6 @@ from workflow.services.board.paragraphs import open_paragraph
 from workflow.services.cases import find_case, fire_in
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.organs import require_role
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
@@ -192,7 +190,7 @@ def build_agenda(
         with app.db.transaction() as session:
             organisation, _, actor = begin_change(session, forbund, actor_email)
             meeting = find_meeting(session, organisation, ref)
-            require_role(actor, ORGANISERS, "ställa upp dagordningen")
+            app.actions.require(actor, "build_agenda")
             protocol = guard_open(session, meeting)
             if protocol is None:
                 _add_standard_items(session, meeting)
@@ -245,7 +243,7 @@ def set_proposal(
         organisation = resolve_forbund(session, forbund)
         meeting = find_meeting(session, organisation, ref)
         actor = find_actor(session, organisation, actor_email)
-        require_role(actor, ORGANISERS, "skriva förslag till beslut")
+        app.actions.require(actor, "write_proposal")
         guard_open(session, meeting)
         case = find_case(session, organisation, dnr)
         item = session.exec(
@@ -282,7 +280,7 @@ def add_matter(
         organisation = resolve_forbund(session, forbund)
         meeting = find_meeting(session, organisation, ref)
         actor = find_actor(session, organisation, actor_email)
-        require_role(actor, ORGANISERS, "ställa upp dagordningen")
+        app.actions.require(actor, "build_agenda")
         protocol = guard_open(session, meeting)
         section = 2 if information else 1
         item = AgendaItem(

@@ -23,11 +23,10 @@ from workflow.services.board.meetings import find_meeting
 from workflow.services.cases import find_case, fire_in
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.organs import require_role
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
-from workflow.vocabulary import Role, parse_choice, recommendation_label
+from workflow.vocabulary import parse_choice, recommendation_label
 
 
 @dataclass
@@ -84,7 +83,7 @@ def add_note(
         organisation = resolve_forbund(session, forbund)
         case = find_case(session, organisation, ref)
         actor = find_actor(session, organisation, actor_email)
-        require_role(actor, {Role.BEREDNINGSGRUPP, Role.FORBUNDSCHEF}, "anteckna i beredningen")
+        app.actions.require(actor, "beredning_note")
         if case.state != "under_beredning":
             raise NotPermitted(
                 f"{case.dnr} är inte under beredning; anteckningar förs under beredningen"
@@ -153,7 +152,7 @@ def record_recommendation(
         with app.db.transaction() as session:
             organisation, _, actor = begin_change(session, forbund, actor_email)
             case = find_case(session, organisation, ref)
-            require_role(actor, {Role.FORBUNDSCHEF}, "registrera beredningsgruppens rekommendation")
+            app.actions.require(actor, "record_recommendation")
             if case.state != "under_beredning":
                 raise NotPermitted(
                     f"{case.dnr or ref} är inte under beredning (tillstånd {case.state}); "

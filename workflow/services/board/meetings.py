@@ -42,13 +42,12 @@ from workflow.models.meetings import (
 from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.organs import ensure_organ, members, require_role
+from workflow.services.organisation.organs import ensure_organ, members
 from workflow.services.organisation.people import find_actor
 from workflow.text_guard import check_one_line
-from workflow.vocabulary import Role, parse_choice, recommendation_label
+from workflow.vocabulary import parse_choice, recommendation_label
 
 SUBJECT = "mote"
-ORGANISERS = {Role.FORBUNDSCHEF, Role.SEKRETERARE, Role.ADMIN}
 CLOSED = {ProtocolStatus.JUSTERAT.value, ProtocolStatus.ANSLAGET.value}
 
 PRESENCE_LABELS = {
@@ -451,7 +450,7 @@ def create_meeting(
     try:
         with app.db.transaction() as session:
             organisation, head, actor = begin_change(session, forbund, actor_email)
-            require_role(actor, ORGANISERS, "kalla till möten")
+            app.actions.require(actor, "call_meeting")
             body = ensure_organ(session, organisation, organ, organ_name)
             meeting = Meeting(
                 forbund_id=organisation.id,  # type: ignore[arg-type]
@@ -502,7 +501,7 @@ def set_attendance(
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
-        require_role(actor, ORGANISERS, "föra närvaro")
+        app.actions.require(actor, "keep_attendance")
         guard_open(session, meeting)
         rows = list(session.exec(select(Attendance).where(Attendance.meeting_id == meeting.id)))
 
@@ -594,7 +593,7 @@ def record_kallelse_sent(
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
-        require_role(actor, ORGANISERS, "registrera kallelser")
+        app.actions.require(actor, "record_kallelse")
         if meeting.kallelse_sent_at is not None:
             raise Conflict(f"kallelsen till möte {meeting.id} är redan skickad")
         mark_kallelse_sent(session, meeting, now)

@@ -56,16 +56,14 @@ from workflow.services.cases import audit, fire_in
 from workflow.services.cases.audit import ChainHead, lock_chain
 from workflow.services.cases.change import begin_change
 from workflow.services.funding import budget
-from workflow.services.organisation.organs import require_role
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import Recommendation as Outcome
-from workflow.vocabulary import Role, parse_choice
+from workflow.vocabulary import parse_choice
 
 SUBJECT = "protokoll"
 PARAGRAPH_SUBJECT = "paragraf"
 VOTING = {Presence.BESLUTANDE.value, Presence.TJANSTGORANDE_ERSATTARE.value}
-BOARD_ROLES = {"styrelse_ordforande", "styrelse_ledamot", "styrelse_ersattare"}
 # What the case does when its § is decided; None: the decision does not move a case.
 CASE_TRIGGERS = {
     DecisionKind.BIFALL: "bifall",
@@ -192,7 +190,7 @@ def open_protocol(
 ) -> MeetingView:
     """Start the protocol: signers chosen, every agenda item gets its § number."""
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE}, "föra protokoll")
+        app.actions.require(s.actor, "keep_protocol")
         guard_open(s.session, s.meeting)
         if protocol_of(s.session, s.meeting) is not None:
             raise Conflict(f"{_meeting_ref(s.meeting)} har redan ett protokoll")
@@ -222,7 +220,9 @@ def open_protocol(
             person, _ = _voter(s.session, s.forbund, s.meeting, email, "justerare")
             if person.id == chair_person.id:
                 raise BadInput("ordföranden justerar redan; välj en annan ledamot som justerare")
-            if board and not find_actor(s.session, s.forbund, person.email).roles & BOARD_ROLES:
+            if board and not app.actions.allows(
+                find_actor(s.session, s.forbund, person.email), "justera_board_protocol"
+            ):
                 raise BadInput(f"{person.email} sitter inte i styrelsen och kan inte justera")
             checkers.append(person)
         protocol = Protocol(
@@ -492,7 +492,7 @@ def record_decision(
 ) -> MeetingView:
     """The secretary records the board's decision on one §."""
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE}, "föra protokoll")
+        app.actions.require(s.actor, "keep_protocol")
         protocol = _open_draft(s)
         row = _find_paragraph(s, protocol, paragraph)
         if expected_version is not None and row.version != expected_version:
@@ -535,7 +535,7 @@ def follow_recommendations(
     """Decide §§ as the beredning recommended and the agenda proposed: the given §§, or every
     undecided one. All or nothing; each case is still checked by its lifecycle and the frame."""
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE}, "föra protokoll")
+        app.actions.require(s.actor, "keep_protocol")
         protocol = _open_draft(s)
         if paragraphs:
             rows = [_find_paragraph(s, protocol, n) for n in dict.fromkeys(paragraphs)]
@@ -581,7 +581,7 @@ def amend_decision(
     later meeting. Only the parts given are replaced.
     """
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE}, "föra protokoll")
+        app.actions.require(s.actor, "keep_protocol")
         protocol = _open_draft(s)
         row = _find_paragraph(s, protocol, paragraph)
         if expected_version is not None and row.version != expected_version:
@@ -670,7 +670,7 @@ def send_for_justering(
     app: App, *, ref: str | int, actor_email: str, forbund: str | None = None
 ) -> MeetingView:
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE}, "skicka protokoll för justering")
+        app.actions.require(s.actor, "send_protocol")
         protocol = _open_draft(s)
         open_numbers = [
             str(n)
@@ -788,7 +788,7 @@ def return_to_draft(
     if not reason:
         raise BadInput("ange varför protokollet tas tillbaka med --reason")
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE}, "ta tillbaka protokoll")
+        app.actions.require(s.actor, "reopen_protocol")
         protocol = guard_open(s.session, s.meeting)
         if protocol is None or protocol.status != ProtocolStatus.FOR_JUSTERING:
             raise BadInput("bara ett protokoll som är skickat för justering kan tas tillbaka")
@@ -826,7 +826,7 @@ def post_anslag(
     """The justerat protocol goes up on the anslagstavla for the appeal window."""
     settings = app.settings.meetings
     with _scope(app, ref, actor_email, forbund) as s:
-        require_role(s.actor, {Role.SEKRETERARE, Role.ADMIN}, "anslå protokoll")
+        app.actions.require(s.actor, "post_anslag")
         protocol = protocol_of(s.session, s.meeting)
         if protocol is None or protocol.status != ProtocolStatus.JUSTERAT:
             state = protocol.status if protocol else "saknas"

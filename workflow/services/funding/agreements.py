@@ -21,18 +21,14 @@ from workflow.services.funding.support import (
     check_period,
     parse_amounts,
     record,
-    require_role,
     years_of,
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_free_text, check_one_line
-from workflow.vocabulary import Role
 
-AGREEMENT_ROLES = (Role.FORBUNDSCHEF,)
 # An avtal is drawn up once the protocol is justerat; one may also be registered afterwards
 # for an insats that already runs (an avtal signed on paper before the system was used).
-CREATE_STATES = frozenset({"avtal", "pagaende"})
 ACTIVE = ("utkast", "undertecknat")
 
 
@@ -132,9 +128,9 @@ def create(
     termination = check_free_text(early_termination, "klausulen") if early_termination else None
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, AGREEMENT_ROLES, "upprätta avtal")
+        app.actions.require(actor, "create_agreement")
         case = find_case(session, organisation, ref)
-        if case.state not in CREATE_STATES:
+        if case.state not in app.lifecycles["insats"].lifecycle.tagged("agreement_open"):
             raise NotPermitted(
                 f"{case_ref(case)} är i tillståndet {case.state!r}; avtal upprättas när "
                 "protokollet med bifallet är justerat (tillståndet avtal)"
@@ -337,7 +333,7 @@ def sign(
             raise BadInput(f"{label} underskrift {day.isoformat()} ligger i framtiden")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, AGREEMENT_ROLES, "registrera underskrifter på avtal")
+        app.actions.require(actor, "sign_agreement")
         case = find_case(session, organisation, ref)
         agreement = active_agreement(session, case)
         if agreement is None:
@@ -379,7 +375,7 @@ def start_due(app: App, *, actor_email: str, forbund: str | None = None) -> list
     started: list[str] = []
     with app.db.transaction() as session:
         organisation, _head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, AGREEMENT_ROLES, "starta insatser")
+        app.actions.require(actor, "start_insatser")
         for case, agreement in session.exec(
             select(Insats, Agreement)
             .join(Agreement, col(Agreement.insats_id) == col(Insats.id))

@@ -35,18 +35,14 @@ from workflow.services.funding.support import (
     parse_tkr,
     parse_year,
     record,
-    require_role,
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
 from workflow.settings import FundingSettings
 from workflow.text_guard import check_one_line
-from workflow.vocabulary import Inriktning, PartyKind, Role, parse_choice
+from workflow.vocabulary import Inriktning, PartyKind, parse_choice
 
-FRAME_ROLES = (Role.FORBUNDSCHEF, Role.ADMIN)
-GRANT_ROLES = (Role.SEKRETERARE, Role.FORBUNDSCHEF)
 # A grant follows the board's bifall; it may be recorded before or after justering.
-GRANT_STATES = frozenset({"vantar_justering", "avtal"})
 SECTIONS = {
     "insatser": "Insatser",
     "reserv": "Utrymme för nya insatser",
@@ -137,7 +133,7 @@ def set_frame(
     paragraph = check_one_line(paragraph, "paragrafen", 40) if paragraph else None
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, FRAME_ROLES, "lägga in budgetramen")
+        app.actions.require(actor, "set_frame")
         frame = _frame(session, organisation, year)
         before = (
             None if frame is None else {"total": frame.total_tkr, "surplus": frame.surplus_in_tkr}
@@ -216,7 +212,7 @@ def set_item(
     kind = parse_choice(Inriktning, inriktning, "inriktning").value if inriktning else None
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, FRAME_ROLES, "ändra budgetramens poster")
+        app.actions.require(actor, "set_frame_item")
         frame = _require_frame(session, organisation, year)
         item = session.exec(
             select(FrameItem).where(
@@ -564,14 +560,15 @@ def grant_in(
     The board's justerat decision is the authority here; the callers check who may act
     (`grant` for a grant registered by hand, the protocol service at justering).
     """
-    label_of = app.lifecycles["insats"].lifecycle.label_of
+    lifecycle = app.lifecycles["insats"].lifecycle
+    label_of = lifecycle.label_of
     existing = {
         line.year: line
         for line in session.exec(select(BudgetLine).where(BudgetLine.insats_id == case.id))
     }
     # A running insats whose grant predates the system may have it registered afterwards.
     backfill = case.state == "pagaende" and not existing
-    if case.state not in GRANT_STATES and not backfill:
+    if case.state not in lifecycle.tagged("grantable") and not backfill:
         raise NotPermitted(
             f"{case_ref(case)} är i tillståndet '{label_of(case.state)}'; medel registreras efter "
             "styrelsens bifall (väntar justering eller avtal)"
@@ -658,7 +655,7 @@ def grant(
     parsed = parse_amounts(amounts, "belopp") if amounts else None
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, GRANT_ROLES, "registrera beviljade medel")
+        app.actions.require(actor, "record_grant")
         case = find_case(session, organisation, ref)
         chosen = (
             parsed if parsed is not None else parse_amounts(case.budget_requested, "sökt budget")
@@ -717,7 +714,7 @@ def set_outcome(
     prognos_tkr = None if prognos is None else parse_tkr(prognos, "prognos")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, FRAME_ROLES, "registrera utfall och prognos")
+        app.actions.require(actor, "record_outcome")
         case = find_case(session, organisation, ref)
         line = _line(session, case, year)
         before = {"utfall": line.utfall_tkr, "prognos": line.prognos_tkr}

@@ -23,13 +23,9 @@ from workflow.services.funding.support import (
     parse_tkr,
     parse_year,
     record,
-    require_role,
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
-from workflow.vocabulary import Role
-
-PAYMENT_ROLES = (Role.FORBUNDSCHEF, Role.ADMIN)
 
 
 @dataclass
@@ -98,9 +94,9 @@ def request(
         raise BadInput("utbetalning: beloppet måste vara större än 0 tkr")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, PAYMENT_ROLES, "registrera utbetalningar")
-        label_of = app.lifecycles["insats"].lifecycle.label_of
-        case = open_case(session, organisation, ref, "utbetalning", label_of)
+        app.actions.require(actor, "record_payment")
+        lifecycle = app.lifecycles["insats"].lifecycle
+        case = open_case(session, organisation, ref, "utbetalning", lifecycle)
         agreement = active_agreement(session, case)
         if agreement is None or agreement.status != "undertecknat":
             raise NotPermitted(

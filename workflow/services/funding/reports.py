@@ -20,20 +20,15 @@ from workflow.services.cases.change import begin_change
 from workflow.services.funding import payments
 from workflow.services.funding.report_plan import KIND_LABELS
 from workflow.services.funding.support import (
-    OPEN_STATES,
     open_case,
     parse_count,
     parse_tkr,
     record,
-    require_role,
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_free_text
-from workflow.vocabulary import Role
 
-SUBMIT_ROLES = (Role.PROJEKTAGARE, Role.FORBUNDSCHEF, Role.SEKRETERARE)
-REVIEW_ROLES = (Role.FORBUNDSCHEF,)
 OWED = ("vantar", "komplettering")
 STATUS_LABELS = {
     "vantar": "väntar",
@@ -162,9 +157,9 @@ def submit(
     }
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, SUBMIT_ROLES, "lämna in rapporter")
-        label_of = app.lifecycles["insats"].lifecycle.label_of
-        case = open_case(session, organisation, ref, "rapportering", label_of)
+        app.actions.require(actor, "submit_report")
+        lifecycle = app.lifecycles["insats"].lifecycle
+        case = open_case(session, organisation, ref, "rapportering", lifecycle)
         report = _pick(session, case, report_id, OWED)
         if report.status not in OWED:
             raise NotPermitted(
@@ -255,7 +250,7 @@ def approve(
     comment = check_free_text(comment, "kommentaren") if comment else None
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, REVIEW_ROLES, "godkänna rapporter")
+        app.actions.require(actor, "approve_report")
         case = find_case(session, organisation, ref)
         report = _review(
             session,
@@ -318,7 +313,7 @@ def ask_completion(
     comment = check_free_text(comment.strip(), "kommentaren")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, REVIEW_ROLES, "begära komplettering av rapporter")
+        app.actions.require(actor, "request_report_completion")
         case = find_case(session, organisation, ref)
         report = _review(
             session,
@@ -369,7 +364,7 @@ def overdue(app: App, *, forbund: str | None = None) -> list[ReportView]:
                 Report.forbund_id == organisation.id,
                 col(Report.status).in_(OWED),
                 col(Report.due_on) < today,
-                col(Insats.state).in_(OPEN_STATES),
+                col(Insats.state).in_(app.lifecycles["insats"].lifecycle.tagged("funding_open")),
             )
             .order_by(col(Report.due_on), col(Insats.dnr), col(Report.id))
         )

@@ -3,21 +3,18 @@ per changed row, and the states in which an insats may still receive money or re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from workflow.errors import BadInput, NotPermitted
+from workflow.lifecycle.definition import Lifecycle
 from workflow.models import ForbundRef, Insats
 from workflow.services.cases import audit, case_ref, find_case
 from workflow.services.organisation.people import Actor
-from workflow.vocabulary import ROLE_LABELS, Role
 
 # An insats can be reported on and paid while it runs and until the board closes it.
-OPEN_STATES = frozenset({"avtal", "pagaende", "andring", "avslutas"})
-CLOSED_PREFIX = ("avslutad_", "arkiverad", "atertagen")
 
 
 def parse_tkr(raw: Any, label: str) -> int:
@@ -83,24 +80,16 @@ def years_of(start: date, end: date) -> list[int]:
     return list(range(start.year, end.year + 1))
 
 
-def require_role(actor: Actor, roles: Iterable[Role], what: str) -> None:
-    allowed = {r.value for r in roles}
-    if not actor.roles & allowed:
-        labels = ", ".join(sorted(ROLE_LABELS[Role(r)] for r in allowed))
-        raise NotPermitted(f"{actor.email} får inte {what}; det får: {labels}")
-
-
-def is_closed(case: Insats) -> bool:
-    return case.state.startswith(CLOSED_PREFIX)
-
-
-def open_case(session: Session, forbund: ForbundRef, ref: str, what: str, label_of: Any) -> Insats:
+def open_case(
+    session: Session, forbund: ForbundRef, ref: str, what: str, lifecycle: Lifecycle
+) -> Insats:
     """The insats, if it still takes reports and money; a closed one is refused by name."""
     case = find_case(session, forbund, ref)
-    if case.state not in OPEN_STATES:
-        reason = "är avslutad" if is_closed(case) else "har inget avtal ännu"
+    if case.state not in lifecycle.tagged("funding_open"):
+        closed = case.state in lifecycle.tagged("closed")
+        reason = "är avslutad" if closed else "har inget avtal ännu"
         raise NotPermitted(
-            f"{case_ref(case)} {reason} (tillstånd '{label_of(case.state)}'); "
+            f"{case_ref(case)} {reason} (tillstånd '{lifecycle.label_of(case.state)}'); "
             f"{what} går bara för insatser med avtal som inte är avslutade"
         )
     return case

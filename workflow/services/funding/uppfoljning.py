@@ -20,12 +20,10 @@ from workflow.errors import BadInput
 from workflow.models import BudgetLine, Insats, Report, UppfoljningRecord
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.change import begin_change
-from workflow.services.funding.support import parse_year, record, require_role
+from workflow.services.funding.support import parse_year, record
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.text_guard import check_one_line
-from workflow.vocabulary import Role
 
-ROLES = (Role.ADMIN, Role.FORBUNDSCHEF)
 INRIKTNING = {"individ": "Individinriktad", "struktur": "Strukturövergripande"}
 COLUMNS = [
     "Förbund",
@@ -87,7 +85,7 @@ def register(
         raise BadInput(f"registreringsdatumet {registered_on.isoformat()} ligger i framtiden")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        require_role(actor, ROLES, "registrera uppgifter om Uppföljning Finsam")
+        app.actions.require(actor, "register_uppfoljning")
         case = find_case(session, organisation, ref)
         row = session.get(UppfoljningRecord, case.id)
         created = row is None

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from workflow.errors import NotPermitted
 from workflow.models import ForbundRef, Organ, OrganMember, Person, PersonRole
 from workflow.models.meetings import ORGAN_NAMES, MemberRole, OrganKind
-from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_one_line
-from workflow.vocabulary import ROLE_LABELS, Role, parse_choice
+from workflow.vocabulary import Role, parse_choice
 
 # Which person roles make someone a member of an organ made from roles, and as what.
 _MEMBERS_FROM_ROLES: dict[OrganKind, list[tuple[Role, MemberRole]]] = {
@@ -26,14 +24,6 @@ _MEMBERS_FROM_ROLES: dict[OrganKind, list[tuple[Role, MemberRole]]] = {
         (Role.FORBUNDSCHEF, MemberRole.ORDFORANDE),
     ],
 }
-
-
-def require_role(actor: Actor, allowed: set[Role], what: str) -> None:
-    """Refuse, naming who may, unless the actor holds one of `allowed`."""
-    if actor.roles & {r.value for r in allowed}:
-        return
-    may = ", ".join(sorted(ROLE_LABELS[r] for r in allowed))
-    raise NotPermitted(f"{actor.email} får inte {what}; det får: {may}")
 
 
 def ensure_organ(

@@ -20,13 +20,14 @@ from workflow.app import App
 from workflow.clock import local, local_date
 from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
+from workflow.lifecycle.definition import Lifecycle
 from workflow.models import ForbundRef, Person, PolicyDocument
 from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.services.reminders import planner as reminders
-from workflow.services.reminders.due_dates import POLICY_IN_FORCE, policy_ref
+from workflow.services.reminders.due_dates import policy_ref
 from workflow.text_guard import check_free_text, check_one_line
 
 SUBJECT = "styrdokument"
@@ -86,14 +87,18 @@ def _view(session: Session, app: App, doc: PolicyDocument, today: date) -> Polic
         renewal_years=doc.renewal_years,
         renew_by=doc.renew_by,
         owner=owner.email if owner else None,
-        overdue=is_overdue(doc, today),
+        overdue=is_overdue(lifecycle, doc, today),
         version=doc.version,
         updated_at=local(doc.updated_at, app.settings.zone),
     )
 
 
-def is_overdue(doc: PolicyDocument, today: date) -> bool:
-    return doc.state in POLICY_IN_FORCE and doc.renew_by is not None and doc.renew_by < today
+def is_overdue(lifecycle: Lifecycle, doc: PolicyDocument, today: date) -> bool:
+    return (
+        doc.state in lifecycle.tagged("in_force")
+        and doc.renew_by is not None
+        and doc.renew_by < today
+    )
 
 
 def _find(session: Session, forbund: ForbundRef, ref: str) -> PolicyDocument:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from workflow.clock import local_date
+from workflow.lifecycle.registry import Lifecycles
 from workflow.models import AuditEvent, ForbundRef, Insats, PolicyDocument
 from workflow.models.funding import Agreement, Report
 from workflow.models.meetings import Meeting, Organ, Protocol
@@ -40,6 +41,8 @@ class Window:
     """What a collector may need besides the database: today and the rule's yearly date."""
 
     today: date
+    # Which states a collector looks at comes from the lifecycles' state tags (states/).
+    lifecycles: Lifecycles
     yearly_due: tuple[int, int] | None = None
 
 
@@ -56,20 +59,6 @@ class DueDateSource:
     @property
     def available(self) -> bool:
         return self.collect is not None
-
-
-# States in which an insats runs (or is about to): only these get end-of-insats reminders.
-RUNNING_STATES = ("avtal", "pagaende", "andring")
-CLOSED_STATES = (
-    "avslutad_implementerad",
-    "avslutad_ej_implementerad",
-    "avslutad_avbruten",
-    "avslutad_avslag",
-    "atertagen",
-    "arkiverad",
-)
-# Documents that are in force and so can fall due for renewal.
-POLICY_IN_FORCE = ("faststalld", "revision_due")
 
 
 def _insats_item(case: Insats, due_on: date, **facts: Any) -> DueItem:
@@ -93,7 +82,7 @@ def _insats_end(session: Session, forbund: ForbundRef, window: Window) -> Iterab
     cases = session.exec(
         select(Insats).where(
             Insats.forbund_id == forbund.id,
-            col(Insats.state).in_(RUNNING_STATES),
+            col(Insats.state).in_(window.lifecycles.insats.lifecycle.tagged("reporting")),
             col(Insats.end_date).is_not(None),
         )
     )
@@ -164,7 +153,7 @@ def _report_due(session: Session, forbund: ForbundRef, window: Window) -> Iterab
         .where(
             Report.forbund_id == forbund.id,
             col(Report.status).in_(REPORT_OWED),
-            col(Insats.state).not_in(CLOSED_STATES),
+            col(Insats.state).not_in(window.lifecycles.insats.lifecycle.tagged("closed")),
         )
     )
     for report, case in rows:
@@ -237,7 +226,9 @@ def _policy_renewal(session: Session, forbund: ForbundRef, window: Window) -> It
     documents = session.exec(
         select(PolicyDocument).where(
             PolicyDocument.forbund_id == forbund.id,
-            col(PolicyDocument.state).in_(POLICY_IN_FORCE),
+            col(PolicyDocument.state).in_(
+                window.lifecycles["styrdokument"].lifecycle.tagged("in_force")
+            ),
             col(PolicyDocument.renew_by).is_not(None),
         )
     )

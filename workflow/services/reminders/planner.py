@@ -104,7 +104,7 @@ def desired(session: Session, app: App, forbund: ForbundRef, today: date) -> dic
         source = SOURCES[rule.source]
         if source.collect is None:
             continue
-        window = Window(today=today, yearly_due=rule.yearly_due)
+        window = Window(today=today, lifecycles=app.lifecycles, yearly_due=rule.yearly_due)
         cache_key = (rule.source, rule.yearly_due)
         if cache_key not in collected:
             collected[cache_key] = list(source.collect(session, forbund, window))
