@@ -64,6 +64,10 @@ def test_the_shipped_lifecycles_load() -> None:
         (("transitions:", "transitions: {}\nold:"), "transitions: ska vara en lista"),
         (("lifecycle: mini", "lifecycle: mini\n  bad: [indent"), "ogiltig YAML"),
         (("{label: Utkast}", "{label: Utkast, tags: [solsken]}"), "states.utkast.tags: okänd tagg"),
+        (
+            ("    roles: [admin]\n", "    roles: [admin]\n    service: robot\n"),
+            "okänd tjänst 'robot'",
+        ),
     ],
 )
 def test_a_broken_definition_names_the_file_and_the_key(

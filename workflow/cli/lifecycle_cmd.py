@@ -49,6 +49,7 @@ def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
                 "conditions": list(t.conditions),
                 "sets": list(t.sets),
                 "effects": list(t.effects),
+                "service": t.service,
             }
             for t in definition.transitions
         ],

@@ -20,6 +20,19 @@ from workflow.errors import DefinitionError
 from workflow.vocabulary import Role
 
 EFFECTS = {"insats": {"assign_dnr"}, "styrdokument": set()}
+# Steps that people do not fire themselves: a service performs them as part of a record of its
+# own (`service:` on a transition), so the record and the case can never disagree. The text
+# says where the step happens instead, for the refusal of a direct attempt.
+SERVICES: dict[str, dict[str, str]] = {
+    "insats": {
+        "beredning": "beredningens rekommendation ('finsam meetings recommend')",
+        "agenda": "styrelsens dagordning ('finsam meetings agenda')",
+        "protocol": "styrelsens protokoll ('finsam meetings decide', 'follow' och 'justera')",
+        "agreements": "avtalet ('finsam agreements sign')",
+        "closure": "avslutet ('finsam closure close')",
+    },
+    "styrdokument": {},
+}
 # State tags the services look for (states/*.yaml, `tags:` on a state): which states a rule
 # applies to is data, so a förbund that renames or adds a state does not change code.
 TAGS: dict[str, dict[str, str]] = {
@@ -57,6 +70,8 @@ class TransitionDef:
     conditions: tuple[str, ...]
     sets: tuple[str, ...]
     effects: tuple[str, ...]
+    # The service that performs this step (SERVICES); None: people fire it themselves.
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,8 +94,13 @@ class Lifecycle:
         return list(dict.fromkeys(t.trigger for t in self.transitions))
 
     def available(self, state: str, roles: set[str] | frozenset[str]) -> list[TransitionDef]:
-        """What someone with these roles may fire from this state (conditions not checked)."""
-        return [t for t in self.transitions if state in t.sources and t.roles & roles]
+        """What someone with these roles may fire themselves from this state (conditions not
+        checked; steps a service performs are not offered)."""
+        return [
+            t
+            for t in self.transitions
+            if state in t.sources and t.roles & roles and t.service is None
+        ]
 
     def tagged(self, tag: str) -> frozenset[str]:
         """The states carrying `tag` (a name from TAGS; an unknown one is a programming error)."""
@@ -207,6 +227,10 @@ def load_lifecycle(path: Path) -> Lifecycle:
         for effect in effects:
             if effect not in EFFECTS[subject]:
                 raise reader.fail(f"{key}.effects", f"okänd effekt {effect!r}")
+        service = spec.get("service")
+        if service is not None and service not in SERVICES[subject]:
+            known = ", ".join(sorted(SERVICES[subject])) or "inga"
+            raise reader.fail(f"{key}.service", f"okänd tjänst {service!r}; kända: {known}")
         transition_roles = roles(spec.get("roles"), f"{key}.roles")
         if not transition_roles:
             raise reader.fail(f"{key}.roles", "minst en roll krävs")
@@ -223,6 +247,7 @@ def load_lifecycle(path: Path) -> Lifecycle:
                 conditions=conditions,
                 sets=sets,
                 effects=effects,
+                service=service,
             )
         )
 

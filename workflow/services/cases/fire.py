@@ -32,7 +32,7 @@ from workflow.case_fields import FieldContext, PartyRef, apply_fields
 from workflow.clock import local, local_date
 from workflow.conditions import Facts
 from workflow.errors import Conflict, NotPermitted
-from workflow.lifecycle.definition import Lifecycle
+from workflow.lifecycle.definition import SERVICES, Lifecycle
 from workflow.models import (
     Case,
     CaseRow,
@@ -157,12 +157,15 @@ def fire_in(
     values: dict[str, Any] | None = None,
     expected_version: int | None = None,
     parties: list[PartyRef] | None = None,
+    service: str | None = None,
 ) -> list[PartyRef]:
     """Fire `trigger` on `case` inside the caller's transaction (steps 1-7 of the module doc).
 
     For services whose own change must commit together with the case's (a board decision,
     a justering): call it within their transaction. `parties` are the case's parties if the
-    caller read them with the case (`read_case`). Returns the case's parties.
+    caller read them with the case (`read_case`). `service` names the calling service, for
+    the steps the lifecycle says a service performs (`service:` in states/). Returns the
+    case's parties.
     """
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     zone = app.settings.zone
@@ -176,6 +179,12 @@ def fire_in(
         transition = lifecycle.transition(trigger, case.state)
         if transition is None or not transition.roles & actor.roles:
             raise _not_allowed(lifecycle, case, trigger, actor)
+        if transition.service is not None and transition.service != service:
+            where = SERVICES[lifecycle.subject][transition.service]
+            raise NotPermitted(
+                f"'{transition.label}' görs inte som ett eget steg för {case_ref(case)} "
+                f"utan i {where}"
+            )
         before = _snapshot(case)
         if parties is None:
             parties = parties_of(session, case.id)
