@@ -23,6 +23,12 @@ class Conflict(FinsamError):
     exit_code = 5
 
 
+class Unavailable(FinsamError):
+    """Something outside the application cannot be reached now (the SMTP relay); try later."""
+
+    exit_code = 6
+
+
 class DefinitionError(FinsamError):
     """A data file (lifecycle, rules, settings) is broken; start-up stops."""
 

@@ -73,7 +73,7 @@ def db_ago(session: Session, seconds: float) -> ColumnElement[Any]:
     return func.strftime("%Y-%m-%d %H:%M:%f", "now", f"-{float(seconds):.3f} seconds")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -258,7 +258,7 @@ class Worker:
                     row is None
                     or row["fenced"]
                     or row["stopped_at"] is not None
-                    or (row["host"] == self.host[:100] and not _pid_alive(row["pid"]))
+                    or (row["host"] == self.host[:100] and not pid_alive(row["pid"]))
                 )
                 if not gone and row is not None:
                     seen = self.observed.get(owner)
