@@ -296,6 +296,8 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
 @pass_app()
 def scheduler_command(app: App, once: bool, as_json: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # APScheduler's own lines (job added, run, skipped while the previous tick runs) are noise.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     totals = run_once(app) if once else run_forever(app)
     emit(
         as_json,
