@@ -234,3 +234,37 @@ def test_clock_jumps_of_two_hours_while_sending_and_sweeping_neither_duplicate_n
     assert sorted(smtp.mailbox.message_ids()) == sorted(written)  # each exactly once
     assert outbox.list_messages(world.app, forbund="test", status="pending") == []
     world.app.close()
+
+
+def test_outbox_show_retry_and_health_on_the_command_line(
+    db_url: str, clock: TravelClock, smtp: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support import finsam, one_line_error
+
+    world = _world(db_url, clock, smtp)
+    _backlog(world, smtp)
+    smtp.mailbox.greeting = "554 5.3.2 Inte nu"
+    run_once(world.app)
+    env = {f"FINSAM_MAIL__{k.upper()}": str(v) for k, v in smtp.settings.items()}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        code, out, _err = finsam(capsys, db_url, "health")
+        assert code == 0 and "SMTP-servern är nere" in out and "554 5.3.2 Inte nu" in out
+        code, out, _err = finsam(capsys, db_url, "outbox", "list")
+        assert code == 0 and out.startswith("SMTP-servern är nere")
+        code, out, _err = finsam(capsys, db_url, "outbox", "show", "1")
+        assert code == 0 and "Message-ID: <" in out and "Försök" in out
+        code, _out, err = finsam(capsys, db_url, "outbox", "show", "999")
+        assert code == 3 and "inget meddelande nr 999" in one_line_error(err)
+        code, _out, err = finsam(capsys, db_url, "outbox", "retry", "--as", email("forbundschef"))
+        assert code == 2 and "--cause" in one_line_error(err)
+        code, _out, err = finsam(
+            capsys, db_url, "outbox", "retry", "1", "--as", email("forbundschef")
+        )
+        assert code == 2 and "bara misslyckade" in one_line_error(err)
+        code, _out, err = finsam(
+            capsys, db_url, "outbox", "retry", "--cause", "recipient", "--as", email("handlaggare")
+        )
+        assert code == 4 and "får inte skicka misslyckad e-post igen" in one_line_error(err)
+    world.app.close()
