@@ -4,6 +4,8 @@
 
 MODE run: ROUNDS ticks of the real scheduler (sweep + delivery), as `finsam scheduler --once`.
 MODE sweep-then-crash: the sweep commits, then the process dies before anything is sent.
+MODE send-then-crash: one message is handed over and the relay says 250; the process dies
+    before the row is marked sent.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ def main(argv: list[str]) -> int:
     if mode == "sweep-then-crash":
         reminders.sweep(app, worker=worker_name())
         os._exit(9)  # no cleanup, no delivery: as if the power went
+    if mode == "send-then-crash":
+        from workflow.services.reminders import outbox
+
+        outbox._record = lambda *args, **kwargs: os._exit(9)  # type: ignore[assignment]
+        run_once(app)
+        return 1  # not reached
     claimed = sent = 0
     for _ in range(rounds):
         totals = run_once(app)

@@ -1,5 +1,5 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it accepts and can be told to
-answer 451/550 or to go away for a while."""
+greet with 554 or 421, refuse a login with 535, answer 451/550, sit on DATA, or go away."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.policy import default
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 def free_port() -> int:
@@ -30,6 +31,18 @@ class Mailbox:
         self.refuse_recipients: dict[str, str] = {}  # address -> RCPT answer, e.g. "550 ..."
         self.data_delay = 0.0  # seconds to sit on DATA before answering (a slow server)
         self.data_started = 0  # how many DATA commands have begun
+        # Said instead of "220 ready", after which the server hangs up (e.g. "554 5.3.2 ...").
+        self.greeting: str | None = None
+        self.refuse_login = False  # answer AUTH with 535 (with SmtpServer(auth=True))
+        self.connections = 0
+        self.offered: list[str] = []  # Message-ID of every DATA begun, answered or not
+        self.logins: list[str] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        if self.refuse_login:
+            return AuthResult(success=False, handled=False)
+        self.logins.append(auth_data.login.decode())
+        return AuthResult(success=True)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
         if address in self.refuse_recipients:
@@ -39,6 +52,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.data_started += 1
+        self.offered.append(str(message_from_bytes(envelope.content, policy=default)["Message-ID"]))
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
         if self.data_answers:
@@ -55,15 +69,40 @@ class Mailbox:
         return [str(m["Message-ID"]) for m in self.messages]
 
 
+class _ScriptedSMTP(SMTP):
+    """aiosmtpd's server, except that it can greet with a refusal and hang up."""
+
+    async def _handle_client(self) -> None:
+        mailbox: Mailbox = self.event_handler
+        mailbox.connections += 1
+        if mailbox.greeting is not None:
+            await self.push(mailbox.greeting)
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _ScriptedSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, auth: bool = False) -> None:
         self.port = free_port()
         self.mailbox = Mailbox()
+        self.auth = auth
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        extra: dict[str, object] = {}
+        if self.auth:
+            # Loopback only: plain-text AUTH is what the test is about, not TLS.
+            extra = {"authenticator": self.mailbox.authenticate, "auth_require_tls": False}
+        self._controller = _Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **extra)
         self._controller.start()
+        self.mailbox.connections = 0
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -78,6 +117,7 @@ class SmtpServer:
 
     @property
     def settings(self) -> dict[str, object]:
+        login = {"username": "finsam", "password": "hemligt"} if self.auth else {}
         return {
             "smtp_host": "127.0.0.1",
             "smtp_port": self.port,
@@ -85,12 +125,13 @@ class SmtpServer:
             "from_address": "finsam@test.example",
             "from_name": "Samordningsförbundet test",
             "timeout_seconds": 5,
+            **login,
         }
 
 
 @contextmanager
-def running_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
+def running_server(auth: bool = False) -> Iterator[SmtpServer]:
+    server = SmtpServer(auth=auth)
     server.start()
     try:
         yield server

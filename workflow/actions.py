@@ -43,6 +43,8 @@ KNOWN = frozenset(
         "approve_report",
         "request_report_completion",
         "register_uppfoljning",
+        "retry_mail",
+        "dispose_records",
     }
 )
 

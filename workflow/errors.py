@@ -23,6 +23,18 @@ class Conflict(FinsamError):
     exit_code = 5
 
 
+class ChainBroken(FinsamError):
+    """An audit chain does not verify, or does not match its witness (exit 1, as audit verify)."""
+
+    exit_code = 1
+
+
+class Unavailable(FinsamError):
+    """Something outside the application cannot be reached now (the SMTP relay); try later."""
+
+    exit_code = 6
+
+
 class DefinitionError(FinsamError):
     """A data file (lifecycle, rules, settings) is broken; start-up stops."""
 

@@ -4,11 +4,18 @@ The scheduler only ticks: all due work is rows in the database (reminders, outbo
 restart loses nothing and two schedulers on one PostgreSQL database never send twice. Each
 process has its own in-memory job store; it is never shared.
 
-SIGTERM or SIGINT stops the ticking; the message in flight is finished, the rest wait.
+Each process has a row of its own (workers.py): its heartbeat, and when it last swept and
+delivered by the database's clock, which the health page reads. A tick that fails (the
+database went away, say) is logged in one line and the next tick tries again; meanwhile the
+row grows stale and `finsam health` shows it.
+
+SIGTERM or SIGINT stops the ticking; the message in flight is finished, the rest wait. The
+process says "schemaläggaren startad" once its signal handlers are in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -21,12 +28,16 @@ from types import FrameType
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.app import App
 from workflow.services.reminders import outbox
 from workflow.services.reminders import planner as reminders
+from workflow.services.reminders.workers import Worker, forget_old
 
 log = logging.getLogger("finsam.scheduler")
+
+READY = "schemaläggaren startad"
 
 
 def worker_name() -> str:
@@ -45,9 +56,11 @@ class Totals:
     errors: list[str] = field(default_factory=list)
 
 
-def sweep_and_deliver(app: App, worker: str, stop: threading.Event, totals: Totals) -> None:
+def sweep_and_deliver(app: App, worker: Worker, stop: threading.Event, totals: Totals) -> None:
     """One tick: plan and claim due reminders into the outbox, then deliver the outbox."""
-    swept = reminders.sweep(app, worker=worker)
+    worker.ensure()
+    swept = reminders.sweep(app, worker=worker.token)
+    worker.mark("swept_at")
     totals.claimed += swept.claimed
     totals.messages += swept.messages
     if swept.claimed or swept.planned or swept.cancelled:
@@ -62,8 +75,16 @@ def sweep_and_deliver(app: App, worker: str, stop: threading.Event, totals: Tota
     totals.ticks += 1
 
 
-def deliver(app: App, worker: str, stop: threading.Event, totals: Totals) -> None:
-    delivered = outbox.deliver_due(app, owner=worker, stop=stop)
+def deliver(app: App, worker: Worker, stop: threading.Event, totals: Totals) -> None:
+    worker.ensure()
+    try:
+        delivered = outbox.deliver_due(app, worker=worker, stop=stop)
+    except BaseException:
+        # Whatever cut the round short, the message we held must not wait for a takeover.
+        with contextlib.suppress(SQLAlchemyError):  # if the database is away, takeover frees it
+            worker.release_own()
+        raise
+    worker.mark("delivered_at")
     totals.sent += delivered.sent
     totals.retried += delivered.retried
     totals.failed += delivered.failed
@@ -77,19 +98,31 @@ def deliver(app: App, worker: str, stop: threading.Event, totals: Totals) -> Non
         )
 
 
-def run_once(app: App, worker: str | None = None) -> Totals:
+def run_once(app: App, worker: Worker | None = None) -> Totals:
     """The no-loop mode: one sweep and one delivery round, then return (tests, cron)."""
     totals = Totals()
-    sweep_and_deliver(app, worker or worker_name(), threading.Event(), totals)
+    own = worker is None
+    worker = worker or Worker(app, kind="once")
+    sweep_and_deliver(app, worker, threading.Event(), totals)
+    if own:
+        worker.stop()
     return totals
 
 
-def run_forever(app: App, worker: str | None = None, stop: threading.Event | None = None) -> Totals:
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {text[0] if text else ''}"[:300]
+
+
+def run_forever(
+    app: App, worker: Worker | None = None, stop: threading.Event | None = None
+) -> Totals:
     """Tick until SIGTERM/SIGINT (or `stop` is set); finish the message in flight, then return."""
-    name = worker or worker_name()
+    me = worker or Worker(app, kind="scheduler")
     stop = stop or threading.Event()
     totals = Totals()
     mail = app.settings.mail
+    failing = threading.Event()  # log the first failing tick of a run of failures in full
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: avslutar efter pågående meddelande", signal.Signals(signum).name)
@@ -104,12 +137,29 @@ def run_forever(app: App, worker: str | None = None, stop: threading.Event | Non
             return
         try:
             if job == "sweep":
-                sweep_and_deliver(app, name, stop, totals)
+                sweep_and_deliver(app, me, stop, totals)
             else:
-                deliver(app, name, stop, totals)
+                deliver(app, me, stop, totals)
+        except SQLAlchemyError as exc:  # the database is away: the next tick tries again
+            if not failing.is_set():
+                log.warning("%s misslyckades, databasen svarar inte: %s", job, _one_line(exc))
+            failing.set()
+            totals.errors.append(_one_line(exc))
+            return
         except Exception as exc:  # a bad tick is logged; the next one tries again
             log.exception("%s misslyckades", job)
-            totals.errors.append(f"{exc.__class__.__name__}: {exc}")
+            totals.errors.append(_one_line(exc))
+            me.note_error(_one_line(exc))
+            return
+        if failing.is_set():
+            failing.clear()
+            log.info("databasen svarar igen; %s körd", job)
+
+    try:
+        me.register()
+        forget_old(app)
+    except SQLAlchemyError as exc:  # the first tick registers once the database answers
+        log.warning("databasen svarar inte än: %s", _one_line(exc))
 
     # One worker thread: a sweep and a delivery round never overlap within one process.
     scheduler = BackgroundScheduler(
@@ -128,16 +178,23 @@ def run_forever(app: App, worker: str | None = None, stop: threading.Event | Non
     # Retries of the outbox come due between sweeps.
     scheduler.add_job(
         guarded,
-        IntervalTrigger(seconds=min(60, mail.retry_base_seconds), timezone=app.settings.zone),
+        IntervalTrigger(
+            seconds=min(60, mail.retry_base_seconds, mail.sweep_minutes * 60),
+            timezone=app.settings.zone,
+        ),
         args=["deliver"],
         id="deliver",
     )
     scheduler.start()
-    log.info("schemaläggaren startad (%s): svep var %d:e minut", name, mail.sweep_minutes)
+    log.info("%s (%s): svep var %g:e minut", READY, me.name, mail.sweep_minutes)
     try:
         while not stop.wait(1.0):
             pass
     finally:
         scheduler.shutdown(wait=True)
+        try:
+            me.stop()
+        except SQLAlchemyError as exc:
+            log.warning("kunde inte anteckna stoppet: %s", _one_line(exc))
         log.info("schemaläggaren stoppad")
     return totals

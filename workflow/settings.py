@@ -122,15 +122,25 @@ class MailSettings(BaseModel):
     from_address: str = "finsam@localhost"
     from_name: str = "Samordningsförbundet"
     timeout_seconds: float = Field(default=30.0, gt=0)
-    # Retries after a timeout or a 4xx answer: base, doubled per attempt, capped; then failed.
+    # A temporary answer about one message (4xx after MAIL/RCPT/DATA, or no answer after DATA)
+    # is retried after base, doubled per attempt, capped; the message fails only after both
+    # max_attempts tries and give_up_days of such answers (Postfix keeps trying for 5 days).
+    # A relay that cannot be reached at all costs no attempt: messages wait (relay.py).
     max_attempts: int = Field(default=8, ge=1)
     retry_base_seconds: int = Field(default=60, ge=1)
     retry_max_seconds: int = Field(default=6 * 3600, ge=1)
-    # A sender that died mid-message gives it up after this long; it is then retried.
-    lease_seconds: int = Field(default=600, ge=10)
-    # The scheduler's sweep interval, and the local hour a reminder goes out on its day.
-    sweep_minutes: int = Field(default=5, ge=1, le=60)
+    give_up_days: float = Field(default=5.0, gt=0)
+    # While the relay is down it is tried again after base, doubled, at most this often.
+    relay_probe_max_seconds: int = Field(default=900, ge=1)
+    # A sender's heartbeat runs every lease_seconds / 4; another sender takes its messages
+    # over after watching the heartbeat stand still this long (workers.py).
+    lease_seconds: int = Field(default=600, ge=1)
+    # The scheduler's sweep interval (minutes, fractions allowed), and the local hour a
+    # reminder goes out on its day.
+    sweep_minutes: float = Field(default=5, gt=0, le=60)
     send_hour: int = Field(default=8, ge=0, le=23)
+    # A scheduler that has not swept for this long (database clock) shows as an incident.
+    stale_minutes: float = Field(default=15, gt=0)
     # A reminder whose day passed more than this long before it was first planned is not sent.
     catch_up_days: int = Field(default=14, ge=0)
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from workflow.cli import (
     agreements_cmd,
     audit_cmd,
+    backup_cmd,
     budget_cmd,
     cases_cmd,
     lifecycle_cmd,
@@ -60,6 +61,7 @@ cli.add_command(reports_cmd.uppfoljning)
 cli.add_command(reports_cmd.closure)
 reminders_cmd.register(cli)
 policies_cmd.register(cli)
+backup_cmd.register(cli)
 
 
 def run(argv: list[str] | None = None) -> int:

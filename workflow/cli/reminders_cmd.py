@@ -11,8 +11,9 @@ from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.clock import show
+from workflow.errors import BadInput, Unavailable
 from workflow.scheduler import run_forever, run_once
-from workflow.services.reminders import mailer, outbox
+from workflow.services.reminders import health, mailer, outbox, outbox_admin
 from workflow.services.reminders import planner as reminders
 
 STATUS_LABELS = {
@@ -108,8 +109,11 @@ def outbox_list(app: App, failed: bool, status: str | None, as_json: bool) -> No
         app, forbund=app.settings.forbund, status="failed" if failed else status
     )
     waiting = not app.settings.mail.smtp_host
+    relay = health.relay_status(app)
 
     def human() -> None:
+        if relay.status == "down":
+            click.echo(_relay_line(relay))
         print_table(
             ["Nr", "Till", "Ämne", "Status", "Försök", "Nästa försök", "Skickad", "Fel"],
             [
@@ -133,6 +137,132 @@ def outbox_list(app: App, failed: bool, status: str | None, as_json: bool) -> No
     emit(as_json, [dataclasses.asdict(v) for v in views], human)
 
 
+def _relay_line(relay: health.RelayStatus) -> str:
+    since = f" sedan {relay.since:%Y-%m-%d %H:%M}" if relay.since else ""
+    probe = f"; nästa försök {relay.next_probe_at:%H:%M}" if relay.next_probe_at else ""
+    return (
+        f"SMTP-servern är nere{since}: {relay.cause_text} ({relay.detail}); "
+        f"{relay.waiting} meddelanden väntar{probe}"
+    )
+
+
+@outbox_group.command(
+    "show", help="Visa ett meddelande så som det skickas: mottagare, text, försök."
+)
+@click.argument("number", type=int, metavar="NR")
+@json_option
+@pass_app()
+def outbox_show(app: App, number: int, as_json: bool) -> None:
+    detail = outbox_admin.show_message(app, message_id=number, forbund=app.settings.forbund)
+
+    def human() -> None:
+        for name, value in detail.headers:
+            click.echo(f"{name}: {value}")
+        click.echo("")
+        click.echo(detail.text.rstrip("\n"))
+        click.echo("")
+        outcome = STATUS_LABELS.get(detail.status, detail.status)
+        if detail.sent_at:
+            outcome += f" {detail.sent_at:%Y-%m-%d %H:%M}"
+        if detail.status == "pending" and detail.next_attempt_at:
+            outcome += f", nästa försök {detail.next_attempt_at:%Y-%m-%d %H:%M}"
+        pairs: list[tuple[str, object]] = [
+            ("Nr", detail.id),
+            ("Slag", detail.kind),
+            ("Skriven", detail.created_at),
+            ("Försök", detail.attempts),
+            ("Utfall", outcome),
+        ]
+        if detail.failure_text:
+            pairs.append(("Orsak", f"{detail.failure_text} ({detail.failure_cause})"))
+        if detail.last_error:
+            pairs.append(("Senaste svar", detail.last_error))
+        print_pairs(pairs)
+
+    emit(as_json, dataclasses.asdict(detail), human)
+
+
+@outbox_group.command(
+    "retry", help="Skicka ett misslyckat meddelande igen, eller alla misslyckade av en orsak."
+)
+@click.argument("number", type=int, metavar="[NR]", required=False)
+@click.option(
+    "--cause",
+    type=click.Choice(list(outbox.FAILURE_CAUSES)),
+    help="Alla misslyckade meddelanden med denna orsak.",
+)
+@click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som begär det.")
+@json_option
+@pass_app()
+def outbox_retry(
+    app: App, number: int | None, cause: str | None, actor: str, as_json: bool
+) -> None:
+    if (number is None) == (cause is None):
+        raise BadInput(
+            "ange ett meddelandenummer eller --cause, inte båda; se 'finsam outbox retry --help'"
+        )
+    result = outbox_admin.retry(
+        app, actor_email=actor, message_id=number, cause=cause, forbund=app.settings.forbund
+    )
+    emit(
+        as_json,
+        dataclasses.asdict(result),
+        lambda: click.echo(
+            f"{len(result.ids)} meddelanden läggs i kön igen (samma Message-ID): "
+            + (", ".join(str(i) for i in result.ids) or "inga misslyckade med den orsaken")
+        ),
+    )
+
+
+@click.command("health", help="Driftläget: SMTP-servern, schemaläggarna och incidenter.")
+@json_option
+@pass_app()
+def health_command(app: App, as_json: bool) -> None:
+    relay = health.relay_status(app)
+    schedulers = health.scheduler_status(app)
+    found = health.incidents(app, forbund=app.settings.forbund)
+    data = {
+        "relay": dataclasses.asdict(relay),
+        "schedulers": [dataclasses.asdict(s) for s in schedulers],
+        "incidents": [dataclasses.asdict(i) for i in found],
+    }
+
+    def human() -> None:
+        if relay.status == "down":
+            click.echo(_relay_line(relay))
+        elif relay.status == "not_configured":
+            click.echo(f"Ingen SMTP-server är inställd; {relay.waiting} meddelanden väntar.")
+        else:
+            click.echo(f"SMTP-servern svarar; {relay.waiting} meddelanden väntar.")
+        click.echo("")
+        print_table(
+            ["Schemaläggare", "Slag", "Läge", "Startad", "Senaste svep", "Senaste utskick", "Fel"],
+            [
+                [
+                    s.name,
+                    s.kind,
+                    SCHEDULER_LABELS[s.state],
+                    s.started_at,
+                    s.swept_at,
+                    s.delivered_at,
+                    s.last_error,
+                ]
+                for s in schedulers
+            ],
+            empty="(ingen schemaläggare har kört)",
+        )
+        click.echo("")
+        if not found:
+            click.echo("Inga incidenter.")
+        for incident in found:
+            click.echo(f"Incident: {incident.text}")
+
+    emit(as_json, data, human)
+
+
+SCHEDULER_LABELS = {"running": "kör", "stale": "SVARAR INTE", "stopped": "stoppad"}
+
+
 @click.group("mail", help="E-postinställningar.")
 def mail_group() -> None:
     pass
@@ -154,8 +284,10 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
             [("Till", to_address), ("Resultat", outcome.result), ("Svar", outcome.detail)]
         ),
     )
+    if outcome.result in ("relay_down", "deferred", "unknown"):
+        raise Unavailable(f"SMTP-servern tog inte emot testmeddelandet: {outcome.detail}")
     if outcome.result != "delivered":
-        raise click.exceptions.Exit(1)
+        raise BadInput(f"testmeddelandet nekades: {outcome.detail}; kontrollera adressen")
 
 
 @click.command("scheduler", help="Kör klockan och utskicket (avsluta med SIGTERM eller Ctrl-C).")
@@ -164,6 +296,8 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
 @pass_app()
 def scheduler_command(app: App, once: bool, as_json: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # APScheduler's own lines (job added, run, skipped while the previous tick runs) are noise.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     totals = run_once(app) if once else run_forever(app)
     emit(
         as_json,
@@ -185,3 +319,4 @@ def register(group: click.Group) -> None:
     group.add_command(outbox_group)
     group.add_command(mail_group)
     group.add_command(scheduler_command)
+    group.add_command(health_command)

@@ -27,6 +27,7 @@ from workflow.models.meetings import (
     ProtocolSigner,
     Recommendation,
 )
+from workflow.models.operations import RelayIncident, RelayState, SchedulerProcess
 from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "Recommendation",
     "Reminder",
 ]
+__all__ += ["RelayIncident", "RelayState", "SchedulerProcess"]
 __all__ += [
     "Agreement",
     "BudgetFrame",

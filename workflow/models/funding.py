@@ -53,6 +53,9 @@ class FrameContribution(SQLModel, table=True):
     party_id: int | None = Field(default=None, foreign_key="party.id")
     label: str = Field(max_length=200)
     amount_tkr: int
+    # Set when a revised frame replaced this split; kept until the dokumenthanteringsplan
+    # lets it go (workflow/services/archive/gallring.py).
+    superseded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class FrameItem(SQLModel, table=True):

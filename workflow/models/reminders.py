@@ -122,10 +122,17 @@ class OutboxMessage(SQLModel, table=True):
     status: str = Field(default="pending", max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    # While a sender holds the message; a crashed sender's lease runs out and it is retried.
+    # The token of the sender holding the message (scheduler_process.token). The lease lasts
+    # as long as that sender lives (workflow/services/reminders/workers.py); lease_until is
+    # only what the claim expected, shown to people, never trusted.
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     lease_owner: str | None = Field(default=None, max_length=80)
     last_error: str | None = Field(default=None, max_length=500)
+    # Why a failed message failed (outbox.FAILURE_CAUSES): `finsam outbox retry --cause`.
+    failure_cause: str | None = Field(default=None, max_length=20)
+    # The first temporary (4xx or unknown) answer about this message; it fails only after
+    # such answers went on for mail.give_up_days.
+    deferred_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     extra: dict[str, Any] = Field(

@@ -154,10 +154,15 @@ def set_frame(
         frame.updated_at = now
         session.add(frame)
         session.flush()
+        # The earlier split stays, superseded: only the dokumenthanteringsplan disposes of it.
         for old in session.exec(
-            select(FrameContribution).where(FrameContribution.frame_id == frame.id)
+            select(FrameContribution).where(
+                FrameContribution.frame_id == frame.id,
+                col(FrameContribution.superseded_at).is_(None),
+            )
         ):
-            session.delete(old)
+            old.superseded_at = now
+            session.add(old)
         parties = list(
             session.exec(
                 select(Party).where(Party.forbund_id == organisation.id).order_by(col(Party.id))
@@ -364,7 +369,10 @@ def figures_in(
         shares = list(
             session.exec(
                 select(FrameContribution)
-                .where(FrameContribution.frame_id == frame.id)
+                .where(
+                    FrameContribution.frame_id == frame.id,
+                    col(FrameContribution.superseded_at).is_(None),
+                )
                 .order_by(col(FrameContribution.id))
             )
         )

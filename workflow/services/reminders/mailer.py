@@ -8,6 +8,7 @@ pasted. The Message-ID comes from the outbox row, so a retry is recognisably the
 from __future__ import annotations
 
 import asyncio
+import ssl
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -21,15 +22,31 @@ from workflow.models import OutboxMessage
 from workflow.reminder_rules import one_line
 from workflow.settings import MailSettings
 
+Result = Literal["delivered", "relay_down", "deferred", "unknown", "failed"]
+
 
 @dataclass(frozen=True)
 class Outcome:
-    """delivered; retry (timeout, refused connection, 4xx); or failed for good (5xx)."""
+    """What came of handing one message to the relay.
 
-    result: Literal["delivered", "retry", "failed"]
+    delivered: 250 after DATA.
+    relay_down: the relay itself failed before the message was offered (connection refused,
+        greeting or login refused, TLS, timeout) or answered 421 (closing) at any point; `cause`
+        is a key of relay.CAUSES. Says nothing about the message: it waits, no attempt counted.
+    deferred: a 4xx answer about this message or a recipient; retried later.
+    unknown: the connection broke or timed out after the message was offered; it may have
+        arrived. Retried later with the same Message-ID.
+    failed: a 5xx answer about this message (MAIL, RCPT, DATA); `cause` names which
+        (outbox.FAILURE_CAUSES).
+    """
+
+    result: Result
     detail: str = ""
-    # Nobody answered at all (refused, unreachable): the server is down, not this message.
-    unreachable: bool = False
+    cause: str | None = None
+
+    @property
+    def unreachable(self) -> bool:
+        return self.result == "relay_down"
 
 
 def _address(name: str | None, email: str) -> Address:
@@ -51,37 +68,88 @@ def build_message(row: OutboxMessage, settings: MailSettings) -> EmailMessage:
     return message
 
 
-def _code_outcome(code: int, text: str) -> Outcome:
-    detail = one_line(f"{code} {text}")[:400]
-    return Outcome("failed" if code >= 500 else "retry", detail)
+def _detail(code: int, text: str) -> str:
+    return one_line(f"{code} {text}")[:400]
+
+
+def _error(exc: BaseException) -> str:
+    return one_line(f"{exc.__class__.__name__}: {exc}")[:400]
+
+
+def _answer(code: int, text: str, cause: str) -> Outcome:
+    """An answer to MAIL, RCPT or DATA: about this message, unless the relay is closing."""
+    if code == 421:
+        return Outcome("relay_down", _detail(code, text), "service")
+    if code >= 500:
+        return Outcome("failed", _detail(code, text), cause)
+    return Outcome("deferred", _detail(code, text))
+
+
+def _client(settings: MailSettings) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.username,
+        password=settings.password.get_secret_value() if settings.password else None,
+        use_tls=settings.security == "tls",
+        start_tls=settings.security == "starttls",
+        timeout=settings.timeout_seconds,
+    )
+
+
+async def _connect(client: aiosmtplib.SMTP) -> Outcome | None:
+    """Connect, greet, TLS and log in; an Outcome only when the relay failed."""
+    try:
+        await client.connect()
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        return Outcome("relay_down", _detail(exc.code, exc.message), "auth")
+    except aiosmtplib.SMTPResponseException as exc:
+        # 554/421 greeting, HELO refused, STARTTLS refused ...
+        cause = "service" if exc.code == 421 else "greeting"
+        return Outcome("relay_down", _detail(exc.code, exc.message), cause)
+    except (TimeoutError, aiosmtplib.SMTPTimeoutError) as exc:
+        return Outcome("relay_down", _error(exc), "timeout")
+    except ssl.SSLError as exc:
+        return Outcome("relay_down", _error(exc), "tls")
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        text = str(exc).lower()
+        cause = "tls" if "tls" in text or "ssl" in text else "refused"
+        return Outcome("relay_down", _error(exc), cause)
+    return None
 
 
 async def _send(message: EmailMessage, settings: MailSettings) -> Outcome:
     if not settings.smtp_host:
-        return Outcome("retry", "ingen SMTP-server inställd", True)
+        return Outcome("relay_down", "ingen SMTP-server inställd", "refused")
+    client = _client(settings)
+    failed = await _connect(client)
+    if failed is not None:
+        return failed
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.username,
-            password=settings.password.get_secret_value() if settings.password else None,
-            use_tls=settings.security == "tls",
-            start_tls=settings.security == "starttls",
-            timeout=settings.timeout_seconds,
-        )
+        await client.send_message(message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         worst = max(exc.recipients, key=lambda r: r.code)
-        return _code_outcome(worst.code, worst.message)
+        return _answer(worst.code, worst.message, "recipient")
+    except aiosmtplib.SMTPSenderRefused as exc:
+        return _answer(exc.code, exc.message, "sender")
     except aiosmtplib.SMTPResponseException as exc:
-        return _code_outcome(exc.code, exc.message)
-    except (aiosmtplib.SMTPConnectError, ConnectionRefusedError) as exc:
-        return Outcome("retry", one_line(f"{exc.__class__.__name__}: {exc}")[:400], True)
+        return _answer(exc.code, exc.message, "content")
     except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-        # Timeout, refused or dropped connection: the outcome is unknown or transient; the
-        # retry carries the same Message-ID so a receiver can tell it is the same message.
-        return Outcome("retry", one_line(f"{exc.__class__.__name__}: {exc}")[:400])
+        # The message was offered and no answer came: it may have arrived. The retry carries
+        # the same Message-ID, so a receiver can tell the copies are one message.
+        return Outcome("unknown", _error(exc))
+    finally:
+        await _quit(client)
     return Outcome("delivered")
+
+
+async def _quit(client: aiosmtplib.SMTP) -> None:
+    # The message's fate is settled by now; a QUIT that fails changes nothing.
+    try:
+        if client.is_connected:
+            await client.quit()
+    except (TimeoutError, aiosmtplib.SMTPException, OSError):
+        client.close()
 
 
 def send(message: EmailMessage, settings: MailSettings) -> Outcome:

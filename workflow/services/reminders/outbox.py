@@ -1,13 +1,22 @@
 """The outbox: e-mail written in the same transaction as the change it reports, sent after.
 
-`deliver_due` is the sender. For each message it:
-  1. takes a lease on one due message (conditional UPDATE ... RETURNING; attempts + 1) and commits,
-  2. hands it to the SMTP server (outside any transaction),
-  3. records the outcome: sent; retry later with a growing delay (timeout, 4xx); or failed for
-     good (5xx, or too many attempts), which also queues a notice to the förbundschef.
-A sender that dies between 1 and 3 loses its lease; the message is sent again with the same
-Message-ID. When the server cannot be reached the round stops: the backlog waits, counted as
-no attempt, and drains once the server is back.
+`deliver_due` is the sender. Per round it:
+  1. stops at once if the relay is down and not yet due to be tried again (relay.py),
+  2. frees the messages of senders known to be gone (workers.py: fenced takeover),
+  3. per message, in order of due time and id: takes it with a conditional UPDATE ...
+     RETURNING (lease_owner = this sender's token, attempts + 1) and commits,
+  4. hands it to the relay outside any transaction, while the heartbeat thread keeps the
+     sender's lease alive,
+  5. records the outcome if the lease is still ours (mailer.Outcome):
+       delivered  -> sent (audited);
+       relay_down -> the relay is down (incident), the message is put back untouched and the
+                     round stops: however long the outage, no message fails because of it;
+       deferred / unknown -> retried later with a growing delay and the same Message-ID;
+                     failed only after max_attempts tries and give_up_days of such answers;
+       failed     -> failed for good with its cause (audited), and a notice to the
+                     förbundschef.
+A sender that dies between 3 and 5 holds the message until another sender knows it is gone;
+the message is then sent again with the same Message-ID (at most two copies).
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
-from sqlalchemy import ColumnClause, literal_column, or_, update
+from sqlalchemy import ColumnClause, literal_column, update
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -27,11 +36,22 @@ from workflow.models import Forbund, OutboxMessage, Person, PersonRole
 from workflow.reminder_rules import Rendered, notice_context
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.reminders import relay
 from workflow.services.reminders.mailer import Outcome, build_message, send
+from workflow.services.reminders.workers import Worker
 
 SUBJECT = "outbox"
 SENDER_ACTOR = "sender@finsam"
 PENDING: ColumnClause[str] = literal_column("'pending'")
+
+# Why a message failed for good; `finsam outbox retry --cause` takes these names.
+FAILURE_CAUSES = {
+    "recipient": "mottagaren nekades (5xx)",
+    "sender": "avsändaren nekades (5xx)",
+    "content": "meddelandet nekades (5xx)",
+    "unbuildable": "meddelandet kan inte skapas",
+    "expired": "tillfälliga fel i för lång tid",
+}
 
 
 def _domain(app: App) -> str:
@@ -79,10 +99,8 @@ class DeliveryResult:
     waiting: bool = False  # the server could not be reached (or none is set); messages wait
 
 
-def _claim_one(app: App, owner: str, now: datetime) -> OutboxMessage | None:
-    lease_free = or_(
-        col(OutboxMessage.lease_until).is_(None), col(OutboxMessage.lease_until) <= now
-    )
+def _claim_one(app: App, worker: Worker, now: datetime) -> OutboxMessage | None:
+    lease_free = col(OutboxMessage.lease_owner).is_(None)
     pick = (
         select(OutboxMessage.id)
         .where(
@@ -107,8 +125,9 @@ def _claim_one(app: App, owner: str, now: datetime) -> OutboxMessage | None:
                 lease_free,
             )
             .values(
+                # Shown to people only; the lease lasts while the owner lives (workers.py).
                 lease_until=now + timedelta(seconds=app.settings.mail.lease_seconds),
-                lease_owner=owner,
+                lease_owner=worker.token,
                 attempts=col(OutboxMessage.attempts) + 1,
             )
             .returning(col(OutboxMessage.id))
@@ -180,68 +199,109 @@ def _notify_chef(session: Session, app: App, row: OutboxMessage, now: datetime) 
         )
 
 
-def _record(app: App, claimed: OutboxMessage, owner: str, outcome: Outcome, now: datetime) -> str:
+def _give_up(app: App, row: OutboxMessage, now: datetime) -> bool:
+    mail = app.settings.mail
+    since = row.deferred_since or now
+    return row.attempts >= mail.max_attempts and now - since >= timedelta(days=mail.give_up_days)
+
+
+def _fail(
+    session: Session, app: App, row: OutboxMessage, cause: str, detail: str, now: datetime
+) -> None:
+    row.status = "failed"
+    row.failure_cause = cause
+    row.last_error = detail or FAILURE_CAUSES[cause]
+    _audit(session, row, "failed", "misslyckat", now)
+    _notify_chef(session, app, row, now)
+
+
+def _record(app: App, claimed: OutboxMessage, token: str, outcome: Outcome, now: datetime) -> str:
     with app.db.transaction() as session:
         row = session.get(OutboxMessage, claimed.id, populate_existing=True, with_for_update=True)
-        if row is None or row.status != "pending" or row.lease_owner != owner:
-            return "lost"  # our lease ran out and another sender took the message over
+        if row is None or row.status != "pending" or row.lease_owner != token:
+            return "lost"  # we were taken for gone and another sender took the message over
         row.lease_until = None
         row.lease_owner = None
+        if outcome.result == "relay_down":
+            # Not this message's attempt, and it keeps its place in line.
+            row.attempts -= 1
+            relay.mark_down(session, app, outcome.cause or "refused", outcome.detail, now)
+            session.add(row)
+            return "waiting"
+        relay.mark_up(session, now)
         if outcome.result == "delivered":
             row.status = "sent"
             row.sent_at = now
             row.last_error = None
             _audit(session, row, "sent", "skickat", now)
-        elif outcome.unreachable:
-            row.attempts -= 1  # the server was down: not this message's attempt
+        elif outcome.result == "failed":
+            _fail(session, app, row, outcome.cause or "content", outcome.detail, now)
+        else:  # deferred, unknown
             row.last_error = outcome.detail
-            row.next_attempt_at = now + timedelta(seconds=app.settings.mail.retry_base_seconds)
-        elif outcome.result == "retry" and row.attempts < app.settings.mail.max_attempts:
-            row.last_error = outcome.detail
-            row.next_attempt_at = now + _backoff(app, row.attempts)
-        else:
-            row.status = "failed"
-            row.last_error = outcome.detail or "för många försök"
-            _audit(session, row, "failed", "misslyckat", now)
-            _notify_chef(session, app, row, now)
+            row.deferred_since = row.deferred_since or now
+            if _give_up(app, row, now):
+                _fail(
+                    session,
+                    app,
+                    row,
+                    "expired",
+                    f"gav upp efter {row.attempts} försök: {outcome.detail}"[:500],
+                    now,
+                )
+            else:
+                row.next_attempt_at = now + _backoff(app, row.attempts)
         session.add(row)
         return row.status if row.status != "pending" else "retry"
 
 
 def deliver_due(
-    app: App, *, owner: str, stop: threading.Event | None = None, limit: int | None = None
+    app: App,
+    *,
+    worker: Worker,
+    stop: threading.Event | None = None,
+    limit: int | None = None,
 ) -> DeliveryResult:
     """Send what is due, one message at a time (steps in the module doc)."""
     result = DeliveryResult()
     if not app.settings.mail.smtp_host:
         result.waiting = True
         return result
+    if not relay.probe_due(app, app.clock()):
+        result.waiting = True
+        return result
+    worker.ensure()
+    worker.release_dead()
     count = 0
-    while stop is None or not stop.is_set():
-        if limit is not None and count >= limit:
-            break
-        now = app.clock()
-        row = _claim_one(app, owner, now)
-        if row is None:
-            break
-        count += 1
-        try:
-            message = build_message(row, app.settings.mail)
-        except (ValueError, TypeError) as exc:
-            # An address or header that cannot be written: no server will ever take it.
-            outcome = Outcome("failed", f"meddelandet kan inte skapas: {exc}"[:400])
-        else:
-            outcome = send(message, app.settings.mail)
-        status = _record(app, row, owner, outcome, app.clock())
-        if status == "sent":
-            result.sent += 1
-        elif status == "failed":
-            result.failed += 1
-        elif status == "retry":
-            result.retried += 1
-        if outcome.unreachable:
-            result.waiting = True
-            break
+    with worker.beating():
+        while stop is None or not stop.is_set():
+            if limit is not None and count >= limit:
+                break
+            row = _claim_one(app, worker, app.clock())
+            if row is None:
+                break
+            count += 1
+            token = worker.token
+            try:
+                message = build_message(row, app.settings.mail)
+            except (ValueError, TypeError) as exc:
+                # An address or header that cannot be written: no relay will ever take it.
+                outcome = Outcome(
+                    "failed", f"meddelandet kan inte skapas: {exc}"[:400], "unbuildable"
+                )
+            else:
+                outcome = send(message, app.settings.mail)
+            status = _record(app, row, token, outcome, app.clock())
+            if status == "sent":
+                result.sent += 1
+            elif status == "failed":
+                result.failed += 1
+            elif status == "retry":
+                result.retried += 1
+            if outcome.result in ("relay_down", "unknown"):
+                # Down: wait for the probe. No answer after DATA: the relay is struggling;
+                # the rest waits for the next round rather than each timing out in turn.
+                result.waiting = outcome.result == "relay_down"
+                break
     return result
 
 
