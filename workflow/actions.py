@@ -43,6 +43,7 @@ KNOWN = frozenset(
         "approve_report",
         "request_report_completion",
         "register_uppfoljning",
+        "manage_organisation",
     }
 )
 
