@@ -17,6 +17,7 @@ from workflow.cli import (
     audit_cmd,
     budget_cmd,
     cases_cmd,
+    forbund_cmd,
     lifecycle_cmd,
     meetings_cmd,
     people_cmd,
@@ -47,6 +48,7 @@ def cli(ctx: click.Context, db: str | None, config: Path | None, forbund: str | 
 
 
 setup_cmd.register(cli)
+forbund_cmd.register(cli)
 cli.add_command(cases_cmd.cases)
 cli.add_command(lifecycle_cmd.lifecycle)
 cli.add_command(audit_cmd.audit)
