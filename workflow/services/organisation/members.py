@@ -117,8 +117,9 @@ def set_member_in(edit: Edit, organ: Organ, person: Person, wanted: Uppdrag) -> 
         member = OrganMember(organ_id=organ.id, person_id=person.id, role=wanted.role.value)  # type: ignore[arg-type]
     order = wanted.order
     if wanted.role == MemberRole.ERSATTARE and order is None:
-        order = member.position if member.role == MemberRole.ERSATTARE else None
-        if order is None:
+        if before is not None and before["role"] == MemberRole.ERSATTARE:
+            order = member.position  # an ersättare keeps their place (none, if never given)
+        else:
             taken = [
                 m.position or 0 for m, _ in member_rows(session, organ) if m.role == "ersattare"
             ]

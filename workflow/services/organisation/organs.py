@@ -43,6 +43,16 @@ from workflow.vocabulary import ROLE_LABELS, Role, parse_choice
 if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
     from workflow.app import App
 
+ORGAN_KIND_LABELS = {
+    OrganKind.STYRELSE: "styrelse",
+    OrganKind.PRESIDIUM: "presidium/arbetsutskott",
+    OrganKind.BEREDNINGSGRUPP: "beredningsgrupp",
+    OrganKind.LLG: "lokal ledningsgrupp (LLG)",
+    OrganKind.LSG: "lokal samverkansgrupp (LSG)",
+    OrganKind.UTVECKLINGSGRUPP: "utvecklingsgrupp",
+    OrganKind.STYRGRUPP: "styrgrupp",
+}
+
 # The person role a board member needs to act as one (justera, be chosen as justerare).
 _BOARD_ROLE = {
     MemberRole.ORDFORANDE: Role.STYRELSE_ORDFORANDE,
@@ -125,6 +135,7 @@ def ensure_organ(
     session.add(organ)
     session.flush()
     seen: set[int] = set()
+    deputies = 0
     for role, member_role in _MEMBERS_FROM_ROLES.get(organ_kind, []):
         people = session.exec(
             select(Person)
@@ -140,9 +151,11 @@ def ensure_organ(
             if person.id in seen:
                 continue
             seen.add(person.id)  # type: ignore[arg-type]
-            session.add(
-                OrganMember(organ_id=organ.id, person_id=person.id, role=member_role.value)  # type: ignore[arg-type]
-            )
+            member = OrganMember(organ_id=organ.id, person_id=person.id, role=member_role.value)  # type: ignore[arg-type]
+            if member_role == MemberRole.ERSATTARE:
+                deputies += 1
+                member.position = deputies  # called in as they were added
+            session.add(member)
     session.flush()
     return organ
 
@@ -264,7 +277,7 @@ def organ_view(session: Session, organ: Organ, today: date) -> OrganView:
     return OrganView(
         organ.id,  # type: ignore[arg-type]
         organ.kind,
-        ORGAN_NAMES[OrganKind(organ.kind)],
+        ORGAN_KIND_LABELS[OrganKind(organ.kind)],
         organ.name,
         views,
         _warnings(session, organ, views, today),
