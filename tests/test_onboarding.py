@@ -11,7 +11,8 @@ import pytest
 import yaml
 from sqlmodel import col, select
 
-from tests.support import Cli, World
+from tests.meeting_support import board_meeting
+from tests.support import Cli, World, email
 from workflow.app import App
 from workflow.models import AuditEvent, Forbund
 from workflow.services import cases, demo
@@ -24,6 +25,7 @@ from workflow.services.organisation import forbund_file, forbund_import, organs,
 from workflow.services.organisation.edits import INSTALLATION
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.organs import find_organ, members
+from workflow.services.reminders import planner
 
 NV_FILE = norra_vastmanland.FILE
 ADMIN = "admin@nv.example"
@@ -178,6 +180,7 @@ def test_every_change_of_the_organisation_is_in_the_chain_and_names_who_acted(
         "--as", ADMIN)  # fmt: skip
     cli(*NV, "parties", "rename", "Landstinget Västmanland", "--to", "Region Västmanland",
         "--as", ADMIN)  # fmt: skip
+    cli(*NV, "forbund", "update", "--dnr-pattern", "NV {year}/{seq:03d}", "--as", ADMIN)
     cli(*NV, "people", "add", "--email", "ledamot.fk@nv.example", "--name", "Kerstin Berg",
         "--role", "styrelse_ledamot", "--party", "Försäkringskassan", "--as", ADMIN)  # fmt: skip
     cli(*NV, "people", "add", "--email", "ersattare@nv.example", "--name", "Olle Nyström",
@@ -202,6 +205,7 @@ def test_every_change_of_the_organisation_is_in_the_chain_and_names_who_acted(
         "lagg_till_part",
         "lagg_till_part",
         "andra_part",
+        "andra_forbund",
         "lagg_till_person",
         "lagg_till_person",
         "andra_roller",
@@ -349,7 +353,9 @@ def test_a_board_set_up_under_its_own_name_is_the_one_its_meetings_use(
     assert [a.name for a in meeting.attendance] == ["Test styrelse_ordforande"]
 
 
-def test_the_demo_sets_up_norra_vastmanland_from_its_file_with_the_2011_grant(app: App) -> None:
+def test_the_demo_sets_up_norra_vastmanland_from_its_file_with_the_2011_grant(
+    app: App, tmp_path: Path
+) -> None:
     result = demo.load_demo(app)
     [second] = result.also
     assert (second.forbund, second.created, second.cases) == ("nv", True, 1)
@@ -365,4 +371,25 @@ def test_the_demo_sets_up_norra_vastmanland_from_its_file_with_the_2011_grant(ap
     assert events[0].trigger == "skapa_forbund" and events[0].actor_email == INSTALLATION
     assert events[0].data["channel"] == "demo"
     assert _events(app, "akst")[0].trigger == "skapa_forbund"
+    # The first förbund's board was made from people's roles; its export round-trips too.
+    akst = tmp_path / "akst.yaml"
+    akst.write_text(forbund_file.export_forbund(app, "akst"), encoding="utf-8")
+    again = forbund_import.import_file(app, akst, actor_email="admin@akst.example", operator="t")
+    assert again.changes == []
     assert not demo.load_demo(app).also[0].created
+
+
+def test_a_deactivated_person_is_no_longer_called_or_reminded(world: World) -> None:
+    people.deactivate_person(
+        world.app,
+        actor_email=email("admin"),
+        email=email("styrelse_ersattare"),
+        forbund="test",
+    )
+    meeting = board_meeting(world, "2026-04-20 13:00")
+    assert "Test styrelse_ersattare" not in {a.name for a in meeting.attendance}
+    [kallelse] = [
+        r for r in planner.list_reminders(world.app, forbund="test") if r.rule == "meeting_kallelse"
+    ]
+    assert email("styrelse_ersattare") not in kallelse.recipients
+    assert email("styrelse_ledamot") in kallelse.recipients
