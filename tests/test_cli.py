@@ -16,7 +16,9 @@ from workflow.settings import shipped_dir
 
 
 @pytest.fixture
-def cli(db_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+def cli(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    # The demo holds two förbund; like the README's tour, these commands are about the first.
+    monkeypatch.setenv("FINSAM_FORBUND", "akst")
     runner = Cli(db_url, capsys)
     runner("demo")
     return runner

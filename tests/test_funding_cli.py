@@ -17,9 +17,14 @@ from workflow.vocabulary import Role
 
 
 def test_budget_report_prints_json_writes_xlsx_and_csv(
-    app: App, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    app: App,
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     demo.load_demo(app)
+    monkeypatch.setenv("FINSAM_FORBUND", demo.SLUG)  # the demo holds two förbund
     code, out, _ = finsam(
         capsys, db_url, "budget", "report", "--year", "2013", "--year", "2014", "--json"
     )

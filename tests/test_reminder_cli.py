@@ -13,7 +13,11 @@ from workflow.clock import STOCKHOLM
 
 
 @pytest.fixture
-def cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+def cli(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    # The demo holds two förbund; like the README's tour, these commands are about the first.
+    monkeypatch.setenv("FINSAM_FORBUND", "akst")
     runner = Cli(sqlite_url, capsys)
     runner("demo")
     return runner

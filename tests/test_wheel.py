@@ -42,7 +42,7 @@ def test_the_wheel_installs_and_runs_the_demo_from_an_empty_directory(tmp_path: 
     empty = tmp_path / "empty"
     empty.mkdir()
     finsam = str(bin_dir / "finsam")
-    for command in (["init"], ["demo"], ["cases", "list"]):
+    for command in (["init"], ["demo"], ["--forbund", "akst", "cases", "list"]):
         done = subprocess.run(
             [finsam, *command], cwd=empty, capture_output=True, text=True, timeout=300
         )

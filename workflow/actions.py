@@ -45,6 +45,7 @@ KNOWN = frozenset(
         "register_uppfoljning",
         "retry_mail",
         "dispose_records",
+        "manage_organisation",
     }
 )
 

@@ -18,6 +18,7 @@ from workflow.cli import (
     backup_cmd,
     budget_cmd,
     cases_cmd,
+    forbund_cmd,
     lifecycle_cmd,
     meetings_cmd,
     people_cmd,
@@ -48,6 +49,7 @@ def cli(ctx: click.Context, db: str | None, config: Path | None, forbund: str | 
 
 
 setup_cmd.register(cli)
+forbund_cmd.register(cli)
 cli.add_command(cases_cmd.cases)
 cli.add_command(lifecycle_cmd.lifecycle)
 cli.add_command(audit_cmd.audit)

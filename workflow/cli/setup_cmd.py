@@ -24,7 +24,10 @@ def init(app: App, as_json: bool) -> None:
     )
 
 
-@click.command("demo", help="Läs in demodata: förbundet Ale, Kungälv, Stenungsund och Tjörn.")
+@click.command(
+    "demo",
+    help="Läs in demodata: förbunden Ale, Kungälv, Stenungsund och Tjörn samt Norra Västmanland.",
+)
 @json_option
 @pass_app(schema=False)
 def demo_command(app: App, as_json: bool) -> None:
@@ -32,14 +35,15 @@ def demo_command(app: App, as_json: bool) -> None:
     result = demo.load_demo(app)
 
     def human() -> None:
-        if result.created:
-            click.echo(
-                f"Demodata inläst: {result.forbund_name} ({result.forbund}), "
-                f"{result.people} personer, {result.cases} insatser."
-            )
-        else:
-            click.echo(f"Demodata finns redan: {result.forbund_name} ({result.forbund}).")
-        click.echo("Prova: finsam cases list")
+        for each in [result, *result.also]:
+            if each.created:
+                click.echo(
+                    f"Demodata inläst: {each.forbund_name} ({each.forbund}), "
+                    f"{each.people} personer, {each.cases} insatser."
+                )
+            else:
+                click.echo(f"Demodata finns redan: {each.forbund_name} ({each.forbund}).")
+        click.echo(f"Prova: finsam --forbund {result.forbund} cases list")
 
     emit(as_json, result, human)
 

@@ -71,6 +71,10 @@ class Person(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=254)
     party_id: int | None = Field(default=None, foreign_key="party.id")
+    # Set when the person may no longer act (left the förbund); the row stays for the history.
+    deactivated_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
 
 
 class PersonRole(SQLModel, table=True):

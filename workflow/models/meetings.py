@@ -117,11 +117,19 @@ class Organ(SQLModel, table=True):
 
 
 class OrganMember(SQLModel, table=True):
+    """A person's uppdrag in an organ: their role, the party they represent, their mandate."""
+
     __tablename__ = "organ_member"
 
     organ_id: int = Field(foreign_key="organ.id", primary_key=True)
     person_id: int = Field(foreign_key="person.id", primary_key=True)
     role: str = Field(max_length=30)
+    # The party the member represents there (None: the person's own party, if any).
+    party_id: int | None = Field(default=None, foreign_key="party.id")
+    # Ersättare are called in this order (1, 2, ...); None for other roles.
+    position: int | None = None
+    mandate_from: date | None = None
+    mandate_to: date | None = None
 
 
 _meeting_version = Column("version", Integer, nullable=False)

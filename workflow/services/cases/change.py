@@ -18,7 +18,7 @@ from sqlmodel import Session
 from workflow.models import AuditChain, Forbund, ForbundRow, Person, PersonRole
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import Actor, find_actor
+from workflow.services.organisation.people import Actor, find_actor, refuse_deactivated
 
 _FORBUND = Forbund.__table__  # type: ignore[attr-defined]
 _CHAIN = AuditChain.__table__  # type: ignore[attr-defined]
@@ -39,6 +39,7 @@ _OPEN = (
         _PERSON.c.id.label("person_id"),
         _PERSON.c.name.label("person_name"),
         _PERSON.c.email.label("person_email"),
+        _PERSON.c.deactivated_at.label("person_deactivated_at"),
         _ROLE.c.role,
     )
     .select_from(
@@ -82,6 +83,8 @@ def begin_change(session: Session, forbund_slug: str | None, actor_email: str) -
     head = audit.hold_chain(session, forbund.id, first.seq, first.head_hash)
     if first.person_id is None:
         find_actor(session, forbund, email)  # raises its NotFound, naming the förbund
+    if first.person_deactivated_at is not None:
+        refuse_deactivated(first.person_email, forbund, first.person_deactivated_at)
     roles = frozenset(row.role for row in rows if row.role is not None)
     return Change(
         forbund, head, Actor(first.person_id, first.person_name, first.person_email, roles)

@@ -23,10 +23,12 @@ from workflow.services import cases
 from workflow.services.cases.registration import reserve_numbers
 from workflow.services.demo.funding import load_funding_demo
 from workflow.services.demo.meetings import load_meetings_demo
+from workflow.services.demo.norra_vastmanland import SLUG as NV_SLUG
+from workflow.services.demo.norra_vastmanland import load_norra_vastmanland
 from workflow.services.demo.reminders import load_reminder_demo
-from workflow.services.organisation.forbund import create_forbund
-from workflow.services.organisation.parties import add_party
-from workflow.services.organisation.people import add_person
+from workflow.services.organisation.admin import found_in
+from workflow.services.organisation.parties import create_party_in
+from workflow.services.organisation.people import create_person_in, people
 
 SLUG = "akst"
 NAME = "Samordningsförbundet Ale, Kungälv, Stenungsund och Tjörn"
@@ -143,6 +145,8 @@ class DemoResult:
     created: bool
     people: int
     cases: int
+    # The demo's other förbund (Norra Västmanland).
+    also: list[DemoResult] = dataclasses.field(default_factory=list)
 
 
 def _email(local_part: str) -> str:
@@ -388,28 +392,51 @@ def _run_steps(app: App, steps: list[_Step], refs: dict[str, str]) -> None:
 
 
 def load_demo(app: App) -> DemoResult:
+    """Both demo förbund, each once: Ale, Kungälv, Stenungsund och Tjörn, then Norra
+    Västmanland (the second in `also`)."""
+    result = load_akst(app)
+    created = load_norra_vastmanland(app)
+    with app.db.reading() as session:
+        second = session.exec(select(Forbund).where(Forbund.slug == NV_SLUG)).one()
+        name = second.name
+    counts = (
+        (len(people(app, NV_SLUG)), len(cases.list_cases(app, forbund=NV_SLUG)))
+        if created
+        else (0, 0)
+    )
+    result.also.append(DemoResult(NV_SLUG, name, created, *counts))
+    return result
+
+
+def load_akst(app: App) -> DemoResult:
+    """The first demo förbund alone (seed 004), once."""
     now = app.clock()
     with app.db.transaction() as session:
         existing = session.exec(select(Forbund).where(Forbund.slug == SLUG)).first()
         if existing is not None:
             return DemoResult(SLUG, existing.name, False, 0, 0)
-        forbund = create_forbund(
-            session, slug=SLUG, name=NAME, dnr_pattern="{year}/{seq:03d}-01", now=now
+        # Founded as any förbund is: by the installation, every party and person an event.
+        edit = found_in(
+            app,
+            session,
+            slug=SLUG,
+            name=NAME,
+            dnr_pattern="{year}/{seq:03d}-01",
+            orgnr=None,
+            operator="finsam demo",
+            channel="demo",
         )
-        parties = {
-            key: add_party(session, forbund, kind=kind, name=name) for key, kind, name in PARTIES
-        }
+        parties = {key: create_party_in(edit, kind=kind, name=name) for key, kind, name in PARTIES}
         for local_part, name, party, roles in PEOPLE:
-            add_person(
-                session,
-                forbund,
+            create_person_in(
+                edit,
                 name=name,
                 email=_email(local_part),
                 roles=roles,
                 party=parties[party] if party else None,
             )
         # The 2012 diarium already held ten ärenden (the VP is 2012/008-01).
-        reserve_numbers(session, forbund, 2012, 10)
+        reserve_numbers(session, edit.forbund, 2012, 10)
 
     refs: dict[str, str] = {}
 

@@ -4,9 +4,9 @@ database, fully apart: every row belongs to exactly one förbund.
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -14,9 +14,6 @@ from sqlmodel import Session, select
 from workflow.errors import BadInput, NotFound
 from workflow.models import Forbund, ForbundRow
 from workflow.text_guard import check_one_line
-
-if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
-    pass
 
 
 def check_dnr_pattern(pattern: str) -> str:
@@ -37,6 +34,33 @@ def check_dnr_pattern(pattern: str) -> str:
     return pattern
 
 
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
+def check_slug(slug: str) -> str:
+    """The förbund's short name in commands and URLs: lower-case letters, digits and '-'."""
+    cleaned = slug.strip()
+    if not _SLUG.fullmatch(cleaned):
+        raise BadInput(
+            f"kortnamnet {slug!r} duger inte; använd a–z, 0–9 och '-' (högst 40 tecken), t.ex. 'nv'"
+        )
+    return cleaned
+
+
+def check_orgnr(orgnr: str) -> str:
+    """A Swedish organisationsnummer, NNNNNN-NNNN with its check digit."""
+    digits = orgnr.strip().replace("-", "")
+    if len(digits) != 10 or not digits.isdigit():
+        raise BadInput(f"organisationsnumret {orgnr!r} ska skrivas NNNNNN-NNNN")
+    total = 0
+    for index, char in enumerate(digits):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    if total % 10:
+        raise BadInput(f"organisationsnumret {orgnr!r} har fel kontrollsiffra")
+    return f"{digits[:6]}-{digits[6:]}"
+
+
 def create_forbund(
     session: Session,
     *,
@@ -46,12 +70,14 @@ def create_forbund(
     now: datetime,
     orgnr: str | None = None,
 ) -> Forbund:
+    """A new förbund, unaudited (organisation/admin.py records its founding)."""
+    slug = check_slug(slug)
     if session.exec(select(Forbund).where(Forbund.slug == slug)).first() is not None:
         raise BadInput(f"förbundet {slug!r} finns redan")
     forbund = Forbund(
-        slug=check_one_line(slug, "förbundets kortnamn", 40),
+        slug=slug,
         name=check_one_line(name, "förbundets namn"),
-        orgnr=orgnr,
+        orgnr=check_orgnr(orgnr) if orgnr else None,
         dnr_pattern=check_dnr_pattern(dnr_pattern),
         created_at=now,
     )

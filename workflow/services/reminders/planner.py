@@ -253,7 +253,8 @@ def _people_by_role(session: Session, forbund: ForbundRef) -> dict[str, list[Per
     rows = session.exec(
         select(PersonRole.role, Person)
         .join(Person, col(Person.id) == col(PersonRole.person_id))
-        .where(Person.forbund_id == forbund.id)
+        # A deactivated person has left: no more reminders to them.
+        .where(Person.forbund_id == forbund.id, col(Person.deactivated_at).is_(None))
         .order_by(col(Person.email))
     )
     for role, person in rows:
@@ -272,7 +273,13 @@ def recipients(
     for who in step.to:
         if who == RESPONSIBLE:
             person = session.get(Person, item.owner_id) if item.owner_id else None
-            people = [person] if person is not None and person.forbund_id == forbund.id else []
+            people = (
+                [person]
+                if person is not None
+                and person.forbund_id == forbund.id
+                and person.deactivated_at is None
+                else []
+            )
         else:
             people = by_role.get(who, [])
         for person in people:
