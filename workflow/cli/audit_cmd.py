@@ -7,9 +7,8 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option
+from workflow.errors import ExitCode
 from workflow.services.cases import audit as audit_service
-
-CHAIN_BROKEN = 1
 
 
 @click.group("audit", help="Granskningsloggen (hashkedja per förbund).")
@@ -39,4 +38,4 @@ def verify_command(app: App, as_json: bool) -> None:
             f"fel: granskningsloggen för {broken.forbund} är bruten vid händelse {broken.broken_at}",
             err=True,
         )
-        click.get_current_context().exit(CHAIN_BROKEN)
+        click.get_current_context().exit(ExitCode.CHAIN_BROKEN)

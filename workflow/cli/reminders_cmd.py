@@ -11,6 +11,7 @@ from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.clock import show
+from workflow.errors import ExitCode
 from workflow.scheduler import run_forever, run_once
 from workflow.services.reminders import mailer, outbox
 from workflow.services.reminders import planner as reminders
@@ -155,7 +156,7 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
         ),
     )
     if outcome.result != "delivered":
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(ExitCode.UNAVAILABLE)
 
 
 @click.command("scheduler", help="Kör klockan och utskicket (avsluta med SIGTERM eller Ctrl-C).")
