@@ -85,6 +85,7 @@ def complete_application(year: int) -> dict[str, Any]:
         "end": f"{year + 1}-12-31",
         "owner_party": "Kungälvs kommun",
         "parties": ["Kungälvs kommun", "Försäkringskassan"],
+        "project_owner": email(Role.PROJEKTAGARE),
         "budget": {str(year): 500, str(year + 1): 400},
         "followup_plan": "Delårsrapport 30 juni, helårsrapport 31 december",
     }

@@ -75,13 +75,23 @@ def test_submit_then_fire_from_the_command_line(cli: Cli, tmp_path: Path) -> Non
 def test_exit_codes_and_one_line_errors(cli: Cli) -> None:
     cli("cases", "show", "1999/999", code=3)
     assert "inget ärende '1999/999'" in cli.error
-    cli("cases", "fire", "2026/001-01", "bifall", "--as", "sekreterare@akst.example", code=4)
-    assert "kan här" in cli.error
+    # A step that exists, but not from the case's state: a conflict with the case (5).
+    cli("cases", "fire", "2026/001-01", "bifall", "--as", "sekreterare@akst.example", code=5)
+    assert "går inte från tillståndet ”Inkommen”" in cli.error and "kan här" in cli.error
+    # A step the person's roles never take: not permitted (4), never called a wrong state.
+    cli("cases", "fire", "2026/001-01", "bifall", "--as", "handlaggare@akst.example", code=4)
+    assert "får inte ta steget" in cli.error and "det får: sekreterare" in cli.error
+    assert "tillståndet" not in cli.error
+    # A step the lifecycle does not know: bad input (2).
+    cli("cases", "fire", "2026/001-01", "flyga", "--as", "chef@akst.example", code=2)
+    assert "okänt steg 'flyga'" in cli.error
+    # Conditions that do not hold: each one's Swedish sentence, no condition names (6).
     friskvard = next(
         c["ref"] for c in cli.json("cases", "list") if c["title"].startswith("Friskvård")
     )  # type: ignore[union-attr, index]
-    cli("cases", "fire", friskvard, "registrera", "--as", "sekreterare@akst.example", code=4)
+    cli("cases", "fire", friskvard, "registrera", "--as", "sekreterare@akst.example", code=6)
     assert "insatsägare saknas" in cli.error and "--set owner_party" in cli.error
+    assert "owner_party_among_parties" not in cli.error and "two_parties" not in cli.error
     cli(
         "cases",
         "fire",
@@ -144,7 +154,7 @@ def test_a_refused_step_writes_nothing(cli: Cli) -> None:
         "chef@akst.example",
         "--set",
         "followup_plan=",
-        code=4,
+        code=6,
     )
     assert cli.json("cases", "show", "2026/001-01") == before
 

@@ -1,7 +1,13 @@
-"""The named conditions a lifecycle definition may require (states/*.yaml, `conditions:`).
+"""The named conditions a lifecycle definition may require (states/*.yaml, `conditions:`), and
+the named relations between a person and a case (`relations:`).
 
 Each condition looks at the facts of one case, already loaded, and answers None when it holds
 or a short Swedish sentence saying what is missing and how to supply it.
+
+A relation limits a role to the cases a person has to do with: `relations: {projektagare:
+[project_owner]}` on a transition lets someone who acts as projektägare take that step only on
+an insats they own. A refused relation is a matter of who acts (not permitted), not of the
+case's readiness (a failed condition).
 """
 
 from __future__ import annotations
@@ -63,6 +69,38 @@ _LATEST_DECISION = (
     .order_by(col(Paragraph.id).desc())
     .limit(1)
 )
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A person's tie to a case: the case column that names the person."""
+
+    name: str
+    # Who holds it, as a refusal names them: "bara projektägaren för insatsen".
+    label: str
+    column: str
+
+    def holds(self, case: Any, person_id: int | None) -> bool:
+        return person_id is not None and getattr(case, self.column, None) == person_id
+
+
+RELATIONS: dict[str, dict[str, Relation]] = {
+    "insats": {
+        relation.name: relation
+        for relation in (
+            Relation("project_owner", "projektägaren för insatsen", "project_owner_id"),
+            Relation("submitter", "den som lämnade in idén", "submitted_by_id"),
+        )
+    },
+    "styrdokument": {},
+}
+
+
+def relations_held(subject: str, case: Any, person_id: int | None) -> frozenset[str]:
+    """The relations this person has to this case (their id in the case's person columns)."""
+    return frozenset(
+        name for name, relation in RELATIONS[subject].items() if relation.holds(case, person_id)
+    )
 
 
 def _scalar(facts: Facts, query: Select[Any], insats_id: int) -> Any:

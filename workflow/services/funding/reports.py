@@ -157,9 +157,11 @@ def submit(
     }
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        app.actions.require(actor, "submit_report")
+        app.actions.require_role(actor, "submit_report")
         lifecycle = app.lifecycles["insats"].lifecycle
         case = open_case(session, organisation, ref, "rapportering", lifecycle)
+        # A projektägare reports only on the insatser they own (states/actions.yaml).
+        app.actions.require(actor, "submit_report", case=case)
         report = _pick(session, case, report_id, OWED)
         if report.status not in OWED:
             raise NotPermitted(
