@@ -37,7 +37,7 @@ def _print_meeting(view: MeetingView) -> None:
     protocol_status = view.protocol.status_label if view.protocol else "inget protokoll"
     print_pairs(
         [
-            ("Möte", view.id),
+            ("Möte", view.number),
             ("Organ", view.organ),
             ("Tid", _time_span(view)),
             ("Plats", view.place),
@@ -104,7 +104,7 @@ def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -
             ["Möte", "Organ", "Tid", "Plats", "Ärenden", "Protokoll"],
             [
                 [
-                    v.id,
+                    v.number,
                     v.organ,
                     _time_span(v),
                     v.place,
@@ -150,7 +150,7 @@ def create_command(
         kind=kind,
         forbund=app.settings.forbund,
     )
-    _emit_meeting(as_json, view, f"Möte {view.id} skapat: {view.title}")
+    _emit_meeting(as_json, view, f"Möte {view.number} skapat: {view.title}")
 
 
 @meetings_group.command("show", help="Visa ett möte: närvaro, dagordning, §§ och beslut.")

@@ -13,6 +13,7 @@ from workflow.models import (
 from workflow.services.cases.change import begin_change
 from workflow.services.cases.fire import record_event
 from workflow.services.cases.records import CREATE_TRIGGER, SUBJECT, save_parties
+from workflow.services.cases.registration import next_number
 from workflow.services.cases.views import CaseView, view
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import roles_text
@@ -40,6 +41,7 @@ def submit_idea(
             )
         case = Insats(
             forbund_id=organisation.id,  # type: ignore[arg-type]
+            number=next_number(session, Insats.__table__, organisation.id),  # type: ignore[attr-defined]
             title="",
             state=lifecycle.initial,
             submitted_by_id=actor.id,
