@@ -51,7 +51,7 @@ class World:
     parties: dict[str, str] = field(default_factory=dict)
 
     def idea(self, **values: Any) -> str:
-        fields = {**complete_application(self.clock.now.year + 1), **values}
+        fields = {**complete_application(self.clock.now.year + 1, self.slug), **values}
         view = cases.submit_idea(
             self.app,
             actor_email=email(Role.HANDLAGGARE, self.slug),
@@ -74,7 +74,7 @@ class World:
         return cases.get_case(self.app, ref=ref, forbund=self.slug)
 
 
-def complete_application(year: int) -> dict[str, Any]:
+def complete_application(year: int, forbund: str = "test") -> dict[str, Any]:
     return {
         "title": "Gemensamt stöd för unga vuxna",
         "inriktning": "individ",
@@ -85,7 +85,7 @@ def complete_application(year: int) -> dict[str, Any]:
         "end": f"{year + 1}-12-31",
         "owner_party": "Kungälvs kommun",
         "parties": ["Kungälvs kommun", "Försäkringskassan"],
-        "project_owner": email(Role.PROJEKTAGARE),
+        "project_owner": email(Role.PROJEKTAGARE, forbund),
         "budget": {str(year): 500, str(year + 1): 400},
         "followup_plan": "Delårsrapport 30 juni, helårsrapport 31 december",
     }

@@ -44,6 +44,7 @@ KNOWN = frozenset(
         "approve_report",
         "request_report_completion",
         "register_uppfoljning",
+        "see_case",
     }
 )
 

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam
 from sqlmodel import col, select
 
+from workflow.case_fields import missing as missing_field
 from workflow.models.funding import Agreement, Report
 from workflow.models.meetings import Paragraph, Protocol, ProtocolStatus
-from workflow.vocabulary import PartyKind, Recommendation
+from workflow.vocabulary import RECOMMENDATION_LABELS, PartyKind, Recommendation, choices_text
 
 
 @dataclass
@@ -161,11 +162,11 @@ def _budget_per_year(facts: Facts) -> str | None:
     return None
 
 
-def _present(attribute: str, what: str, key: str) -> Callable[[Facts], str | None]:
+def _present(attribute: str, field_name: str) -> Callable[[Facts], str | None]:
     def check(facts: Facts) -> str | None:
         value = getattr(facts.subject, attribute)
         if value is None or (isinstance(value, str) and not value.strip()):
-            return f"{what} saknas; ange med --set {key}=..."
+            return missing_field(field_name)
         return None
 
     return check
@@ -174,8 +175,8 @@ def _present(attribute: str, what: str, key: str) -> Callable[[Facts], str | Non
 def _recommendation_recorded(facts: Facts) -> str | None:
     case = facts.subject
     if case.recommendation not in {r.value for r in Recommendation}:
-        choices = ", ".join(r.value for r in Recommendation)
-        return f"beredningsgruppens rekommendation saknas; ange --set recommendation=({choices})"
+        choices = choices_text(RECOMMENDATION_LABELS)
+        return f"beredningsgruppens rekommendation saknas; ange --set recommendation=… ({choices})"
     if not (case.recommendation_motivation or "").strip():
         return "rekommendationen saknar motivering; ange --set recommendation_motivation=..."
     return None
@@ -242,7 +243,10 @@ def _recommendation_for_board(facts: Facts) -> str | None:
 def _completion_asked_in_beredning(facts: Facts) -> str | None:
     if facts.subject.recommendation == Recommendation.KOMPLETTERA:
         return None
-    return "kompletteringen begärdes inte av beredningsgruppen; använd komplettering_inkommen"
+    return (
+        "kompletteringen begärdes inte av beredningsgruppen; använd steget "
+        "”Komplettering inkommen” (komplettering_inkommen)"
+    )
 
 
 def _protocol_justerat(facts: Facts) -> str | None:
@@ -275,14 +279,12 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
         ),
         Condition("period_valid", "start- och slutdatum, slut efter start", _period_valid),
         Condition("budget_per_year", "sökt budget för varje år i perioden", _budget_per_year),
-        Condition(
-            "target_group_present", "målgrupp angiven", _present("malgrupp", "målgrupp", "malgrupp")
-        ),
-        Condition("goals_present", "mål angivna", _present("mal", "mål", "mal")),
+        Condition("target_group_present", "målgrupp angiven", _present("malgrupp", "malgrupp")),
+        Condition("goals_present", "mål angivna", _present("mal", "mal")),
         Condition(
             "followup_plan_present",
             "uppföljningsplan angiven",
-            _present("followup_plan", "uppföljningsplan", "followup_plan"),
+            _present("followup_plan", "followup_plan"),
         ),
         Condition(
             "recommendation_recorded",
@@ -292,7 +294,7 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
         Condition(
             "paragraph_recorded",
             "protokollsparagraf angiven",
-            _present("decision_paragraph", "protokollsparagraf (§)", "decision_paragraph"),
+            _present("decision_paragraph", "decision_paragraph"),
         ),
         Condition("agreement_signed", "avtalet undertecknat", _agreement_signed),
         Condition("start_date_reached", "startdatum har kommit", _start_date_reached),
