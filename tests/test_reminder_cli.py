@@ -115,7 +115,9 @@ def test_the_reminder_list_shows_what_goes_out_when_and_to_whom(cli: Cli) -> Non
     earlier = cli.json("reminders", "list", "--due-before", cutoff)
     assert len(earlier) < len(listed) and all(r["send_on"] < cutoff for r in earlier)
     table = cli("reminders", "list")
-    assert table.splitlines()[0].split()[:3] == ["Skickas", "Regel", "Steg"]
+    assert table.splitlines()[0].split()[:3] == ["Skickas", "Regel", "När"]
+    # Steps read as when they go out, not as the rule file's keys (fore_21, kallelse ...).
+    assert " dagar före " in table and "fore_21" not in table
     cli("reminders", "list", "--due-before", "i morgon", code=2)
 
 

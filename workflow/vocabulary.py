@@ -53,6 +53,15 @@ def role_label(role: str) -> str:
         return role
 
 
+# Who a reminder goes to besides a role: the person responsible for the case (notifications/).
+RECIPIENT_LABELS = {"ansvarig": "ansvarig för ärendet"}
+
+
+def recipient_label(who: str) -> str:
+    """A reminder's recipient as people read it: a role's label, or 'ansvarig för ärendet'."""
+    return RECIPIENT_LABELS.get(who) or role_label(who)
+
+
 def roles_text(roles: frozenset[str] | set[str] | tuple[str, ...], empty: str = "ingen") -> str:
     """Roles as people read them: 'förbundschef, sekreterare'."""
     return ", ".join(sorted(role_label(r) for r in roles)) or empty
@@ -112,6 +121,34 @@ def choices_text(labels: dict[E, str]) -> str:
         value.value if label == value.value else f"{value.value} ({label})"
         for value, label in labels.items()
     )
+
+
+# The statuses of records beside a case's lifecycle, as people read them (the ids are stored).
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "report": {
+        "vantar": "väntar",
+        "inkommen": "inkommen",
+        "komplettering": "komplettering begärd",
+        "godkand": "godkänd",
+        "ersatt": "ersatt",
+    },
+    "agreement": {"utkast": "utkast", "undertecknat": "undertecknat", "ersatt": "ersatt"},
+    "payment": {"vilande": "vilande (väntar på godkänd rapport)", "utbetald": "utbetald"},
+    # A reminder, and a message in the outbox.
+    "reminder": {
+        "pending": "väntar",
+        "sent": "skickad",
+        "cancelled": "avplanerad",
+        "skipped": "ingen mottagare",
+        "failed": "misslyckad",
+    },
+}
+
+
+def status_label(kind: str, value: str | None) -> str:
+    if value is None:
+        return ""
+    return STATUS_LABELS.get(kind, {}).get(value, value)
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -12,6 +12,7 @@ from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
+from workflow.models.meetings import SIGNER_LABELS, SignerRole
 from workflow.services.board import agenda, beredning, meetings, papers, protocol
 from workflow.services.board.meetings import MeetingView, presence_label
 from workflow.services.board.protocol import DecisionInput
@@ -51,7 +52,10 @@ def _print_meeting(view: MeetingView) -> None:
         print_table(
             ["Underskrift", "Namn", "Justerat"],
             [["sekreterare", view.protocol.secretary, ""]]
-            + [[s.role, s.name, s.signed_at] for s in view.protocol.signers],
+            + [
+                [SIGNER_LABELS.get(SignerRole(s.role), s.role), s.name, s.signed_at]
+                for s in view.protocol.signers
+            ],
         )
         if view.protocol.posted_on:
             click.echo(f"Anslaget {view.protocol.posted_on}, tas ned {view.protocol.taken_down_on}")

@@ -105,6 +105,9 @@ class SignerRole(StrEnum):
     JUSTERARE = "justerare"
 
 
+SIGNER_LABELS = {SignerRole.ORDFORANDE: "ordförande", SignerRole.JUSTERARE: "justerare"}
+
+
 class Organ(SQLModel, table=True):
     """A body that meets: the styrelse decides, the others prepare or recommend."""
 
