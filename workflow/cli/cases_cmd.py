@@ -99,10 +99,13 @@ def _print_case(view: CaseView, lifecycle: Lifecycle) -> None:
 
 @cases.command("show", help="Visa en insats med dess händelser.")
 @click.argument("ref", metavar="DNR")
+@click.option(
+    "--as", "viewer", metavar="EMAIL", help="Visa som denna person ser det (bara sina ärenden)."
+)
 @json_option
 @pass_app()
-def show_command(app: App, ref: str, as_json: bool) -> None:
-    view = case_service.get_case(app, ref=ref, forbund=app.settings.forbund)
+def show_command(app: App, ref: str, viewer: str | None, as_json: bool) -> None:
+    view = case_service.get_case(app, ref=ref, forbund=app.settings.forbund, viewer_email=viewer)
     emit(as_json, view.to_json(), lambda: _print_case(view, app.lifecycles["insats"].lifecycle))
 
 
