@@ -161,6 +161,20 @@ def test_exit_codes_and_one_line_errors(cli: Cli) -> None:
     cli("cases", "frobnicate", code=2)
 
 
+def test_a_mail_server_that_does_not_answer_is_not_a_broken_audit_chain(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 1 meant both; now 1 is the audit chain (test_audit.py) and 7 the mail server."""
+    from tests.smtp_support import free_port
+
+    monkeypatch.setenv("FINSAM_MAIL__SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("FINSAM_MAIL__SMTP_PORT", str(free_port()))  # nobody listens there
+    monkeypatch.setenv("FINSAM_MAIL__SECURITY", "none")
+    monkeypatch.setenv("FINSAM_MAIL__TIMEOUT_SECONDS", "2")
+    nobody = Cli(sqlite_url, capsys)
+    nobody("mail", "test", "--to", "chef@akst.example", code=7)
+
+
 def test_a_refused_step_writes_nothing(cli: Cli) -> None:
     before = cli.json("cases", "show", "2026/001-01")
     cli(

@@ -142,6 +142,12 @@ STATUS_LABELS: dict[str, dict[str, str]] = {
         "skipped": "ingen mottagare",
         "failed": "misslyckad",
     },
+    # One attempt to hand a message to the mail server.
+    "delivery": {
+        "delivered": "levererat",
+        "retry": "inte levererat, försöks igen",
+        "failed": "avvisat av servern",
+    },
 }
 
 

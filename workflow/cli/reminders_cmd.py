@@ -11,11 +11,12 @@ from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.clock import show
-from workflow.errors import ExitCode
+from workflow.errors import Unavailable
 from workflow.scheduler import run_forever, run_once
 from workflow.services.reminders import mailer, outbox
 from workflow.services.reminders import planner as reminders
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
+from workflow.vocabulary import status_label
 
 STATUS_LABELS = VOCABULARY_STATUS["reminder"]
 
@@ -152,11 +153,17 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
         as_json,
         data,
         lambda: print_pairs(
-            [("Till", to_address), ("Resultat", outcome.result), ("Svar", outcome.detail)]
+            [
+                ("Till", to_address),
+                ("Resultat", status_label("delivery", outcome.result)),
+                ("Svar", outcome.detail),
+            ]
         ),
     )
     if outcome.result != "delivered":
-        raise click.exceptions.Exit(ExitCode.UNAVAILABLE)
+        # Exit 7: the mail server, not the input or the audit chain (workflow/errors.py).
+        detail = " ".join(outcome.detail.split()) or status_label("delivery", outcome.result)
+        raise Unavailable(f"testmeddelandet till {to_address} gick inte fram: {detail}")
 
 
 @click.command("scheduler", help="Kör klockan och utskicket (avsluta med SIGTERM eller Ctrl-C).")
