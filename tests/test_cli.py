@@ -254,6 +254,16 @@ def broken_deployment(tmp_path: Path, old: str, new: str) -> Path:
         ),
         ("roles: [admin, forbundschef]", "roles: [vaktmastare]", "okänd roll 'vaktmastare'"),
         ("states:\n", "states:\n  glomd: {label: Glömd}\n", "states.glomd: kan inte nås"),
+        (
+            "relations: {projektagare: [project_owner]}",
+            "relations: {projektagare: [grannen]}",
+            "okänd relation 'grannen'",
+        ),
+        (
+            "relations: {projektagare: [project_owner]}",
+            "relations: {admin: [project_owner]}",
+            "relations.admin: rollen finns inte bland övergångens roller",
+        ),
     ],
 )
 def test_a_broken_definition_stops_start_up_naming_file_and_key(
