@@ -51,7 +51,7 @@ class World:
     parties: dict[str, str] = field(default_factory=dict)
 
     def idea(self, **values: Any) -> str:
-        fields = {**complete_application(self.clock.now.year + 1), **values}
+        fields = {**complete_application(self.clock.now.year + 1, self.slug), **values}
         view = cases.submit_idea(
             self.app,
             actor_email=email(Role.HANDLAGGARE, self.slug),
@@ -74,7 +74,7 @@ class World:
         return cases.get_case(self.app, ref=ref, forbund=self.slug)
 
 
-def complete_application(year: int) -> dict[str, Any]:
+def complete_application(year: int, forbund: str = "test") -> dict[str, Any]:
     return {
         "title": "Gemensamt stöd för unga vuxna",
         "inriktning": "individ",
@@ -85,6 +85,7 @@ def complete_application(year: int) -> dict[str, Any]:
         "end": f"{year + 1}-12-31",
         "owner_party": "Kungälvs kommun",
         "parties": ["Kungälvs kommun", "Försäkringskassan"],
+        "project_owner": email(Role.PROJEKTAGARE, forbund),
         "budget": {str(year): 500, str(year + 1): 400},
         "followup_plan": "Delårsrapport 30 juni, helårsrapport 31 december",
     }
@@ -209,3 +210,19 @@ class Cli:
 
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--json"))
+
+
+# -- the wall clock of a command run in process ----------------------------------------------
+
+
+def freeze_wall_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
+    """`finsam` run in process reads this moment as now (workflow.clock's system clock): a
+    command-line test must not depend on the day or the hour it happens to run."""
+    frozen = at.astimezone(UTC)
+
+    class _Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return frozen if tz is None else frozen.astimezone(tz)
+
+    monkeypatch.setattr("workflow.clock.datetime", _Frozen)

@@ -73,14 +73,15 @@ def test_each_forbund_keeps_its_own_chain_and_its_own_cases(world: World) -> Non
     from workflow.errors import NotFound
     from workflow.services import cases
 
+    only_mine = world.fire(world.idea(), "registrera", "sekreterare")
     with pytest.raises(NotFound):  # the other förbund's people cannot act here
         cases.fire(
             world.app,
-            ref=mine.dnr,
-            trigger="starta_beredning",  # type: ignore[arg-type]
+            ref=only_mine.dnr,  # type: ignore[arg-type]
+            trigger="starta_beredning",
             actor_email="forbundschef@annat.example",
             forbund="test",
         )
     reports = {r.forbund: r for r in verify(world)}
-    assert reports["test"].events == 2 and reports["annat"].events == 2
+    assert reports["test"].events == 4 and reports["annat"].events == 2
     assert all(r.ok for r in reports.values())

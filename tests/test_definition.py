@@ -141,6 +141,13 @@ def test_the_shipped_actions_load_and_refuse_by_naming_who_may() -> None:
             ("  post_anslag: {label: anslå protokoll, roles: [sekreterare, admin]}\n", ""),
             "actions: saknar post_anslag",
         ),
+        (
+            (
+                "relations: {projektagare: [project_owner]}",
+                "relations: {projektagare: [grannen]}",
+            ),
+            "actions.submit_report.relations.projektagare: okänd relation 'grannen'",
+        ),
     ],
 )
 def test_a_broken_actions_file_names_the_file_and_the_key(

@@ -18,7 +18,7 @@ from tests.funding_world import (
     running,
 )
 from tests.support import World
-from workflow.errors import BadInput, NotPermitted
+from workflow.errors import BadInput, ConditionFailed, NotPermitted
 from workflow.models import Agreement, Report
 from workflow.services.funding import agreements, budget, payments, reports
 from workflow.vocabulary import Role
@@ -49,7 +49,7 @@ def test_the_insats_starts_when_the_avtal_is_signed_and_the_start_date_has_come(
         world.app, ref=ref, actor_email=CHEF, forbund="test", forbund_signed_on=date(2026, 3, 2)
     )
     world.clock.set(date(2027, 1, 1))
-    with pytest.raises(NotPermitted, match="agreements sign"):
+    with pytest.raises(ConditionFailed, match="agreements sign"):
         world.fire(ref, "starta", Role.FORBUNDSCHEF, values={"agreement_signed_on": "2026-03-02"})
     world.clock.set(date(2026, 3, 5))
     view = agreements.sign(

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.smtp_support import SmtpServer, running_server
-from tests.support import Cli
+from tests.support import Cli, freeze_wall_clock
 from workflow.clock import STOCKHOLM
+
+TODAY = datetime(2026, 12, 1, 10, 0, tzinfo=STOCKHOLM)
 
 
 @pytest.fixture
@@ -18,15 +20,16 @@ def cli(
 ) -> Cli:
     # The demo holds two förbund; like the README's tour, these commands are about the first.
     monkeypatch.setenv("FINSAM_FORBUND", "akst")
+    # A working-day morning after the send hour, whenever the test runs.
+    freeze_wall_clock(monkeypatch, TODAY)
     runner = Cli(sqlite_url, capsys)
     runner("demo")
     return runner
 
 
 def _overdue_policy(cli: Cli) -> None:
-    """A policy whose deadline passed ten days ago (the CLI runs on the real clock): its
-    'overdue' reminder is due now, whatever today is."""
-    today = datetime.now(STOCKHOLM).date()
+    """A policy whose deadline passed ten days ago: its 'overdue' reminder is due now."""
+    today = TODAY.date()
     cli(
         "policies",
         "register",
@@ -119,7 +122,9 @@ def test_the_reminder_list_shows_what_goes_out_when_and_to_whom(cli: Cli) -> Non
     earlier = cli.json("reminders", "list", "--due-before", cutoff)
     assert len(earlier) < len(listed) and all(r["send_on"] < cutoff for r in earlier)
     table = cli("reminders", "list")
-    assert table.splitlines()[0].split()[:3] == ["Skickas", "Regel", "Steg"]
+    assert table.splitlines()[0].split()[:3] == ["Skickas", "Regel", "När"]
+    # Steps read as when they go out, not as the rule file's keys (fore_21, kallelse ...).
+    assert " dagar före " in table and "fore_21" not in table
     cli("reminders", "list", "--due-before", "i morgon", code=2)
 
 

@@ -93,11 +93,13 @@ def test_an_unjusterat_protocol_is_reminded_after_three_days_and_escalated_at_te
 def test_the_applicant_hears_of_the_decision_and_an_unsigned_avtal_is_chased(world: World) -> None:
     ref = granted(world)  # bifall justerat today (Mon 2 March 2026), state avtal
     today = date(2026, 3, 2)
+    # The one responsible for the case: its projektägare, or who submitted it.
+    applicant = world.show(ref).project_owner or email("handlaggare")
     [decision] = [r for r in _planned(world, "decision_to_applicant") if r.subject_ref == ref]
-    assert decision.send_on == today and decision.recipients == [email("handlaggare")]
+    assert decision.send_on == today and decision.recipients == [applicant]
     [unsigned] = [r for r in _planned(world, "agreement_unsigned") if r.subject_ref == ref]
     assert unsigned.send_on == today + timedelta(days=14)
-    assert set(unsigned.recipients) == {email("forbundschef"), email("handlaggare")}
+    assert set(unsigned.recipients) == {email("forbundschef"), applicant}
 
     agreements.create(world.app, ref=ref, actor_email=CHEF, forbund="test")
     agreements.sign(

@@ -11,7 +11,7 @@ import pytest
 from tests.funding_world import ADMIN, CHEF, PROJEKTAGARE, SEKRETERARE, audit_count, running
 from tests.support import World
 from workflow.clock import STOCKHOLM
-from workflow.errors import BadInput, NotPermitted
+from workflow.errors import BadInput, ConditionFailed, NotPermitted
 from workflow.models import FollowUpQuestion
 from workflow.services.funding import closure, reports, uppfoljning
 from workflow.vocabulary import Role
@@ -189,7 +189,7 @@ def test_the_board_stops_an_insats_early_and_no_more_reports_are_taken(world: Wo
 def test_closing_without_a_reason_before_the_end_is_refused(world: World) -> None:
     ref = running(world)
     before = audit_count(world)
-    with pytest.raises(NotPermitted, match="comment_given"):
+    with pytest.raises(ConditionFailed, match="en motivering krävs"):
         closure.close(
             world.app,
             ref=ref,

@@ -13,7 +13,7 @@ from sqlmodel import func, select
 
 from tests.support import TravelClock, World, build_world, email
 from workflow.app import App
-from workflow.errors import BadInput, NotFound, NotPermitted
+from workflow.errors import BadInput, ConditionFailed, Conflict, NotFound, NotPermitted
 from workflow.models import AuditEvent
 from workflow.services import cases
 from workflow.services.cases import audit
@@ -123,7 +123,7 @@ def run_machine(db_url: str, max_examples: int) -> None:
                     values=values,
                     comment=comment,
                 )
-            except (NotPermitted, BadInput, NotFound):
+            except (NotPermitted, BadInput, NotFound, Conflict, ConditionFailed):
                 unchanged = cases.get_case(self.app, ref=ref, forbund="test")
                 assert (unchanged.state, unchanged.version, unchanged.dnr) == (
                     before.state,

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 import yaml
 
+from workflow.conditions import RELATIONS
 from workflow.errors import DefinitionError, NotPermitted
-from workflow.vocabulary import ROLE_LABELS, Role
+from workflow.vocabulary import Role, role_label
 
 # The actions the services ask for. A new rule adds its name here and its roles in the file.
 KNOWN = frozenset(
@@ -46,11 +47,15 @@ KNOWN = frozenset(
         "retry_mail",
         "dispose_records",
         "manage_organisation",
+        "see_case",
     }
 )
 
 
 class _HasRoles(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
     @property
     def email(self) -> str: ...
 
@@ -58,16 +63,29 @@ class _HasRoles(Protocol):
     def roles(self) -> frozenset[str]: ...
 
 
+# The actions act on insatser; their relations are the insats's (conditions.RELATIONS).
+_SUBJECT = "insats"
+
+
 @dataclass(frozen=True)
 class ActionDef:
     name: str
     label: str
     roles: frozenset[str]
+    # role -> relations of which one must hold on the case (as on a lifecycle step).
+    relations: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
+    def relations_for(self, role: str) -> tuple[str, ...]:
+        return next((names for named, names in self.relations if named == role), ())
 
-def roles_text(roles: frozenset[str] | set[str]) -> str:
-    """Roles as people read them: 'förbundschef, sekreterare'."""
-    return ", ".join(sorted(ROLE_LABELS[Role(r)] for r in roles)) or "ingen"
+    def who_may(self) -> str:
+        relations = RELATIONS[_SUBJECT]
+        parts = []
+        for role in sorted(self.roles, key=role_label):
+            names = self.relations_for(role)
+            needed = " eller ".join(relations[n].label for n in names)
+            parts.append(f"{role_label(role)} (bara {needed})" if names else role_label(role))
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -78,16 +96,40 @@ class Actions:
     def __getitem__(self, name: str) -> ActionDef:
         return self.by_name[name]
 
-    def allows(self, actor: _HasRoles, name: str) -> bool:
-        return bool(actor.roles & self.by_name[name].roles)
+    def allows(self, actor: _HasRoles, name: str, case: Any = None) -> bool:
+        """Whether the actor may; an action whose roles have relations needs the case."""
+        action = self.by_name[name]
+        for role in action.roles & actor.roles:
+            needed = action.relations_for(role)
+            if not needed:
+                return True
+            if case is None:
+                raise TypeError(f"action {name!r} has relations: pass the case")
+            relations = RELATIONS[_SUBJECT]
+            if any(relations[n].holds(case, actor.id) for n in needed):
+                return True
+        return False
 
-    def require(self, actor: _HasRoles, name: str) -> None:
-        """Refuse, naming who may, unless the actor holds one of the action's roles."""
+    def require_role(self, actor: _HasRoles, name: str) -> None:
+        """The role check alone, before the case is read: `require(..., case=)` afterwards
+        checks the relation too."""
         action = self.by_name[name]
         if not actor.roles & action.roles:
             raise NotPermitted(
-                f"{actor.email} får inte {action.label}; det får: {roles_text(action.roles)}"
+                f"{actor.email} får inte {action.label}; det får: {action.who_may()}"
             )
+
+    def require(self, actor: _HasRoles, name: str, case: Any = None) -> None:
+        """Refuse, naming who may, unless one of the actor's roles allows the action (on this
+        case, for a role limited by a relation)."""
+        action = self.by_name[name]
+        self.require_role(actor, name)
+        if self.allows(actor, name, case):
+            return
+        ref = getattr(case, "dnr", None) or "detta ärende"
+        raise NotPermitted(
+            f"{actor.email} får inte {action.label} för {ref}; det får: {action.who_may()}"
+        )
 
 
 def load_actions(path: Path) -> Actions:
@@ -121,7 +163,24 @@ def load_actions(path: Path) -> Actions:
                 raise fail(
                     f"{key}.roles", f"okänd roll {role!r}; kända: {', '.join(sorted(known_roles))}"
                 )
-        found[name] = ActionDef(name, label.strip(), frozenset(roles))
+        relations = spec.get("relations") or {}
+        if not isinstance(relations, dict):
+            raise fail(f"{key}.relations", "ska vara en mappning roll: [relation, ...]")
+        parsed = []
+        for role, names in relations.items():
+            names = [names] if isinstance(names, str) else names
+            if role not in roles:
+                raise fail(f"{key}.relations.{role}", "rollen finns inte bland åtgärdens roller")
+            if not isinstance(names, list) or not names:
+                raise fail(f"{key}.relations.{role}", "ska vara en lista med minst en relation")
+            for relation in names:
+                if relation not in RELATIONS[_SUBJECT]:
+                    known = ", ".join(sorted(RELATIONS[_SUBJECT]))
+                    raise fail(
+                        f"{key}.relations.{role}", f"okänd relation {relation!r}; kända: {known}"
+                    )
+            parsed.append((role, tuple(names)))
+        found[name] = ActionDef(name, label.strip(), frozenset(roles), tuple(parsed))
     missing = KNOWN - found.keys()
     if missing:
         raise fail("actions", f"saknar {', '.join(sorted(missing))}")

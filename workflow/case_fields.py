@@ -207,6 +207,26 @@ FIELDS: dict[str, FieldSpec] = {
 FIELDS_BY_SUBJECT: dict[str, dict[str, FieldSpec]] = {"insats": FIELDS, "styrdokument": {}}
 
 
+def field_label(name: str) -> str:
+    """How forms and refusals name a case field: 'insatsägare' for owner_party."""
+    spec = FIELDS.get(name)
+    return spec.label if spec else name
+
+
+def field_labels(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(field_label(name) for name in names)
+
+
+def fields_text(names: tuple[str, ...] | list[str]) -> str:
+    """Fields as one may type them, each with its label: 'owner_party (insatsägare), ...'."""
+    return ", ".join(f"{name} ({field_label(name)})" for name in names) or "inga"
+
+
+def missing(name: str) -> str:
+    """A condition's sentence for a field that is not filled in, with the way to supply it."""
+    return f"{field_label(name)} saknas; ange {field_label(name)} (--set {name}=…)"
+
+
 def _set_paragraph(case: Case, raw: Any) -> Any:
     case.decision_paragraph = check_one_line(str(raw), "paragrafen", max_length=40)
     return case.decision_paragraph
@@ -237,10 +257,12 @@ def apply_fields(
     """Put the given values on the case; returns what was recorded, for the audit event."""
     for key in values:
         if key not in FIELDS:
-            raise BadInput(f"okänt fält {key!r}; kända fält: {', '.join(FIELDS)}")
+            raise BadInput(f"okänt fält {key!r}; kända fält: {fields_text(list(FIELDS))}")
         if allowed is not None and key not in allowed:
-            permitted = ", ".join(allowed) or "inga"
-            raise BadInput(f"fältet {key!r} kan inte anges i detta steg; tillåtna här: {permitted}")
+            raise BadInput(
+                f"fältet {key!r} ({field_label(key)}) kan inte anges i detta steg; "
+                f"tillåtna här: {fields_text(allowed)}"
+            )
     for key, raw in values.items():
         ctx.changed[key] = FIELDS[key].apply(case, raw, ctx)
     return ctx.changed

@@ -1,7 +1,13 @@
-"""The named conditions a lifecycle definition may require (states/*.yaml, `conditions:`).
+"""The named conditions a lifecycle definition may require (states/*.yaml, `conditions:`), and
+the named relations between a person and a case (`relations:`).
 
 Each condition looks at the facts of one case, already loaded, and answers None when it holds
 or a short Swedish sentence saying what is missing and how to supply it.
+
+A relation limits a role to the cases a person has to do with: `relations: {projektagare:
+[project_owner]}` on a transition lets someone who acts as projektägare take that step only on
+an insats they own. A refused relation is a matter of who acts (not permitted), not of the
+case's readiness (a failed condition).
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam
 from sqlmodel import col, select
 
+from workflow.case_fields import missing as missing_field
 from workflow.models.funding import Agreement, Report
 from workflow.models.meetings import Paragraph, Protocol, ProtocolStatus
-from workflow.vocabulary import PartyKind, Recommendation
+from workflow.vocabulary import RECOMMENDATION_LABELS, PartyKind, Recommendation, choices_text
 
 
 @dataclass
@@ -63,6 +70,38 @@ _LATEST_DECISION = (
     .order_by(col(Paragraph.id).desc())
     .limit(1)
 )
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A person's tie to a case: the case column that names the person."""
+
+    name: str
+    # Who holds it, as a refusal names them: "bara projektägaren för insatsen".
+    label: str
+    column: str
+
+    def holds(self, case: Any, person_id: int | None) -> bool:
+        return person_id is not None and getattr(case, self.column, None) == person_id
+
+
+RELATIONS: dict[str, dict[str, Relation]] = {
+    "insats": {
+        relation.name: relation
+        for relation in (
+            Relation("project_owner", "projektägaren för insatsen", "project_owner_id"),
+            Relation("submitter", "den som lämnade in idén", "submitted_by_id"),
+        )
+    },
+    "styrdokument": {},
+}
+
+
+def relations_held(subject: str, case: Any, person_id: int | None) -> frozenset[str]:
+    """The relations this person has to this case (their id in the case's person columns)."""
+    return frozenset(
+        name for name, relation in RELATIONS[subject].items() if relation.holds(case, person_id)
+    )
 
 
 def _scalar(facts: Facts, query: Select[Any], insats_id: int) -> Any:
@@ -123,11 +162,11 @@ def _budget_per_year(facts: Facts) -> str | None:
     return None
 
 
-def _present(attribute: str, what: str, key: str) -> Callable[[Facts], str | None]:
+def _present(attribute: str, field_name: str) -> Callable[[Facts], str | None]:
     def check(facts: Facts) -> str | None:
         value = getattr(facts.subject, attribute)
         if value is None or (isinstance(value, str) and not value.strip()):
-            return f"{what} saknas; ange med --set {key}=..."
+            return missing_field(field_name)
         return None
 
     return check
@@ -136,8 +175,8 @@ def _present(attribute: str, what: str, key: str) -> Callable[[Facts], str | Non
 def _recommendation_recorded(facts: Facts) -> str | None:
     case = facts.subject
     if case.recommendation not in {r.value for r in Recommendation}:
-        choices = ", ".join(r.value for r in Recommendation)
-        return f"beredningsgruppens rekommendation saknas; ange --set recommendation=({choices})"
+        choices = choices_text(RECOMMENDATION_LABELS)
+        return f"beredningsgruppens rekommendation saknas; ange --set recommendation=… ({choices})"
     if not (case.recommendation_motivation or "").strip():
         return "rekommendationen saknar motivering; ange --set recommendation_motivation=..."
     return None
@@ -204,7 +243,10 @@ def _recommendation_for_board(facts: Facts) -> str | None:
 def _completion_asked_in_beredning(facts: Facts) -> str | None:
     if facts.subject.recommendation == Recommendation.KOMPLETTERA:
         return None
-    return "kompletteringen begärdes inte av beredningsgruppen; använd komplettering_inkommen"
+    return (
+        "kompletteringen begärdes inte av beredningsgruppen; använd steget "
+        "”Komplettering inkommen” (komplettering_inkommen)"
+    )
 
 
 def _protocol_justerat(facts: Facts) -> str | None:
@@ -237,14 +279,12 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
         ),
         Condition("period_valid", "start- och slutdatum, slut efter start", _period_valid),
         Condition("budget_per_year", "sökt budget för varje år i perioden", _budget_per_year),
-        Condition(
-            "target_group_present", "målgrupp angiven", _present("malgrupp", "målgrupp", "malgrupp")
-        ),
-        Condition("goals_present", "mål angivna", _present("mal", "mål", "mal")),
+        Condition("target_group_present", "målgrupp angiven", _present("malgrupp", "malgrupp")),
+        Condition("goals_present", "mål angivna", _present("mal", "mal")),
         Condition(
             "followup_plan_present",
             "uppföljningsplan angiven",
-            _present("followup_plan", "uppföljningsplan", "followup_plan"),
+            _present("followup_plan", "followup_plan"),
         ),
         Condition(
             "recommendation_recorded",
@@ -254,7 +294,7 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
         Condition(
             "paragraph_recorded",
             "protokollsparagraf angiven",
-            _present("decision_paragraph", "protokollsparagraf (§)", "decision_paragraph"),
+            _present("decision_paragraph", "decision_paragraph"),
         ),
         Condition("agreement_signed", "avtalet undertecknat", _agreement_signed),
         Condition("start_date_reached", "startdatum har kommit", _start_date_reached),

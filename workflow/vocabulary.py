@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 
 class PartyKind(StrEnum):
@@ -46,11 +46,47 @@ ROLE_LABELS = {
 }
 
 
+def role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)]
+    except ValueError:
+        return role
+
+
+# Who a reminder goes to besides a role: the person responsible for the case (notifications/).
+RECIPIENT_LABELS = {"ansvarig": "ansvarig för ärendet"}
+
+
+def recipient_label(who: str) -> str:
+    """A reminder's recipient as people read it: a role's label, or 'ansvarig för ärendet'."""
+    return RECIPIENT_LABELS.get(who) or role_label(who)
+
+
+def roles_text(roles: frozenset[str] | set[str] | tuple[str, ...], empty: str = "ingen") -> str:
+    """Roles as people read them: 'förbundschef, sekreterare'."""
+    return ", ".join(sorted(role_label(r) for r in roles)) or empty
+
+
 class Inriktning(StrEnum):
     """Individual-level or structural; fixed at creation in Uppföljning Finsam."""
 
     INDIVID = "individ"
     STRUKTUR = "struktur"
+
+
+INRIKTNING_LABELS = {
+    Inriktning.INDIVID: "individinriktad",
+    Inriktning.STRUKTUR: "strukturövergripande",
+}
+
+
+def inriktning_label(value: str | None) -> str:
+    if value is None:
+        return ""
+    try:
+        return INRIKTNING_LABELS[Inriktning(value)]
+    except ValueError:
+        return value
 
 
 class Recommendation(StrEnum):
@@ -71,7 +107,54 @@ RECOMMENDATION_LABELS = {
 
 
 def recommendation_label(value: str | None) -> str:
-    return "" if value is None else RECOMMENDATION_LABELS.get(Recommendation(value), value)
+    if value is None:
+        return ""
+    try:
+        return RECOMMENDATION_LABELS[Recommendation(value)]
+    except ValueError:
+        return value
+
+
+def choices_text(labels: dict[E, str]) -> str:
+    """The values one may type, each with its label: 'individ (individinriktad), ...'."""
+    return ", ".join(
+        value.value if label == value.value else f"{value.value} ({label})"
+        for value, label in labels.items()
+    )
+
+
+# The statuses of records beside a case's lifecycle, as people read them (the ids are stored).
+STATUS_LABELS: dict[str, dict[str, str]] = {
+    "report": {
+        "vantar": "väntar",
+        "inkommen": "inkommen",
+        "komplettering": "komplettering begärd",
+        "godkand": "godkänd",
+        "ersatt": "ersatt",
+    },
+    "agreement": {"utkast": "utkast", "undertecknat": "undertecknat", "ersatt": "ersatt"},
+    "payment": {"vilande": "vilande (väntar på godkänd rapport)", "utbetald": "utbetald"},
+    # A reminder, and a message in the outbox.
+    "reminder": {
+        "pending": "väntar",
+        "sent": "skickad",
+        "cancelled": "avplanerad",
+        "skipped": "ingen mottagare",
+        "failed": "misslyckad",
+    },
+    # One attempt to hand a message to the mail server.
+    "delivery": {
+        "delivered": "levererat",
+        "retry": "inte levererat, försöks igen",
+        "failed": "avvisat av servern",
+    },
+}
+
+
+def status_label(kind: str, value: str | None) -> str:
+    if value is None:
+        return ""
+    return STATUS_LABELS.get(kind, {}).get(value, value)
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -81,8 +164,21 @@ def parse_choice(kind: type[E], value: str, what: str) -> E:
     """Read a vocabulary value or name the choices in the error."""
     from workflow.errors import BadInput
 
+    text = value.strip().lower()
+    labels = _LABELS.get(kind, {})
+    for member, label in labels.items():
+        if text == label.casefold():
+            return member  # type: ignore[return-value]
     try:
-        return kind(value.strip().lower())
+        return kind(text)
     except ValueError:
-        choices = ", ".join(m.value for m in kind)
+        choices = choices_text(labels) if labels else ", ".join(m.value for m in kind)
         raise BadInput(f"okänt värde {value!r} för {what}; välj bland: {choices}") from None
+
+
+_LABELS: dict[type[StrEnum], dict[Any, str]] = {
+    Role: ROLE_LABELS,
+    Inriktning: INRIKTNING_LABELS,
+    Recommendation: RECOMMENDATION_LABELS,
+    PartyKind: PARTY_KIND_LABELS,
+}

@@ -8,17 +8,24 @@ import click
 
 from workflow.app import App
 from workflow.cli.budget_cmd import date_option, parse_year_amounts
-from workflow.cli.context import pass_app
+from workflow.cli.context import get_app, pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.services.funding import agreements as agreement_service
 from workflow.services.funding import payments as payment_service
 from workflow.services.funding.agreements import AgreementView
 from workflow.services.funding.payments import PaymentView
+from workflow.vocabulary import status_label
 
 
 @click.group("agreements", help="Avtal: upprätta med rapportplan, underteckna, starta insatsen.")
 def agreements() -> None:
     pass
+
+
+def _state_label(state: str) -> str:
+    """A case state as the deployment's lifecycle names it."""
+    app = get_app(click.get_current_context())
+    return app.lifecycles["insats"].lifecycle.label_of(state)
 
 
 def _print_agreement(view: AgreementView) -> None:
@@ -33,8 +40,8 @@ def _print_agreement(view: AgreementView) -> None:
             ("Förtida avslut", view.early_termination),
             ("Undertecknat förbundet", view.forbund_signed_on),
             ("Undertecknat insatsägaren", view.owner_signed_on),
-            ("Avtalets status", view.status),
-            ("Insatsens tillstånd", view.case_state),
+            ("Avtalets status", status_label("agreement", view.status)),
+            ("Insatsens tillstånd", _state_label(view.case_state)),
         ]
     )
     click.echo("")
@@ -42,7 +49,13 @@ def _print_agreement(view: AgreementView) -> None:
     print_table(
         ["Nr", "Rapport", "Period", "Senast", "Status"],
         [
-            [r.id, r.kind_label, f"{r.period_start} – {r.period_end}", r.due_on, r.status]
+            [
+                r.id,
+                r.kind_label,
+                f"{r.period_start} – {r.period_end}",
+                r.due_on,
+                status_label("report", r.status),
+            ]
             for r in view.reports
         ],
     )
@@ -112,7 +125,8 @@ def sign_command(
         as_json,
         view.to_json(),
         lambda: click.echo(
-            f"{view.ref}: avtalet är {view.status}; insatsen är i tillståndet {view.case_state}"
+            f"{view.ref}: avtalet är {status_label('agreement', view.status)}; insatsen är i "
+            f"tillståndet ”{_state_label(view.case_state)}”"
         ),
     )
 
@@ -152,7 +166,16 @@ def _print_payments(views: list[PaymentView]) -> None:
     print_table(
         ["Nr", "Dnr", "År", "Belopp (tkr)", "Begärd", "Status", "Utbetald", "Väntar på"],
         [
-            [p.id, p.ref, p.year, p.amount_tkr, p.requested_on, p.status, p.paid_on, p.waits_for]
+            [
+                p.id,
+                p.ref,
+                p.year,
+                p.amount_tkr,
+                p.requested_on,
+                status_label("payment", p.status),
+                p.paid_on,
+                p.waits_for,
+            ]
             for p in views
         ],
         empty="(inga utbetalningar)",

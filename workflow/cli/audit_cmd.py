@@ -9,10 +9,9 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option
+from workflow.errors import ExitCode
 from workflow.services.archive import witness as witness_service
 from workflow.services.cases import audit as audit_service
-
-CHAIN_BROKEN = 1
 
 
 @click.group("audit", help="Granskningsloggen (hashkedja per förbund).")
@@ -62,11 +61,11 @@ def verify_command(app: App, witness: Path | None, as_json: bool) -> None:
             f"fel: granskningsloggen för {mismatch.forbund} stämmer inte med vittnet: {mismatch.problem}",
             err=True,
         )
-        click.get_current_context().exit(CHAIN_BROKEN)
+        click.get_current_context().exit(ExitCode.CHAIN_BROKEN)
     if not all(r.ok for r in reports):
         broken = next(r for r in reports if not r.ok)
         click.echo(
             f"fel: granskningsloggen för {broken.forbund} är bruten vid händelse {broken.broken_at}",
             err=True,
         )
-        click.get_current_context().exit(CHAIN_BROKEN)
+        click.get_current_context().exit(ExitCode.CHAIN_BROKEN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ from workflow.errors import BadInput
 from workflow.lifecycle.definition import Lifecycle
 from workflow.services import cases as case_service
 from workflow.services.cases import CaseView
-from workflow.vocabulary import recommendation_label
 
 
 @click.group("cases", help="Insatser: lista, visa, lämna in idéer och utför steg i livscykeln.")
@@ -47,7 +47,7 @@ def list_command(app: App, state: str | None, as_json: bool) -> None:
                     v.ref,
                     v.title,
                     v.state_label,
-                    recommendation_label(v.recommendation),
+                    v.recommendation_label,
                     v.owner_party,
                     _period(v),
                     v.version,
@@ -66,10 +66,10 @@ def _print_case(view: CaseView, lifecycle: Lifecycle) -> None:
             ("Dnr", view.ref),
             ("Titel", view.title),
             ("Tillstånd", view.state_label),
-            ("Rekommendation", recommendation_label(view.recommendation)),
+            ("Rekommendation", view.recommendation_label),
             ("Motivering", view.recommendation_motivation),
             ("Beslut §", view.decision_paragraph),
-            ("Inriktning", view.inriktning),
+            ("Inriktning", view.inriktning_label),
             ("Målgrupp", view.malgrupp),
             ("Syfte", view.syfte),
             ("Mål", view.mal),
@@ -91,15 +91,7 @@ def _print_case(view: CaseView, lifecycle: Lifecycle) -> None:
         print_table(
             ["Nr", "Tid", "Steg", "Från", "Till", "Av", "Kommentar"],
             [
-                [
-                    e.seq,
-                    e.at,
-                    e.trigger,
-                    lifecycle.label_of(e.from_state),
-                    lifecycle.label_of(e.to_state),
-                    e.actor,
-                    e.comment,
-                ]
+                [e.seq, e.at, e.step_label, e.from_label, e.to_label, e.actor, e.comment]
                 for e in view.history
             ],
         )
@@ -107,10 +99,13 @@ def _print_case(view: CaseView, lifecycle: Lifecycle) -> None:
 
 @cases.command("show", help="Visa en insats med dess händelser.")
 @click.argument("ref", metavar="DNR")
+@click.option(
+    "--as", "viewer", metavar="EMAIL", help="Visa som denna person ser det (bara sina ärenden)."
+)
 @json_option
 @pass_app()
-def show_command(app: App, ref: str, as_json: bool) -> None:
-    view = case_service.get_case(app, ref=ref, forbund=app.settings.forbund)
+def show_command(app: App, ref: str, viewer: str | None, as_json: bool) -> None:
+    view = case_service.get_case(app, ref=ref, forbund=app.settings.forbund, viewer_email=viewer)
     emit(as_json, view.to_json(), lambda: _print_case(view, app.lifecycles["insats"].lifecycle))
 
 
@@ -149,7 +144,10 @@ def submit_command(app: App, path: Path, actor: str, comment: str | None, as_jso
     emit(
         as_json,
         view.to_json(),
-        lambda: click.echo(f"Idén är registrerad som {view.ref}: {view.title}"),
+        lambda: click.echo(
+            f"Idén är inlämnad som {view.ref}: {view.title} (tillstånd: {view.state_label}; "
+            "registreringen ger den ett diarienummer)"
+        ),
     )
 
 
@@ -186,35 +184,56 @@ def fire_command(
         values=parse_assignments(list(assignments)),
         expected_version=expect_version,
     )
+    lifecycle = app.lifecycles["insats"].lifecycle
     emit(
         as_json,
         view.to_json(),
         lambda: click.echo(
-            f"{view.ref}: {trigger} utfört; tillstånd nu '{view.state_label}' (version {view.version})"
+            f"{view.ref}: ”{lifecycle.step_label(trigger)}” utfört; tillstånd nu "
+            f"”{view.state_label}” (version {view.version})"
         ),
     )
 
 
-@cases.command("actions", help="Visa vilka steg en person kan utföra på en insats nu.")
+@cases.command(
+    "actions", help="Visa stegen på en insats nu: vilka personen kan ta, och vem som kan."
+)
 @click.argument("ref", metavar="DNR")
 @click.option("--as", "actor", required=True, metavar="EMAIL")
 @json_option
 @pass_app()
 def actions_command(app: App, ref: str, actor: str, as_json: bool) -> None:
-    lifecycle = app.lifecycles["insats"].lifecycle
-    triggers = case_service.available_triggers(
-        app, ref=ref, actor_email=actor, forbund=app.settings.forbund
-    )
-    rows = []
-    for trigger in triggers:
-        spec = next(t for t in lifecycle.transitions if t.trigger == trigger)
-        rows.append(
-            [trigger, spec.label, lifecycle.label_of(spec.dest), ", ".join(spec.conditions)]
+    forbund = app.settings.forbund
+    steps = case_service.steps_for(app, ref=ref, actor_email=actor, forbund=forbund)
+    others = case_service.others_can(app, ref=ref, actor_email=actor, forbund=forbund)
+    data = {
+        "ref": ref,
+        "state": others.state,
+        "state_label": others.state_label,
+        "steps": [dataclasses.asdict(step) for step in steps],
+        "elsewhere": [{"label": label, "where": where} for label, where in others.elsewhere],
+    }
+
+    def human() -> None:
+        click.echo(f"{ref} är ”{others.state_label}”. Steg härifrån för {actor}:")
+        print_table(
+            ["Steg", "Kommando", "Till", "Du", "Vad som krävs"],
+            [
+                [
+                    step.label,
+                    step.trigger,
+                    step.to_label,
+                    "ja" if step.allowed else "nej",
+                    "; ".join(step.reasons)
+                    or ("en motivering (--comment)" if step.needs_comment else ""),
+                ]
+                for step in steps
+            ],
+            empty=f"(inga steg som tas för hand; {others.text()})",
         )
-    emit(
-        as_json,
-        triggers,
-        lambda: print_table(
-            ["Steg", "Beskrivning", "Till", "Villkor"], rows, empty="(inga steg tillgängliga)"
-        ),
-    )
+        for label, where in others.elsewhere:
+            click.echo(f"”{label}” görs i {where}.")
+        if steps and not any(step.allowed for step in steps):
+            click.echo("Inget av stegen är ditt nu; kolumnen Vad som krävs säger vem som kan.")
+
+    emit(as_json, data, human)

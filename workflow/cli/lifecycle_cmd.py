@@ -8,9 +8,9 @@ from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, print_table
 from workflow.conditions import CONDITIONS
-from workflow.lifecycle.definition import TAGS
+from workflow.lifecycle.definition import SERVICES, TAGS
 from workflow.lifecycle.diagram import mermaid
-from workflow.vocabulary import ROLE_LABELS, Role
+from workflow.lifecycle.refusals import who_may
 
 
 @click.group("lifecycle", help="Livscykler som data (states/).")
@@ -46,6 +46,8 @@ def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
                 "from": list(t.sources),
                 "to": t.dest,
                 "roles": sorted(t.roles),
+                "relations": {role: list(names) for role, names in t.relations},
+                "who_may": who_may(definition, [t]),
                 "conditions": list(t.conditions),
                 "sets": list(t.sets),
                 "effects": list(t.effects),
@@ -64,13 +66,16 @@ def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
         click.echo("")
         described = CONDITIONS[definition.subject]
         print_table(
-            ["Steg", "Från", "Till", "Roller", "Villkor"],
+            ["Steg", "Kommando", "Från", "Till", "Vem", "Villkor"],
             [
                 [
+                    t.label,
                     t.trigger,
                     [definition.label_of(s) for s in t.sources],
                     definition.label_of(t.dest),
-                    [ROLE_LABELS[Role(r)] for r in sorted(t.roles)],
+                    who_may(definition, [t])
+                    if t.service is None
+                    else f"görs i {SERVICES[definition.subject][t.service]}",
                     [described[c].description for c in t.conditions],
                 ]
                 for t in definition.transitions
@@ -80,9 +85,9 @@ def show_command(app: App, name: str, fmt: str, as_json: bool) -> None:
         if tagged:
             click.echo("")
             print_table(
-                ["Tagg", "Betyder", "Tillstånd"],
+                ["Regel för tillstånd", "Tagg i filen", "Tillstånd"],
                 [
-                    [tag, text, [definition.label_of(s) for s in sorted(definition.tagged(tag))]]
+                    [text, tag, [definition.label_of(s) for s in sorted(definition.tagged(tag))]]
                     for tag, text in tagged
                 ],
             )

@@ -1,7 +1,7 @@
 """Entry point of `finsam`.
 
-Exit codes: 0 done, 2 bad input, 3 not found, 4 not permitted, 5 conflict, 1 audit chain broken.
-Errors are one line on stderr, never a traceback.
+Exit codes: one table, in workflow/errors.py and README.md ("Exit codes"); each error carries
+its own. Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from workflow.cli import (
     reports_cmd,
     setup_cmd,
 )
-from workflow.errors import FinsamError
+from workflow.errors import ExitCode, FinsamError
 
 
 @click.group(
@@ -75,21 +75,21 @@ def run(argv: list[str] | None = None) -> int:
         return error.exit_code
     except click.exceptions.NoArgsIsHelpError as error:
         click.echo(error.ctx.get_help() if error.ctx else str(error))
-        return 0
+        return ExitCode.OK
     except click.UsageError as error:
         hint = f"; se '{error.ctx.command_path} --help'" if error.ctx else ""
         click.echo(f"fel: {error.format_message()}{hint}", err=True)
-        return 2
+        return ExitCode.BAD_INPUT
     except click.ClickException as error:
         click.echo(f"fel: {error.format_message()}", err=True)
-        return 2
+        return ExitCode.BAD_INPUT
     except click.Abort:
         click.echo("avbrutet", err=True)
-        return 130
+        return ExitCode.INTERRUPTED
     except DBAPIError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         click.echo(f"fel: databasen svarar inte som väntat: {reason}; kontrollera --db", err=True)
-        return 2
+        return ExitCode.BAD_INPUT
 
 
 def entry() -> None:

@@ -12,6 +12,7 @@ from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
+from workflow.models.meetings import SIGNER_LABELS, SignerRole
 from workflow.services.board import agenda, beredning, meetings, papers, protocol
 from workflow.services.board.meetings import MeetingView, presence_label
 from workflow.services.board.protocol import DecisionInput
@@ -37,7 +38,7 @@ def _print_meeting(view: MeetingView) -> None:
     protocol_status = view.protocol.status_label if view.protocol else "inget protokoll"
     print_pairs(
         [
-            ("Möte", view.id),
+            ("Möte", view.number),
             ("Organ", view.organ),
             ("Tid", _time_span(view)),
             ("Plats", view.place),
@@ -51,7 +52,10 @@ def _print_meeting(view: MeetingView) -> None:
         print_table(
             ["Underskrift", "Namn", "Justerat"],
             [["sekreterare", view.protocol.secretary, ""]]
-            + [[s.role, s.name, s.signed_at] for s in view.protocol.signers],
+            + [
+                [SIGNER_LABELS.get(SignerRole(s.role), s.role), s.name, s.signed_at]
+                for s in view.protocol.signers
+            ],
         )
         if view.protocol.posted_on:
             click.echo(f"Anslaget {view.protocol.posted_on}, tas ned {view.protocol.taken_down_on}")
@@ -104,7 +108,7 @@ def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -
             ["Möte", "Organ", "Tid", "Plats", "Ärenden", "Protokoll"],
             [
                 [
-                    v.id,
+                    v.number,
                     v.organ,
                     _time_span(v),
                     v.place,
@@ -150,7 +154,7 @@ def create_command(
         kind=kind,
         forbund=app.settings.forbund,
     )
-    _emit_meeting(as_json, view, f"Möte {view.id} skapat: {view.title}")
+    _emit_meeting(as_json, view, f"Möte {view.number} skapat: {view.title}")
 
 
 @meetings_group.command("show", help="Visa ett möte: närvaro, dagordning, §§ och beslut.")

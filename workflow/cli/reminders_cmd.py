@@ -15,14 +15,10 @@ from workflow.errors import BadInput, Unavailable
 from workflow.scheduler import run_forever, run_once
 from workflow.services.reminders import health, mailer, outbox, outbox_admin
 from workflow.services.reminders import planner as reminders
+from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
+from workflow.vocabulary import status_label
 
-STATUS_LABELS = {
-    "pending": "väntar",
-    "sent": "skickad",
-    "cancelled": "avplanerad",
-    "skipped": "ingen mottagare",
-    "failed": "misslyckad",
-}
+STATUS_LABELS = VOCABULARY_STATUS["reminder"]
 
 
 @click.group("reminders", help="Påminnelser: planerade, skickade och reglerna bakom dem.")
@@ -50,12 +46,12 @@ def list_command(app: App, due_before: object, status: str | None, as_json: bool
         as_json,
         [dataclasses.asdict(v) for v in views],
         lambda: print_table(
-            ["Skickas", "Regel", "Steg", "Gäller", "Förfaller", "Status", "Mottagare"],
+            ["Skickas", "Regel", "När", "Gäller", "Förfaller", "Status", "Mottagare"],
             [
                 [
                     v.send_at,
                     v.rule_label,
-                    v.step,
+                    _step_when(app, v.rule, v.step),
                     v.subject_ref,
                     v.due_on,
                     STATUS_LABELS.get(v.status, v.status),
@@ -75,12 +71,10 @@ def rules_command(app: App, as_json: bool) -> None:
     rules = reminders.rules_overview(app)
     rows = [
         [
-            r["id"],
             r["label"],
-            r["source"] + ("" if r["source_available"] else " (ej tillgänglig än)"),
-            step["key"],
+            r["source_label"] + ("" if r["source_available"] else " (ej tillgänglig än)"),
             step["when"],
-            step["to"],
+            step["to_labels"],
         ]
         for r in rules
         for step in r["steps"]
@@ -88,8 +82,15 @@ def rules_command(app: App, as_json: bool) -> None:
     emit(
         as_json,
         rules,
-        lambda: print_table(["Regel", "Gäller", "Källa", "Steg", "När", "Till"], rows),
+        lambda: print_table(["Regel", "Utgår från", "När", "Till"], rows),
     )
+
+
+def _step_when(app: App, rule_id: str, step_key: str) -> str:
+    """A reminder's step as people read it ('21 dagar före'), from notifications/rules.yaml."""
+    rule = app.notifications.rules.get(rule_id) if app.notifications else None
+    step = rule.step(step_key) if rule else None
+    return step.when_text if step else step_key
 
 
 @click.group("outbox", help="Utkorgen: e-post som väntar, har skickats eller misslyckats.")
@@ -281,7 +282,11 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
         as_json,
         data,
         lambda: print_pairs(
-            [("Till", to_address), ("Resultat", outcome.result), ("Svar", outcome.detail)]
+            [
+                ("Till", to_address),
+                ("Resultat", status_label("delivery", outcome.result)),
+                ("Svar", outcome.detail),
+            ]
         ),
     )
     if outcome.result in ("relay_down", "deferred", "unknown"):

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from workflow.case_fields import FIELDS_BY_SUBJECT
-from workflow.conditions import CONDITIONS
+from workflow.conditions import CONDITIONS, RELATIONS
 from workflow.errors import DefinitionError
 from workflow.vocabulary import Role
 
@@ -72,6 +72,21 @@ class TransitionDef:
     effects: tuple[str, ...]
     # The service that performs this step (SERVICES); None: people fire it themselves.
     service: str | None = None
+    # (role, relations): someone acting in that role may take the step only on a case they
+    # have one of these relations to (conditions.RELATIONS); roles not named need none.
+    relations: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def relations_for(self, role: str) -> tuple[str, ...]:
+        return next((names for named, names in self.relations if named == role), ())
+
+    def permits(self, roles: frozenset[str] | set[str], held: frozenset[str] | None) -> bool:
+        """Whether someone with these roles, and these relations to the case, may take the
+        step (None: relations not considered, only the roles)."""
+        for role in self.roles & roles:
+            needed = self.relations_for(role)
+            if not needed or held is None or held.intersection(needed):
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ class Lifecycle:
     create_roles: frozenset[str]
     states: dict[str, StateDef]
     transitions: tuple[TransitionDef, ...]
+    # How a case's history names its first event (`create_label:` in the file).
+    create_label: str = "Skapad"
 
     def transition(self, trigger: str, source: str) -> TransitionDef | None:
         return next(
@@ -93,14 +110,28 @@ class Lifecycle:
     def triggers(self) -> list[str]:
         return list(dict.fromkeys(t.trigger for t in self.transitions))
 
-    def available(self, state: str, roles: set[str] | frozenset[str]) -> list[TransitionDef]:
-        """What someone with these roles may fire themselves from this state (conditions not
-        checked; steps a service performs are not offered)."""
-        return [
-            t
-            for t in self.transitions
-            if state in t.sources and t.roles & roles and t.service is None
-        ]
+    def available(
+        self,
+        state: str,
+        roles: set[str] | frozenset[str],
+        held: frozenset[str] | None = None,
+    ) -> list[TransitionDef]:
+        """What someone with these roles (and these relations to the case; None: relations not
+        considered) may fire themselves from this state. Conditions are not checked; steps a
+        service performs are not offered."""
+        return [t for t in self.people_steps(state) if t.permits(roles, held)]
+
+    def people_steps(self, state: str) -> list[TransitionDef]:
+        """Every step people fire themselves from this state, whoever may."""
+        return [t for t in self.transitions if state in t.sources and t.service is None]
+
+    def step_label(self, trigger: str, source: str | None = None) -> str:
+        """How people read a step (or the first event, `create_label`) in a case's history."""
+        found = self.transition(trigger, source) if source is not None else None
+        found = found or next((t for t in self.transitions if t.trigger == trigger), None)
+        if found is not None:
+            return found.label
+        return self.create_label if source is None else trigger
 
     def tagged(self, tag: str) -> frozenset[str]:
         """The states carrying `tag` (a name from TAGS; an unknown one is a programming error)."""
@@ -234,6 +265,12 @@ def load_lifecycle(path: Path) -> Lifecycle:
         transition_roles = roles(spec.get("roles"), f"{key}.roles")
         if not transition_roles:
             raise reader.fail(f"{key}.roles", "minst en roll krävs")
+        relations = _relations(reader, spec.get("relations"), f"{key}.relations", subject)
+        for role, _ in relations:
+            if role not in transition_roles:
+                raise reader.fail(
+                    f"{key}.relations.{role}", "rollen finns inte bland övergångens roller"
+                )
         for source in sources:
             if any(t.trigger == trigger and source in t.sources for t in transitions):
                 raise reader.fail(key, f"{trigger!r} från {source!r} finns redan")
@@ -248,6 +285,7 @@ def load_lifecycle(path: Path) -> Lifecycle:
                 sets=sets,
                 effects=effects,
                 service=service,
+                relations=relations,
             )
         )
 
@@ -263,9 +301,29 @@ def load_lifecycle(path: Path) -> Lifecycle:
         create_roles=roles(doc.get("create_roles"), "create_roles"),
         states=states,
         transitions=tuple(transitions),
+        create_label=reader.text(doc.get("create_label", "Skapad"), "create_label"),
     )
     _check_graph(lifecycle, reader)
     return lifecycle
+
+
+def _relations(
+    reader: _Reader, value: Any, key: str, subject: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`relations: {role: [relation, ...]}`: each relation a name from conditions.RELATIONS."""
+    if value is None:
+        return ()
+    found = []
+    for role, names in reader.mapping(value, key).items():
+        relation_names = reader.names(names, f"{key}.{role}")
+        if not relation_names:
+            raise reader.fail(f"{key}.{role}", "minst en relation krävs")
+        for name in relation_names:
+            if name not in RELATIONS[subject]:
+                known = ", ".join(sorted(RELATIONS[subject])) or "inga"
+                raise reader.fail(f"{key}.{role}", f"okänd relation {name!r}; kända: {known}")
+        found.append((str(role), relation_names))
+    return tuple(found)
 
 
 def _check_graph(lifecycle: Lifecycle, reader: _Reader) -> None:

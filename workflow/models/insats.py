@@ -6,7 +6,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Column, Integer, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from workflow.models.types import UTCDateTime, json_dict
@@ -16,11 +16,16 @@ _version_column = Column("version", Integer, nullable=False)
 
 
 class Insats(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("forbund_id", "dnr"),)
+    __table_args__ = (
+        UniqueConstraint("forbund_id", "dnr"),
+        Index("ix_insats_forbund_number", "forbund_id", "number", unique=True),
+    )
     __mapper_args__ = {"version_id_col": _version_column}
 
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    # The förbund's own count of its insatser (an idea is ide-<number>); given at submission.
+    number: int | None = None
     # Given at registration (idé -> inkommen); an idea has none yet.
     dnr: str | None = Field(default=None, max_length=40)
     title: str = Field(max_length=200)

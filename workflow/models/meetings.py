@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
 from sqlalchemy.ext.mutable import MutableList
 from sqlmodel import Field, SQLModel
 
@@ -105,6 +105,9 @@ class SignerRole(StrEnum):
     JUSTERARE = "justerare"
 
 
+SIGNER_LABELS = {SignerRole.ORDFORANDE: "ordförande", SignerRole.JUSTERARE: "justerare"}
+
+
 class Organ(SQLModel, table=True):
     """A body that meets: the styrelse decides, the others prepare or recommend."""
 
@@ -136,11 +139,16 @@ _meeting_version = Column("version", Integer, nullable=False)
 
 
 class Meeting(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("organ_id", "starts_at"),)
+    __table_args__ = (
+        UniqueConstraint("organ_id", "starts_at"),
+        Index("ix_meeting_forbund_number", "forbund_id", "number", unique=True),
+    )
     __mapper_args__ = {"version_id_col": _meeting_version}
 
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    # The förbund's own count of its meetings: how people name one ("möte 9").
+    number: int | None = None
     organ_id: int = Field(foreign_key="organ.id", index=True)
     # UTC; reminders derive the kallelse's due time from it.
     starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

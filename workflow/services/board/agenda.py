@@ -240,7 +240,7 @@ def set_proposal(
     if not text:
         raise BadInput("förslaget till beslut är tomt")
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund)
+        organisation = resolve_forbund(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
         actor = find_actor(session, organisation, actor_email)
         app.actions.require(actor, "write_proposal")
@@ -277,7 +277,7 @@ def add_matter(
     if text is None:
         raise BadInput("ett beslutsärende behöver ett förslag till beslut; ange --proposal")
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund)
+        organisation = resolve_forbund(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
         actor = find_actor(session, organisation, actor_email)
         app.actions.require(actor, "build_agenda")

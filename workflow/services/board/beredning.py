@@ -80,7 +80,7 @@ def add_note(
     if not text:
         raise BadInput("anteckningen är tom")
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund)
+        organisation = resolve_forbund(session, forbund, actor_email)
         case = find_case(session, organisation, ref)
         actor = find_actor(session, organisation, actor_email)
         app.actions.require(actor, "beredning_note")

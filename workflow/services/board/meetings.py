@@ -41,6 +41,7 @@ from workflow.models.meetings import (
 )
 from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
+from workflow.services.cases.registration import next_number
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.organs import ensure_organ, members
 from workflow.services.organisation.people import find_actor
@@ -127,6 +128,8 @@ class ProtocolView:
 @dataclass
 class MeetingView:
     id: int
+    # How people name the meeting: the förbund's own count of its meetings ("möte 9").
+    number: int
     forbund: str
     forbund_name: str
     organ: str
@@ -293,6 +296,7 @@ def meeting_view(session: Session, app: App, meeting: Meeting) -> MeetingView:
     assert organ is not None and forbund is not None
     view = MeetingView(
         id=meeting.id,  # type: ignore[arg-type]
+        number=meeting.number or meeting.id,  # type: ignore[arg-type]
         forbund=forbund.slug,
         forbund_name=forbund.name,
         organ=organ.name,
@@ -333,8 +337,12 @@ def find_meeting(session: Session, forbund: ForbundRef, ref: str | int) -> Meeti
     """A meeting by its number, or by its date (YYYY-MM-DD) when one meeting was held that day."""
     text = str(ref).strip()
     if text.isdigit():
-        meeting = session.get(Meeting, int(text))
-        if meeting is not None and meeting.forbund_id == forbund.id:
+        mine = select(Meeting).where(Meeting.forbund_id == forbund.id)
+        meeting = session.exec(mine.where(Meeting.number == int(text))).first()
+        # A number from before meetings were numbered per förbund (their row id) still finds
+        # its meeting where no meeting has that number now (migration 0007).
+        meeting = meeting or session.exec(mine.where(Meeting.id == int(text))).first()
+        if meeting is not None:
             return meeting
         raise NotFound(
             f"inget möte nr {text} i förbundet {forbund.slug}; se 'finsam meetings list'"
@@ -353,7 +361,7 @@ def find_meeting(session: Session, forbund: ForbundRef, ref: str | int) -> Meeti
     if not candidates:
         raise NotFound(f"inget möte {day} i förbundet {forbund.slug}; se 'finsam meetings list'")
     if len(candidates) > 1:
-        numbers = ", ".join(str(m.id) for m in candidates)
+        numbers = ", ".join(str(m.number) for m in candidates)
         raise BadInput(f"flera möten {day} (nr {numbers}); ange mötets nummer")
     return candidates[0]
 
@@ -454,6 +462,7 @@ def create_meeting(
             body = ensure_organ(session, organisation, organ, organ_name)
             meeting = Meeting(
                 forbund_id=organisation.id,  # type: ignore[arg-type]
+                number=next_number(session, Meeting.__table__, organisation.id),  # type: ignore[attr-defined]
                 organ_id=body.id,  # type: ignore[arg-type]
                 starts_at=starts_at,
                 ends_at=ends_at,
@@ -562,7 +571,7 @@ def set_attendance(
             head,
             subject_kind=SUBJECT,
             subject_id=meeting.id,  # type: ignore[arg-type]
-            subject_ref=str(meeting.id),
+            subject_ref=str(meeting.number),
             from_state="planerat",
             to_state="planerat",
             trigger="narvaro",
@@ -595,14 +604,14 @@ def record_kallelse_sent(
         meeting = find_meeting(session, organisation, ref)
         app.actions.require(actor, "record_kallelse")
         if meeting.kallelse_sent_at is not None:
-            raise Conflict(f"kallelsen till möte {meeting.id} är redan skickad")
+            raise Conflict(f"kallelsen till möte {meeting.number} är redan skickad")
         mark_kallelse_sent(session, meeting, now)
         audit.append(
             session,
             head,
             subject_kind=SUBJECT,
             subject_id=meeting.id,  # type: ignore[arg-type]
-            subject_ref=str(meeting.id),
+            subject_ref=str(meeting.number),
             from_state="planerat",
             to_state="kallat",
             trigger="kallelse_skickad",

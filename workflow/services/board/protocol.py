@@ -159,7 +159,7 @@ def _audit(
 
 
 def _meeting_ref(meeting: Meeting) -> str:
-    return f"möte {meeting.id} {local(meeting.starts_at):%Y-%m-%d}"
+    return f"möte {meeting.number} {local(meeting.starts_at):%Y-%m-%d}"
 
 
 def _attendance(session: Session, meeting: Meeting) -> list[Attendance]:

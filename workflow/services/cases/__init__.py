@@ -7,10 +7,11 @@ The case API is re-exported here, so callers write `cases.fire(...)`, `cases.get
 from workflow.services.cases.fire import fire, fire_in
 from workflow.services.cases.ideas import submit_idea
 from workflow.services.cases.records import SUBJECT, case_ref, find_case, read_case
+from workflow.services.cases.rights import Scope, actionable_scopes, can_see, visible_scopes
+from workflow.services.cases.steps import OthersCan, Step, others_can, steps_for
 from workflow.services.cases.views import (
     CaseView,
     EventView,
-    available_triggers,
     get_case,
     list_cases,
 )
@@ -19,13 +20,20 @@ __all__ = [
     "SUBJECT",
     "CaseView",
     "EventView",
-    "available_triggers",
+    "OthersCan",
+    "Scope",
+    "Step",
+    "actionable_scopes",
+    "can_see",
     "case_ref",
     "find_case",
     "fire",
     "fire_in",
     "get_case",
     "list_cases",
+    "others_can",
     "read_case",
+    "steps_for",
     "submit_idea",
+    "visible_scopes",
 ]

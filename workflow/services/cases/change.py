@@ -67,22 +67,24 @@ class Change(NamedTuple):
 
 
 def begin_change(session: Session, forbund_slug: str | None, actor_email: str) -> Change:
-    """Open a change of the förbund named (or the only one) by the person with this e-mail."""
+    """Open a change by the person with this e-mail, in their förbund (resolve_forbund: the
+    person's when they are in one förbund, else the one named, else the only one)."""
     email = actor_email.strip().lower()
     rows: Sequence[Any] = ()
     if forbund_slug:
+        # The busy path: the person is in the förbund named, which is then the förbund
+        # whichever rule decides.
         rows = session.connection().execute(_OPEN, {"slug": forbund_slug, "email": email}).all()
-    if not rows:
-        # No förbund named, or none with a chain head yet: the separate steps say what is
-        # missing, or create the head.
-        forbund = resolve_forbund(session, forbund_slug)
+    if not rows or rows[0].person_id is None:
+        # No förbund named, none with a chain head yet, or the person is not in the one named
+        # (perhaps in another): the separate steps decide, say what is missing, or create the
+        # head.
+        forbund = resolve_forbund(session, forbund_slug, email)
         head = audit.lock_chain(session, forbund.id)
         return Change(forbund, head, find_actor(session, forbund, email))
     first = rows[0]
     forbund = ForbundRow(first.id, first.slug, first.name, first.dnr_pattern)
     head = audit.hold_chain(session, forbund.id, first.seq, first.head_hash)
-    if first.person_id is None:
-        find_actor(session, forbund, email)  # raises its NotFound, naming the förbund
     if first.person_deactivated_at is not None:
         refuse_deactivated(first.person_email, forbund, first.person_deactivated_at)
     roles = frozenset(row.role for row in rows if row.role is not None)

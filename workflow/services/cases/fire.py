@@ -30,9 +30,9 @@ from sqlmodel import Session
 from workflow.app import App
 from workflow.case_fields import FieldContext, PartyRef, apply_fields
 from workflow.clock import local, local_date
-from workflow.conditions import Facts
-from workflow.errors import Conflict, NotPermitted
-from workflow.lifecycle.definition import SERVICES, Lifecycle
+from workflow.conditions import Facts, relations_held
+from workflow.errors import Conflict
+from workflow.lifecycle.refusals import Attempt, refusal, unmet
 from workflow.models import (
     Case,
     CaseRow,
@@ -53,7 +53,6 @@ from workflow.services.cases.registration import allocate_dnr
 from workflow.services.cases.views import CaseView, view
 from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_free_text
-from workflow.vocabulary import ROLE_LABELS, Role
 
 # No SET clause here: it is made from the columns given at execution, the changed ones only.
 _WRITE_CASE = update(INSATS_TABLE).where(
@@ -92,28 +91,15 @@ def _write(session: Session, case: Case, before: dict[str, Any]) -> None:
         set_committed_value(case, name, value)
 
 
-def roles_text(roles: frozenset[str]) -> str:
-    return ", ".join(sorted(ROLE_LABELS.get(Role(r), r) for r in roles)) or "inga roller"
-
-
-def _not_allowed(lifecycle: Lifecycle, case: Case, trigger: str, actor: Actor) -> NotPermitted:
-    state_label = lifecycle.label_of(case.state)
-    options = [t.trigger for t in lifecycle.available(case.state, actor.roles)]
-    can = (
-        f"{actor.email} kan här: {', '.join(options)}"
-        if options
-        else f"{actor.email} kan inte göra något i detta tillstånd"
+def attempt_of(case: Case, actor: Actor) -> Attempt:
+    """The person trying a step on this case, with their relations to it."""
+    return Attempt(
+        ref=case_ref(case),
+        state=case.state,
+        who=actor.email,
+        roles=actor.roles,
+        held=relations_held(SUBJECT, case, actor.id),
     )
-    if trigger not in lifecycle.triggers():
-        what = f"okänt steg {trigger!r} för {case_ref(case)}"
-    elif lifecycle.transition(trigger, case.state) is None:
-        what = f"{trigger!r} går inte från tillståndet '{state_label}' för {case_ref(case)}"
-    else:
-        what = (
-            f"{trigger!r} får inte utföras av {actor.email} ({roles_text(actor.roles)}) "
-            f"för {case_ref(case)} i tillståndet '{state_label}'"
-        )
-    return NotPermitted(f"{what}; {can}")
 
 
 def record_event(
@@ -177,14 +163,10 @@ def fire_in(
                 "läs om ärendet med 'finsam cases show' och försök igen"
             )
         transition = lifecycle.transition(trigger, case.state)
-        if transition is None or not transition.roles & actor.roles:
-            raise _not_allowed(lifecycle, case, trigger, actor)
-        if transition.service is not None and transition.service != service:
-            where = SERVICES[lifecycle.subject][transition.service]
-            raise NotPermitted(
-                f"'{transition.label}' görs inte som ett eget steg för {case_ref(case)} "
-                f"utan i {where}"
-            )
+        refused = refusal(lifecycle, attempt_of(case, actor), trigger, service)
+        if refused is not None:
+            raise refused
+        assert transition is not None
         before = _snapshot(case)
         if parties is None:
             parties = parties_of(session, case.id)
@@ -201,8 +183,7 @@ def fire_in(
         )
         new_state, failures = app.lifecycles[SUBJECT].fire(case.state, trigger, facts)
         if new_state is None:
-            reasons = "; ".join(f"{name}: {problem}" for name, problem in failures)
-            raise NotPermitted(f"{trigger!r} kan inte utföras för {case_ref(case)}: {reasons}")
+            raise unmet(transition, case_ref(case), failures)
         from_state = case.state
         data: dict[str, Any] = {"fields": recorded} if recorded else {}
         if "assign_dnr" in transition.effects and case.dnr is None:

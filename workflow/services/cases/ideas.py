@@ -11,10 +11,12 @@ from workflow.models import (
     Insats,
 )
 from workflow.services.cases.change import begin_change
-from workflow.services.cases.fire import record_event, roles_text
+from workflow.services.cases.fire import record_event
 from workflow.services.cases.records import CREATE_TRIGGER, SUBJECT, save_parties
+from workflow.services.cases.registration import next_number
 from workflow.services.cases.views import CaseView, view
 from workflow.text_guard import check_free_text
+from workflow.vocabulary import roles_text
 
 
 def submit_idea(
@@ -34,11 +36,12 @@ def submit_idea(
         organisation, head, actor = begin_change(session, forbund, actor_email)
         if not actor.roles & lifecycle.create_roles:
             raise NotPermitted(
-                f"{actor.email} ({roles_text(actor.roles)}) får inte lämna in idéer; "
+                f"{actor.email} ({roles_text(actor.roles, 'inga roller')}) får inte lämna in idéer; "
                 f"det får: {roles_text(lifecycle.create_roles)}"
             )
         case = Insats(
             forbund_id=organisation.id,  # type: ignore[arg-type]
+            number=next_number(session, Insats.__table__, organisation.id),  # type: ignore[attr-defined]
             title="",
             state=lifecycle.initial,
             submitted_by_id=actor.id,

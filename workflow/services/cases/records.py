@@ -26,8 +26,9 @@ CREATE_TRIGGER = "skapa"
 
 
 def case_ref(case: Case) -> str:
-    """How people name a case: its diarienummer, or ide-N before registration."""
-    return case.dnr or f"ide-{case.id}"
+    """How people name a case: its diarienummer, or ide-N (the förbund's own number) before
+    registration."""
+    return case.dnr or f"ide-{case.number or case.id}"
 
 
 INSATS_TABLE = Insats.__table__  # type: ignore[attr-defined]
@@ -64,8 +65,17 @@ _CASE_BY_DNR = _CASE_AND_PARTIES.where(
 )
 
 
-_CASE_BY_ID = _CASE_AND_PARTIES.where(
-    INSATS_TABLE.c.forbund_id == bindparam("forbund_id"), INSATS_TABLE.c.id == bindparam("id")
+_CASE_BY_NUMBER = _CASE_AND_PARTIES.where(
+    INSATS_TABLE.c.forbund_id == bindparam("forbund_id"),
+    INSATS_TABLE.c.number == bindparam("number"),
+)
+
+
+# Before numbers were per förbund an idea was ide-<row id>: such a reference still finds its
+# case when no case of the förbund has that number (migration 0007).
+_CASE_BY_OLD_NUMBER = _CASE_AND_PARTIES.where(
+    INSATS_TABLE.c.forbund_id == bindparam("forbund_id"),
+    INSATS_TABLE.c.id == bindparam("id"),
 )
 
 
@@ -89,7 +99,8 @@ def _idea_number(ref: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def _no_case(forbund: ForbundRef, ref: str) -> NotFound:
+def no_case(forbund: ForbundRef, ref: str) -> NotFound:
+    """A case that is not there, or not there for this person: the words are the same."""
     return NotFound(f"inget ärende {ref!r} i förbundet {forbund.slug}; se 'finsam cases list'")
 
 
@@ -100,9 +111,11 @@ def find_case(session: Session, forbund: ForbundRef, ref: str) -> Insats:
     case = session.exec(query.where(Insats.dnr == ref)).first()
     number = _idea_number(ref)
     if case is None and number is not None:
-        case = session.exec(query.where(Insats.id == number)).first()
+        case = session.exec(query.where(Insats.number == number)).first()
+        if case is None:
+            case = session.exec(query.where(Insats.id == number)).first()
     if case is None:
-        raise _no_case(forbund, ref)
+        raise no_case(forbund, ref)
     return case
 
 
@@ -113,9 +126,15 @@ def read_case(session: Session, forbund: ForbundRef, ref: str) -> tuple[CaseRow,
     rows = connection.execute(_CASE_BY_DNR, {"forbund_id": forbund.id, "dnr": ref}).all()
     number = _idea_number(ref)
     if not rows and number is not None:
-        rows = connection.execute(_CASE_BY_ID, {"forbund_id": forbund.id, "id": number}).all()
+        rows = connection.execute(
+            _CASE_BY_NUMBER, {"forbund_id": forbund.id, "number": number}
+        ).all()
+        if not rows:
+            rows = connection.execute(
+                _CASE_BY_OLD_NUMBER, {"forbund_id": forbund.id, "id": number}
+            ).all()
     if not rows:
-        raise _no_case(forbund, ref)
+        raise no_case(forbund, ref)
     columns = rows[0]._mapping
     case = CaseRow(**{name: columns[name] for name in CASE_COLUMNS})
     parties = [

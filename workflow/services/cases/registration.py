@@ -1,8 +1,10 @@
-"""Diarienummer: one sequence per förbund and calendar year, unique under concurrent registration."""
+"""Numbers people see, counted per förbund: diarienummer (one sequence per förbund and calendar
+year, unique under concurrent registration) and the running number of its insatser and
+meetings (ide-N, möte N), so that no förbund sees how much another does."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -56,3 +58,15 @@ def reserve_numbers(session: Session, forbund: ForbundRef, year: int, last: int)
     else:
         row.last = max(row.last, last)
     session.flush()
+
+
+def next_number(session: Session, table: Table, forbund_id: int) -> int:
+    """The förbund's next running number in `table` (insats, meeting).
+
+    The caller holds the förbund's chain lock (every change opens with begin_change), so no
+    two transactions read the same highest number; the unique index is the last guard.
+    """
+    query = select(func.coalesce(func.max(table.c.number), 0)).where(
+        table.c.forbund_id == forbund_id
+    )
+    return int(session.connection().execute(query).scalar_one()) + 1

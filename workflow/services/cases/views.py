@@ -23,8 +23,10 @@ from workflow.models import (
     Person,
 )
 from workflow.services.cases.records import SUBJECT, case_ref, find_case, parties_of
+from workflow.services.cases.rights import visible_case
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import find_actor
+from workflow.vocabulary import inriktning_label, recommendation_label
 
 
 @dataclass
@@ -37,6 +39,10 @@ class EventView:
     actor: str
     comment: str | None
     data: dict[str, Any]
+    # How people read the step and the states (from the lifecycle); the ids above for scripts.
+    step_label: str = ""
+    from_label: str = ""
+    to_label: str = ""
 
 
 @dataclass
@@ -51,6 +57,7 @@ class CaseView:
     state_label: str
     version: int
     inriktning: str
+    inriktning_label: str
     malgrupp: str | None
     syfte: str | None
     mal: str | None
@@ -62,6 +69,7 @@ class CaseView:
     budget_requested: dict[str, int]
     followup_plan: str | None
     recommendation: str | None
+    recommendation_label: str
     recommendation_motivation: str | None
     decision_paragraph: str | None
     agreement_signed_on: date | None
@@ -103,6 +111,7 @@ def view(
         state_label=lifecycle.label_of(case.state),
         version=case.version,
         inriktning=case.inriktning,
+        inriktning_label=inriktning_label(case.inriktning),
         malgrupp=case.malgrupp,
         syfte=case.syfte,
         mal=case.mal,
@@ -114,6 +123,7 @@ def view(
         budget_requested={k: int(v) for k, v in sorted(case.budget_requested.items())},
         followup_plan=case.followup_plan,
         recommendation=case.recommendation,
+        recommendation_label=recommendation_label(case.recommendation),
         recommendation_motivation=case.recommendation_motivation,
         decision_paragraph=case.decision_paragraph,
         agreement_signed_on=case.agreement_signed_on,
@@ -137,16 +147,28 @@ def view(
                 e.actor_email,
                 e.comment,
                 e.data,
+                lifecycle.step_label(e.trigger, e.from_state),
+                lifecycle.label_of(e.from_state),
+                lifecycle.label_of(e.to_state),
             )
             for e in events
         ]
     return view
 
 
-def get_case(app: App, *, ref: str, forbund: str | None = None) -> CaseView:
+def get_case(
+    app: App, *, ref: str, forbund: str | None = None, viewer_email: str | None = None
+) -> CaseView:
+    """One case with its history. With a viewer, only a case that person may see
+    (services/cases/rights.py): any other is not found, in the words of a missing case."""
     with app.db.reading() as session:
-        organisation = resolve_forbund(session, forbund)
-        return view(session, app, find_case(session, organisation, ref), with_history=True)
+        if viewer_email is None:
+            organisation = resolve_forbund(session, forbund)
+            return view(session, app, find_case(session, organisation, ref), with_history=True)
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        viewer = find_actor(session, organisation, viewer_email)
+        case = visible_case(session, app, organisation, ref, viewer)
+        return view(session, app, case, with_history=True)
 
 
 def list_cases(app: App, *, forbund: str | None = None, state: str | None = None) -> list[CaseView]:
@@ -180,15 +202,3 @@ def list_cases(app: App, *, forbund: str | None = None, state: str | None = None
             view(session, app, case, with_history=False, parties=parties[case.id], people=people)  # type: ignore[arg-type, index]
             for case in cases
         ]
-
-
-def available_triggers(
-    app: App, *, ref: str, actor_email: str, forbund: str | None = None
-) -> list[str]:
-    """What this person may fire on this case now (roles and state; conditions not checked)."""
-    lifecycle = app.lifecycles[SUBJECT].lifecycle
-    with app.db.reading() as session:
-        organisation = resolve_forbund(session, forbund)
-        case = find_case(session, organisation, ref)
-        actor = find_actor(session, organisation, actor_email)
-        return [t.trigger for t in lifecycle.available(case.state, actor.roles)]

@@ -245,45 +245,45 @@ def _hold(
     )  # fmt: skip
     # Only the cases of that day: the demo's current cases exist already in the database.
     agenda.build_agenda(
-        before, ref=meeting.id, actor_email=_email("chef"), add=case_refs,
+        before, ref=meeting.number, actor_email=_email("chef"), add=case_refs,
         include_ready=False, forbund=forbund,
     )  # fmt: skip
     for title, proposal in matters:
         agenda.add_matter(
-            before, ref=meeting.id, title=title, proposal=proposal,
+            before, ref=meeting.number, title=title, proposal=proposal,
             information=proposal is None, actor_email=_email("chef"), forbund=forbund,
         )  # fmt: skip
     if day == date(2013, 3, 20):
         meetings.set_attendance(
-            before, ref=meeting.id, actor_email=_email("sekreterare"),
+            before, ref=meeting.number, actor_email=_email("sekreterare"),
             absent=[_email("ledamot.af")], serving=[_email("ersattare.af")], forbund=forbund,
         )  # fmt: skip
     meetings.record_kallelse_sent(
-        at(_at(day - timedelta(days=7), time(9, 0))), ref=meeting.id,
+        at(_at(day - timedelta(days=7), time(9, 0))), ref=meeting.number,
         actor_email=_email("sekreterare"), forbund=forbund,
     )  # fmt: skip
     during = at(_at(day, end))
     protocol.open_protocol(
-        during, ref=meeting.id, actor_email=_email("sekreterare"),
+        during, ref=meeting.number, actor_email=_email("sekreterare"),
         justerare=[_email(justerare)], forbund=forbund,
     )  # fmt: skip
     protocol.follow_recommendations(
-        during, ref=meeting.id, actor_email=_email("sekreterare"), forbund=forbund
+        during, ref=meeting.number, actor_email=_email("sekreterare"), forbund=forbund
     )
     protocol.send_for_justering(
-        at(_at(day + timedelta(days=3))), ref=meeting.id, actor_email=_email("sekreterare"),
+        at(_at(day + timedelta(days=3))), ref=meeting.number, actor_email=_email("sekreterare"),
         forbund=forbund,
     )  # fmt: skip
     protocol.approve(
-        at(_at(day + timedelta(days=6))), ref=meeting.id, actor_email=_email("ordforande"),
+        at(_at(day + timedelta(days=6))), ref=meeting.number, actor_email=_email("ordforande"),
         forbund=forbund,
     )  # fmt: skip
     protocol.approve(
-        at(_at(day + timedelta(days=7), time(11, 0))), ref=meeting.id,
+        at(_at(day + timedelta(days=7), time(11, 0))), ref=meeting.number,
         actor_email=_email(justerare), forbund=forbund,
     )  # fmt: skip
     return protocol.post_anslag(
-        at(_at(day + timedelta(days=8))), ref=meeting.id, actor_email=_email("sekreterare"),
+        at(_at(day + timedelta(days=8))), ref=meeting.number, actor_email=_email("sekreterare"),
         forbund=forbund,
     )  # fmt: skip
 
@@ -300,6 +300,6 @@ def load_meetings_demo(app: App, forbund: str) -> list[MeetingView]:
         ends=_at(today + timedelta(days=7), time(16, 0)), place="Kungälv", forbund=forbund,
     )  # fmt: skip
     held.append(
-        agenda.build_agenda(app, ref=meeting.id, actor_email=_email("chef"), forbund=forbund)
+        agenda.build_agenda(app, ref=meeting.number, actor_email=_email("chef"), forbund=forbund)
     )
     return held

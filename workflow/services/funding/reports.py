@@ -28,15 +28,10 @@ from workflow.services.funding.support import (
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_free_text
+from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
 
 OWED = ("vantar", "komplettering")
-STATUS_LABELS = {
-    "vantar": "väntar",
-    "inkommen": "inkommen",
-    "komplettering": "komplettering begärd",
-    "godkand": "godkänd",
-    "ersatt": "ersatt",
-}
+STATUS_LABELS = VOCABULARY_STATUS["report"]
 
 
 @dataclass
@@ -115,8 +110,8 @@ def _pick(
         query.where(col(Report.status).in_(statuses)).order_by(col(Report.due_on), col(Report.id))
     ).first()
     if report is None:
-        wanted = " eller ".join(STATUS_LABELS[s] for s in statuses)
-        raise NotFound(f"{case_ref(case)} har ingen rapport som är {wanted}")
+        wanted = " eller ".join(f"”{STATUS_LABELS[s]}”" for s in statuses)
+        raise NotFound(f"{case_ref(case)} har ingen rapport med status {wanted}")
     return report
 
 
@@ -157,9 +152,11 @@ def submit(
     }
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        app.actions.require(actor, "submit_report")
+        app.actions.require_role(actor, "submit_report")
         lifecycle = app.lifecycles["insats"].lifecycle
         case = open_case(session, organisation, ref, "rapportering", lifecycle)
+        # A projektägare reports only on the insatser they own (states/actions.yaml).
+        app.actions.require(actor, "submit_report", case=case)
         report = _pick(session, case, report_id, OWED)
         if report.status not in OWED:
             raise NotPermitted(

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from workflow.errors import BadInput, NotFound
-from workflow.models import Forbund, ForbundRow
+from workflow.models import Forbund, ForbundRow, Person
 from workflow.text_guard import check_one_line
 
 
@@ -102,9 +102,57 @@ _FIRST_TWO_FORBUND = select(*_FORBUND_COLUMNS).order_by(_FORBUND.c.id).limit(2)
 _SLUGS = select(_FORBUND.c.slug).order_by(_FORBUND.c.slug)
 
 
-def resolve_forbund(session: Session, slug: str | None) -> ForbundRow:
-    """The förbund named, or the only one there is."""
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+
+
+# The förbund a person (an e-mail) belongs to: usually one.
+_FORBUND_OF_PERSON = (
+    select(*_FORBUND_COLUMNS)
+    .select_from(_FORBUND.join(_PERSON, _PERSON.c.forbund_id == _FORBUND.c.id))
+    .where(_PERSON.c.email == bindparam("email"))
+    .order_by(_FORBUND.c.slug)
+)
+
+
+def resolve_forbund(
+    session: Session, slug: str | None, person_email: str | None = None
+) -> ForbundRow:
+    """The förbund a command is about. In this order:
+
+      1. the person's (`--as`), when that e-mail is in exactly one förbund;
+      2. the förbund named (`--forbund` or FINSAM_FORBUND);
+      3. the only förbund there is.
+
+    The error lists the förbund to choose from only when the choice is truly open: several
+    förbund, none named, and no person to go by (or a person in several of them).
+    """
     connection = session.connection()
+    if person_email:
+        email = person_email.strip().lower()
+        theirs = [
+            ForbundRow(*row) for row in connection.execute(_FORBUND_OF_PERSON, {"email": email})
+        ]
+        if len(theirs) == 1:
+            return theirs[0]
+        if len(theirs) > 1:
+            named = next((f for f in theirs if f.slug == slug), None) if slug else None
+            if named is not None:
+                return named
+            choices = ", ".join(f.slug for f in theirs)
+            if slug:
+                raise NotFound(
+                    f"{email} finns inte i förbundet {slug!r} utan i {choices}; välj ett av dem "
+                    "med --forbund eller FINSAM_FORBUND"
+                )
+            raise BadInput(
+                f"{email} finns i flera förbund ({choices}); välj ett med --forbund eller "
+                "FINSAM_FORBUND"
+            )
+        if not slug and connection.execute(_FIRST_TWO_FORBUND).all()[1:]:
+            # Nobody to go by and several förbund: the person is the problem, not the choice.
+            raise NotFound(
+                f"ingen person med e-post {email!r} i något förbund; se 'finsam people list'"
+            )
     if slug:
         row = connection.execute(_FORBUND_BY_SLUG, {"slug": slug}).first()
         if row is None:
@@ -116,5 +164,7 @@ def resolve_forbund(session: Session, slug: str | None) -> ForbundRow:
         raise NotFound("databasen har inget förbund; kör 'finsam demo' för demodata")
     if len(rows) > 1:
         known = ", ".join(connection.execute(_SLUGS).scalars())
-        raise BadInput(f"flera förbund finns ({known}); välj ett med --forbund")
+        raise BadInput(
+            f"flera förbund finns ({known}); välj ett med --forbund eller FINSAM_FORBUND"
+        )
     return ForbundRow(*rows[0])

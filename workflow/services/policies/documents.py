@@ -21,6 +21,7 @@ from workflow.clock import local, local_date
 from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.lifecycle.definition import Lifecycle
+from workflow.lifecycle.refusals import Attempt, refusal, unmet
 from workflow.models import ForbundRef, Person, PolicyDocument
 from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
@@ -29,6 +30,7 @@ from workflow.services.organisation.people import Actor, find_actor
 from workflow.services.reminders import planner as reminders
 from workflow.services.reminders.due_dates import policy_ref
 from workflow.text_guard import check_free_text, check_one_line
+from workflow.vocabulary import roles_text
 
 SUBJECT = "styrdokument"
 
@@ -199,7 +201,7 @@ def register(
             if not actor.roles & lifecycle.create_roles:
                 raise NotPermitted(
                     f"{actor.email} får inte registrera styrdokument; det får: "
-                    f"{', '.join(sorted(lifecycle.create_roles))}"
+                    f"{roles_text(lifecycle.create_roles)}"
                 )
             owner = _owner(session, organisation, owner_email)
             doc = PolicyDocument(
@@ -253,20 +255,17 @@ def _fire_in(
     engine = app.lifecycles[SUBJECT]
     lifecycle = engine.lifecycle
     today = local_date(now, app.settings.zone)
+    attempt = Attempt(policy_ref(doc), doc.state, actor.email, actor.roles)
+    refused = refusal(lifecycle, attempt, trigger)
+    if refused is not None:
+        raise refused
     transition = lifecycle.transition(trigger, doc.state)
-    if transition is None or not transition.roles & actor.roles:
-        options = [t.trigger for t in lifecycle.available(doc.state, actor.roles)]
-        raise NotPermitted(
-            f"{trigger!r} går inte för {policy_ref(doc)} i tillståndet "
-            f"'{lifecycle.label_of(doc.state)}' av {actor.email}; möjliga steg: "
-            f"{', '.join(options) or 'inga'}"
-        )
+    assert transition is not None
     new_state, failures = engine.fire(
         doc.state, trigger, Facts(subject=doc, today=today, comment=comment)
     )
     if new_state is None:
-        reasons = "; ".join(f"{name}: {problem}" for name, problem in failures)
-        raise NotPermitted(f"{trigger!r} kan inte utföras för {policy_ref(doc)}: {reasons}")
+        raise unmet(transition, policy_ref(doc), failures)
     from_state = doc.state
     data: dict[str, Any] = {}
     if new_state == "faststalld":

@@ -65,7 +65,7 @@ def _insats_item(case: Insats, due_on: date, **facts: Any) -> DueItem:
     return DueItem(
         subject_kind="insats",
         subject_id=case.id,  # type: ignore[arg-type]
-        ref=case.dnr or f"ide-{case.id}",
+        ref=case.dnr or f"ide-{case.number or case.id}",
         title=case.title,
         due_on=due_on,
         owner_id=case.project_owner_id or case.submitted_by_id,

@@ -36,6 +36,7 @@ from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.reminders import outbox
 from workflow.services.reminders.due_dates import SOURCES, DueItem, Window
 from workflow.services.reminders.working_days import reminder_day
+from workflow.vocabulary import recipient_label
 
 log = logging.getLogger("finsam.reminders")
 
@@ -468,9 +469,16 @@ def rules_overview(app: App) -> list[dict[str, Any]]:
                 "id": rule.id,
                 "label": rule.label,
                 "source": rule.source,
+                "source_label": source.label,
                 "source_available": source.available,
                 "steps": [
-                    {"key": s.key, "when": s.when_text, "to": list(s.to), "template": s.template}
+                    {
+                        "key": s.key,
+                        "when": s.when_text,
+                        "to": list(s.to),
+                        "to_labels": [recipient_label(who) for who in s.to],
+                        "template": s.template,
+                    }
                     for s in rule.steps
                 ],
             }
