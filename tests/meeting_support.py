@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from tests.support import World, email
-from workflow.services.board import agenda, beredning, meetings, protocol
-from workflow.services.board.meetings import MeetingView
+from workflow.services.board import agenda, beredning, justering, meetings, protocol
+from workflow.services.board.views import MeetingView
 from workflow.vocabulary import Role
 
 CHAIR = email(Role.STYRELSE_ORDFORANDE)
@@ -59,8 +59,8 @@ def paragraph_of(view: MeetingView, dnr: str) -> int:
 
 
 def justera(world: World, meeting_id: int) -> MeetingView:
-    protocol.send_for_justering(
+    justering.send_for_justering(
         world.app, ref=meeting_id, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.approve(world.app, ref=meeting_id, actor_email=CHAIR, forbund=world.slug)
-    return protocol.approve(world.app, ref=meeting_id, actor_email=MEMBER, forbund=world.slug)
+    justering.approve(world.app, ref=meeting_id, actor_email=CHAIR, forbund=world.slug)
+    return justering.approve(world.app, ref=meeting_id, actor_email=MEMBER, forbund=world.slug)

@@ -22,8 +22,17 @@ from tests.meeting_support import (
 from tests.support import World
 from workflow.errors import BadInput, NotPermitted
 from workflow.services import cases
-from workflow.services.board import agenda, beredning, meetings, protocol
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    decisions,
+    justering,
+    meetings,
+    protocol,
+    views,
+)
+from workflow.services.board.decisions import DecisionInput
 from workflow.services.funding import budget
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.vocabulary import Role
@@ -60,11 +69,11 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
         world.app, ref=meeting.id, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
     )
     assert [i.paragraph for i in opened.items] == list(range(1, len(opened.items) + 1))
-    followed = protocol.follow_recommendations(
+    followed = decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
-    decisions = {i.dnr: i.decision for i in followed.items if i.dnr}
-    assert decisions == {granted: "bifall", conditional: "bifall", refused: "avslag"}
+    decided = {i.dnr: i.decision for i in followed.items if i.dnr}
+    assert decided == {granted: "bifall", conditional: "bifall", refused: "avslag"}
     conditional_item = next(i for i in followed.items if i.dnr == conditional)
     assert conditional_item.conditions == "att insatsen redovisar resultat per kön"
     assert conditional_item.granted == world.show(conditional).budget_requested
@@ -72,15 +81,15 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
     assert world.show(refused).state == "avslutad_avslag"
     assert world.show(granted).decision_paragraph == f"§ {paragraph_of(followed, granted)}/2026"
 
-    protocol.send_for_justering(
+    justering.send_for_justering(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
     world.clock.set(date(2026, 4, 20))
-    half = protocol.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
+    half = justering.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
     assert half.protocol.status == "for_justering"  # type: ignore[union-attr]
     assert world.show(granted).state == "vantar_justering"
     world.clock.set(date(2026, 4, 22))
-    done = protocol.approve(world.app, ref=meeting.id, actor_email=MEMBER, forbund=world.slug)
+    done = justering.approve(world.app, ref=meeting.id, actor_email=MEMBER, forbund=world.slug)
     assert done.protocol.status == "justerat"  # type: ignore[union-attr]
     assert {s.role: s.signed_at.date() for s in done.protocol.signers} == {  # type: ignore[union-attr]
         "ordforande": date(2026, 4, 20),
@@ -90,7 +99,7 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
     assert world.show(conditional).state == "avtal"
     assert world.show(refused).state == "avslutad_avslag"
 
-    posted = protocol.post_anslag(
+    posted = anslag.post_anslag(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
     assert posted.protocol.status == "anslaget"  # type: ignore[union-attr]
@@ -102,7 +111,7 @@ def test_a_bifall_has_no_effect_on_the_case_before_the_protocol_is_justerat(worl
     ref = recommended(world)
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
         ref=meeting.id,
         paragraph=paragraph_of(opened, ref),
@@ -114,15 +123,15 @@ def test_a_bifall_has_no_effect_on_the_case_before_the_protocol_is_justerat(worl
     # Nobody can give the bifall effect by hand while the protocol is unsigned.
     with pytest.raises(NotPermitted, match="protocol_justerat"):
         world.fire(ref, "justera", Role.STYRELSE_ORDFORANDE)
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.send_for_justering(
+    justering.send_for_justering(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
+    justering.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
     assert world.show(ref).state == "vantar_justering"
-    protocol.approve(world.app, ref=meeting.id, actor_email=MEMBER, forbund=world.slug)
+    justering.approve(world.app, ref=meeting.id, actor_email=MEMBER, forbund=world.slug)
     history = world.show(ref).history
     assert (history[-1].trigger, history[-1].actor, history[-1].to_state) == (
         "justera",
@@ -138,7 +147,7 @@ def test_partial_bifall_grants_less_than_was_asked_for(world: World) -> None:
     opened = with_agenda_and_protocol(world, meeting.id)
     number = paragraph_of(opened, ref)
     with pytest.raises(BadInput, match="större än det sökta"):
-        protocol.record_decision(
+        decisions.record_decision(
             world.app,
             ref=meeting.id,
             paragraph=number,
@@ -146,7 +155,7 @@ def test_partial_bifall_grants_less_than_was_asked_for(world: World) -> None:
             forbund=world.slug,
             decision=DecisionInput("delvis_bifall", granted={str(year): 900}),
         )
-    decided = protocol.record_decision(
+    decided = decisions.record_decision(
         world.app,
         ref=meeting.id,
         paragraph=number,
@@ -166,7 +175,7 @@ def test_partial_bifall_grants_less_than_was_asked_for(world: World) -> None:
     assert item.reservations[0]["text"] == "för lågt belopp"
     # No money before justering; with it, the granted amounts become the budget lines.
     assert budget.lines_of(world.app, ref=ref, forbund=world.slug) == []
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )  # the standard items of the agenda
     justera(world, meeting.id)
@@ -188,14 +197,14 @@ def test_bulk_follow_decides_every_open_item_or_nothing(world: World) -> None:
         case.state = "atertagen"
         session.add(case)
     with pytest.raises(NotPermitted, match=r"bifall|avslag"):
-        protocol.follow_recommendations(
+        decisions.follow_recommendations(
             world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
         )
-    after = meetings.get_meeting(world.app, ref=meeting.id, forbund=world.slug)
+    after = views.get_meeting(world.app, ref=meeting.id, forbund=world.slug)
     assert all(i.decision is None for i in after.items)
     assert world.show(first).state == "pa_dagordning"
     # Follow only the one still standing.
-    only = protocol.follow_recommendations(
+    only = decisions.follow_recommendations(
         world.app,
         ref=meeting.id,
         actor_email=SECRETARY,
@@ -213,7 +222,7 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
     first = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, first.id)
     with pytest.raises(BadInput, match="vad som ska göras"):
-        protocol.record_decision(
+        decisions.record_decision(
             world.app,
             ref=first.id,
             paragraph=paragraph_of(opened, ref),
@@ -221,7 +230,7 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
             actor_email=SECRETARY,
             forbund=world.slug,
         )
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
         ref=first.id,
         paragraph=paragraph_of(opened, ref),
@@ -251,7 +260,7 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
     later = board_meeting(world, "2026-05-20 13:00")
     opened_later = with_agenda_and_protocol(world, later.id)
     assert ref in [i.dnr for i in opened_later.items]
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=later.id, actor_email=SECRETARY, forbund=world.slug
     )
     assert world.show(ref).state == "vantar_justering"
@@ -266,7 +275,7 @@ def test_bordlaggning_moves_the_item_to_the_next_meetings_agenda(world: World) -
     second = board_meeting(world, "2026-05-20 09:00", "Tjörn")
     opened = with_agenda_and_protocol(world, first.id)
     number = paragraph_of(opened, ref)
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
         ref=first.id,
         paragraph=number,
@@ -276,7 +285,7 @@ def test_bordlaggning_moves_the_item_to_the_next_meetings_agenda(world: World) -
     )
     assert world.show(ref).state == "pa_dagordning"
     assert [e.trigger for e in world.show(ref).history][-2:] == ["bordlagg", "satt_pa_dagordning"]
-    next_agenda = meetings.get_meeting(world.app, ref=second.id, forbund=world.slug)
+    next_agenda = views.get_meeting(world.app, ref=second.id, forbund=world.slug)
     moved = next(i for i in next_agenda.items if i.dnr == ref)
     assert moved.deferred_from == f"bordlagt 2026-04-17 § {number}"
     # Building the next agenda does not put it there twice.
@@ -337,13 +346,13 @@ def test_a_justerat_protocol_refuses_every_edit(world: World) -> None:
     protocol.open_protocol(
         world.app, ref=meeting.id, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
     )
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
     before = justera(world, meeting.id)
     assert before.protocol.status == "justerat"  # type: ignore[union-attr]
     edits = [
-        lambda: protocol.record_decision(
+        lambda: decisions.record_decision(
             world.app,
             ref=meeting.id,
             paragraph=paragraph_of(before, ref),
@@ -365,14 +374,14 @@ def test_a_justerat_protocol_refuses_every_edit(world: World) -> None:
         lambda: meetings.set_attendance(
             world.app, ref=meeting.id, actor_email=SECRETARY, absent=[MEMBER], forbund=world.slug
         ),
-        lambda: protocol.follow_recommendations(
+        lambda: decisions.follow_recommendations(
             world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
         ),
     ]
     for edit in edits:
         with pytest.raises(NotPermitted, match="justerat och kan inte ändras"):
             edit()
-    assert meetings.get_meeting(world.app, ref=meeting.id, forbund=world.slug) == before
+    assert views.get_meeting(world.app, ref=meeting.id, forbund=world.slug) == before
     assert world.show(other).state == "rekommenderad"
 
 
@@ -381,27 +390,27 @@ def test_a_protocol_taken_back_from_justering_is_corrected_and_signed_again(worl
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
     number = paragraph_of(opened, ref)
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.send_for_justering(
+    justering.send_for_justering(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
+    justering.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
     # The justerare finds the reservation missing: the text cannot change while out for signing.
     with pytest.raises(NotPermitted, match="skickat för justering"):
-        protocol.amend_decision(
+        decisions.amend_decision(
             world.app, ref=meeting.id, paragraph=number, actor_email=SECRETARY,
             reservations=[f"{MEMBER}:vill pröva insatsen som pilot"], forbund=world.slug,
         )  # fmt: skip
-    back = protocol.return_to_draft(
+    back = justering.return_to_draft(
         world.app, ref=meeting.id, actor_email=SECRETARY, reason="Reservation saknas",
         forbund=world.slug,
     )  # fmt: skip
     assert back.protocol.status == "utkast"  # type: ignore[union-attr]
     assert all(s.signed_at is None for s in back.protocol.signers)  # type: ignore[union-attr]
     seen = next(i.version for i in back.items if i.paragraph == number)
-    amended = protocol.amend_decision(
+    amended = decisions.amend_decision(
         world.app, ref=meeting.id, paragraph=number, actor_email=SECRETARY,
         reservations=[f"{MEMBER}:vill pröva insatsen som pilot"], expected_version=seen,
         forbund=world.slug,
@@ -425,13 +434,13 @@ def test_a_bifall_beyond_the_budget_frame_is_refused_unless_the_board_decides_so
     opened = with_agenda_and_protocol(world, meeting.id)
     number = paragraph_of(opened, ref)
     with pytest.raises(BadInput) as refused:
-        protocol.follow_recommendations(
+        decisions.follow_recommendations(
             world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
         )
     assert f"överskrider ramen för {year} med 200 tkr" in str(refused.value)
     assert "--over-frame" in str(refused.value)
     assert world.show(ref).state == "pa_dagordning"  # nothing of the meeting was decided
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug, over_frame=True
     )
     justera(world, meeting.id)

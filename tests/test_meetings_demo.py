@@ -10,13 +10,13 @@ from tests.support import TravelClock
 from workflow.app import App
 from workflow.models import Paragraph
 from workflow.services import cases, demo
-from workflow.services.board import meetings
-from workflow.services.board.meetings import MeetingView
+from workflow.services.board import views
+from workflow.services.board.views import MeetingView
 from workflow.services.cases import audit
 
 
 def board_meetings(app: App, year: int) -> list[MeetingView]:
-    return meetings.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse")
+    return views.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse")
 
 
 def test_the_demo_holds_the_seven_board_meetings_of_2013_each_justerat_and_anslaget(

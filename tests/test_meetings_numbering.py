@@ -21,8 +21,8 @@ from tests.meeting_support import (
 from tests.support import World
 from workflow.errors import Conflict, FinsamError
 from workflow.models import AuditEvent
-from workflow.services.board import agenda, meetings, protocol
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import agenda, decisions, meetings, protocol, views
+from workflow.services.board.decisions import DecisionInput
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import add_person
 
@@ -31,7 +31,7 @@ STANDARD = 7
 
 
 def numbers(world: World, meeting_id: int) -> list[int]:
-    view = meetings.get_meeting(world.app, ref=meeting_id, forbund=world.slug)
+    view = views.get_meeting(world.app, ref=meeting_id, forbund=world.slug)
     return [i.paragraph for i in view.items]  # type: ignore[misc]
 
 
@@ -116,7 +116,7 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
     seen = next(i.version for i in opened.items if i.paragraph == number)
 
     def decide(actor: str, kind: str) -> Any:
-        return protocol.record_decision(
+        return decisions.record_decision(
             world.app,
             ref=meeting.id,
             paragraph=number,
@@ -130,7 +130,7 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
         [lambda: decide(SECRETARY, "bifall"), lambda: decide("sekreterare2@test.example", "avslag")]
     )
     conflicts = [r for r in results if isinstance(r, Conflict)]
-    winners = [r for r in results if isinstance(r, meetings.MeetingView)]
+    winners = [r for r in results if isinstance(r, views.MeetingView)]
     assert len(conflicts) == 1 and len(winners) == 1, results
     assert "§" in str(conflicts[0]) and "\n" not in str(conflicts[0])
     won = next(i for i in winners[0].items if i.paragraph == number)
@@ -138,7 +138,7 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
     assert world.show(ref).state == expected_state
     assert won.version == seen + 1
     with world.app.db.reading() as session:
-        decisions = session.exec(
+        decided = session.exec(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.trigger == "besluta")
         ).one()
         case_moves = session.exec(
@@ -146,4 +146,4 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
             .select_from(AuditEvent)
             .where(col(AuditEvent.trigger).in_(["bifall", "avslag"]))
         ).one()
-    assert (decisions, case_moves) == (1, 1)
+    assert (decided, case_moves) == (1, 1)

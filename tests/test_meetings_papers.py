@@ -19,8 +19,8 @@ from tests.meeting_support import (
 )
 from tests.support import World
 from workflow.errors import BadInput
-from workflow.services.board import papers, protocol
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import decisions, papers
+from workflow.services.board.decisions import DecisionInput
 
 
 def pdf_text(data: bytes) -> str:
@@ -35,7 +35,7 @@ def test_the_pdf_protocol_holds_every_paragraph_with_its_decision(world: World) 
     refused = recommended(world, "avsla", title="Ansökan som avslås")
     meeting = board_meeting(world, "2026-04-17 13:00", "Stenungsund")
     opened = with_agenda_and_protocol(world, meeting.id)
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
         ref=meeting.id,
         paragraph=paragraph_of(opened, deferred),
@@ -43,7 +43,7 @@ def test_the_pdf_protocol_holds_every_paragraph_with_its_decision(world: World) 
         actor_email=SECRETARY,
         forbund=world.slug,
     )
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
     world.clock.set(date(2026, 4, 24))
@@ -75,7 +75,7 @@ def test_user_text_is_escaped_in_every_paper(world: World) -> None:
     ref = recommended(world, title="Insats <script>alert(1)</script> & co")
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
         ref=meeting.id,
         paragraph=paragraph_of(opened, ref),

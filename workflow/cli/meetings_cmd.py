@@ -12,9 +12,19 @@ from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
-from workflow.services.board import agenda, beredning, meetings, papers, protocol
-from workflow.services.board.meetings import MeetingView, presence_label
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    decisions,
+    justering,
+    meetings,
+    papers,
+    protocol,
+    views,
+)
+from workflow.services.board.decisions import DecisionInput
+from workflow.services.board.views import MeetingView, presence_label
 
 MEETING = click.argument("ref", metavar="MÖTE")
 ACTOR = click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som utför steget.")
@@ -96,10 +106,10 @@ def _emit_meeting(as_json: bool, view: MeetingView, done: str | None = None) -> 
 @json_option
 @pass_app()
 def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -> None:
-    views = meetings.list_meetings(app, forbund=app.settings.forbund, year=year, organ=organ)
+    listed = views.list_meetings(app, forbund=app.settings.forbund, year=year, organ=organ)
     emit(
         as_json,
-        [v.to_json() for v in views],
+        [v.to_json() for v in listed],
         lambda: print_table(
             ["Möte", "Organ", "Tid", "Plats", "Ärenden", "Protokoll"],
             [
@@ -111,7 +121,7 @@ def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -
                     sum(1 for i in v.items if i.dnr),
                     v.protocol.status_label if v.protocol else "",
                 ]
-                for v in views
+                for v in listed
             ],
             empty="(inga möten)",
         ),
@@ -158,7 +168,7 @@ def create_command(
 @json_option
 @pass_app()
 def show_command(app: App, ref: str, as_json: bool) -> None:
-    _emit_meeting(as_json, meetings.get_meeting(app, ref=ref, forbund=app.settings.forbund))
+    _emit_meeting(as_json, views.get_meeting(app, ref=ref, forbund=app.settings.forbund))
 
 
 @meetings_group.command("attend", help="För närvaro: frånvarande, tjänstgörande ersättare, övriga.")
@@ -425,7 +435,7 @@ def decide_command(
     actor: str,
     as_json: bool,
 ) -> None:
-    view = protocol.record_decision(
+    view = decisions.record_decision(
         app,
         ref=ref,
         paragraph=paragraph,
@@ -458,7 +468,7 @@ def decide_command(
 def follow_command(
     app: App, ref: str, paragraph: tuple[int, ...], over_frame: bool, actor: str, as_json: bool
 ) -> None:
-    view = protocol.follow_recommendations(
+    view = decisions.follow_recommendations(
         app,
         ref=ref,
         actor_email=actor,
@@ -475,7 +485,7 @@ def follow_command(
 @json_option
 @pass_app()
 def send_command(app: App, ref: str, actor: str, as_json: bool) -> None:
-    view = protocol.send_for_justering(
+    view = justering.send_for_justering(
         app, ref=ref, actor_email=actor, forbund=app.settings.forbund
     )
     _emit_meeting(as_json, view, "Protokollet är skickat för justering.")
@@ -508,7 +518,7 @@ def amend_command(
     actor: str,
     as_json: bool,
 ) -> None:
-    view = protocol.amend_decision(
+    view = decisions.amend_decision(
         app,
         ref=ref,
         paragraph=paragraph,
@@ -531,7 +541,7 @@ def amend_command(
 @json_option
 @pass_app()
 def reopen_command(app: App, ref: str, reason: str, actor: str, as_json: bool) -> None:
-    view = protocol.return_to_draft(
+    view = justering.return_to_draft(
         app, ref=ref, actor_email=actor, reason=reason, forbund=app.settings.forbund
     )
     _emit_meeting(as_json, view, "Protokollet är åter ett utkast; justeringarna har fallit.")
@@ -543,7 +553,7 @@ def reopen_command(app: App, ref: str, reason: str, actor: str, as_json: bool) -
 @json_option
 @pass_app()
 def justera_command(app: App, ref: str, actor: str, as_json: bool) -> None:
-    view = protocol.approve(app, ref=ref, actor_email=actor, forbund=app.settings.forbund)
+    view = justering.approve(app, ref=ref, actor_email=actor, forbund=app.settings.forbund)
     status = view.protocol.status_label if view.protocol else ""
     _emit_meeting(as_json, view, f"Justerat av {actor}; protokollet: {status}.")
 
@@ -556,7 +566,7 @@ def justera_command(app: App, ref: str, actor: str, as_json: bool) -> None:
 @pass_app()
 def anslag_command(app: App, ref: str, posted: str | None, actor: str, as_json: bool) -> None:
     posted_on: date | None = parse_date(posted, "--date") if posted else None
-    view = protocol.post_anslag(
+    view = anslag.post_anslag(
         app, ref=ref, actor_email=actor, posted_on=posted_on, forbund=app.settings.forbund
     )
     _emit_meeting(as_json, view, "Protokollet är anslaget.")

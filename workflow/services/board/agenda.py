@@ -16,14 +16,9 @@ from workflow.app import App
 from workflow.errors import BadInput, Conflict, NotFound
 from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph
 from workflow.models.meetings import OrganKind
-from workflow.services.board.meetings import (
-    MeetingView,
-    find_meeting,
-    guard_open,
-    latest_recommendation,
-    meeting_view,
-)
 from workflow.services.board.paragraphs import open_paragraph
+from workflow.services.board.records import find_meeting, guard_open, latest_recommendation
+from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import find_case, fire_in
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund

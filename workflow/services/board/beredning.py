@@ -19,7 +19,7 @@ from workflow.app import App
 from workflow.clock import local
 from workflow.errors import BadInput, Conflict, NotPermitted
 from workflow.models import BeredningNote, Person, Recommendation
-from workflow.services.board.meetings import find_meeting
+from workflow.services.board.records import find_meeting
 from workflow.services.cases import find_case, fire_in
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund

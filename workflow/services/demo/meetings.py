@@ -15,8 +15,16 @@ from datetime import date, datetime, time, timedelta
 from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock
 from workflow.services import cases
-from workflow.services.board import agenda, beredning, meetings, protocol
-from workflow.services.board.meetings import MeetingView
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    decisions,
+    justering,
+    meetings,
+    protocol,
+)
+from workflow.services.board.views import MeetingView
 
 DOMAIN = "akst.example"
 
@@ -267,22 +275,22 @@ def _hold(
         during, ref=meeting.id, actor_email=_email("sekreterare"),
         justerare=[_email(justerare)], forbund=forbund,
     )  # fmt: skip
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         during, ref=meeting.id, actor_email=_email("sekreterare"), forbund=forbund
     )
-    protocol.send_for_justering(
+    justering.send_for_justering(
         at(_at(day + timedelta(days=3))), ref=meeting.id, actor_email=_email("sekreterare"),
         forbund=forbund,
     )  # fmt: skip
-    protocol.approve(
+    justering.approve(
         at(_at(day + timedelta(days=6))), ref=meeting.id, actor_email=_email("ordforande"),
         forbund=forbund,
     )  # fmt: skip
-    protocol.approve(
+    justering.approve(
         at(_at(day + timedelta(days=7), time(11, 0))), ref=meeting.id,
         actor_email=_email(justerare), forbund=forbund,
     )  # fmt: skip
-    return protocol.post_anslag(
+    return anslag.post_anslag(
         at(_at(day + timedelta(days=8))), ref=meeting.id, actor_email=_email("sekreterare"),
         forbund=forbund,
     )  # fmt: skip
