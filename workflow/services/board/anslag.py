@@ -8,7 +8,7 @@ from workflow.app import App
 from workflow.clock import local_date
 from workflow.errors import BadInput, NotPermitted
 from workflow.models.meetings import ProtocolStatus
-from workflow.services.board.protocol import scope, set_status
+from workflow.services.board.protocol import require_held, scope, set_status
 from workflow.services.board.records import protocol_of
 from workflow.services.board.views import MeetingView, meeting_view
 
@@ -25,6 +25,7 @@ def post_anslag(
     settings = app.settings.meetings
     with scope(app, ref, actor_email, forbund) as s:
         app.actions.require(s.actor, "post_anslag")
+        require_held(s, "protokollet anslås")
         protocol = protocol_of(s.session, s.meeting)
         if protocol is None or protocol.status != ProtocolStatus.JUSTERAT:
             state = protocol.status if protocol else "saknas"

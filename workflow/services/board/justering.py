@@ -1,7 +1,9 @@
 """Justering: the secretary sends the decided protocol for justering, the ordförande and the
-justerare sign it, and the last signature makes it justerat and gives every bifall of it
-effect on its case (the granted amounts become the insats's budget lines); or the secretary
-takes it back to utkast and every signature given lapses."""
+justerare chosen for it sign it, and the last signature makes it justerat and gives every
+bifall of it effect on its case (the granted amounts become the insats's budget lines; `justera`
+is a step only this performs); or the secretary takes it back to utkast and every signature
+given lapses. Nothing of it happens before the meeting has begun, and sending fixes the
+protocol's § numbers (paragraphs.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ from workflow.clock import local_date
 from workflow.errors import BadInput, Conflict, NotPermitted
 from workflow.models import Insats, Paragraph, ProtocolSigner
 from workflow.models.meetings import DecisionKind, ProtocolStatus
+from workflow.services.board.paragraphs import unopened_before
 from workflow.services.board.protocol import (
     SUBJECT,
     meeting_ref,
     open_draft,
     record,
+    require_held,
     scope,
     set_status,
 )
@@ -31,9 +35,16 @@ from workflow.text_guard import check_free_text
 def send_for_justering(
     app: App, *, ref: str | int, actor_email: str, forbund: str | None = None
 ) -> MeetingView:
+    """Send the decided protocol to its signers; from now on its § numbers are fixed.
+
+    Steps: the meeting has begun; every § is decided; no earlier meeting of the organ that
+    year has an agenda without a protocol (it could never get §§ in date order after this);
+    the protocol is för justering.
+    """
     with scope(app, ref, actor_email, forbund) as s:
         app.actions.require(s.actor, "send_protocol")
         protocol = open_draft(s)
+        require_held(s, "protokollet skickas för justering")
         open_numbers = [
             str(n)
             for n in s.session.exec(
@@ -47,6 +58,12 @@ def send_for_justering(
                 f"§ {', '.join(open_numbers)} saknar beslut; besluta dem med 'finsam meetings decide' "
                 "eller 'finsam meetings follow'"
             )
+        earlier = unopened_before(s.session, s.meeting)
+        if earlier is not None:
+            raise NotPermitted(
+                f"{meeting_ref(earlier)} har en dagordning men inget protokoll; öppna det först "
+                f"('finsam meetings protocol {earlier.id}') så att §§ följer mötenas datum"
+            )
         protocol.sent_for_justering_at = s.now
         set_status(s, protocol, ProtocolStatus.FOR_JUSTERING, "skicka_for_justering")
         return meeting_view(s.session, app, s.meeting)
@@ -58,6 +75,7 @@ def approve(
     """Ordförande or justerare approves; the last approval makes the protocol justerat and
     gives every bifall of it effect on its case, in the same transaction."""
     with scope(app, ref, actor_email, forbund) as s:
+        require_held(s, "protokollet justeras")
         protocol = guard_open(s.session, s.meeting)
         if protocol is None or protocol.status != ProtocolStatus.FOR_JUSTERING:
             raise NotPermitted(
@@ -120,6 +138,7 @@ def approve(
                 actor=s.actor,
                 trigger="justera",
                 now=s.now,
+                service="protocol",
             )
             # The granted amounts become the insats's budget lines with the justering; a
             # decision beyond the frame is the board's to make, so it is kept with its

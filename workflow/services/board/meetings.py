@@ -12,6 +12,7 @@ from workflow.clock import local
 from workflow.errors import BadInput, Conflict
 from workflow.models import Attendance, Meeting, Organ, Party
 from workflow.models.meetings import MemberRole, Presence
+from workflow.services.board.paragraphs import refuse_new_paragraphs
 from workflow.services.board.records import find_meeting, guard_open
 from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import audit
@@ -100,6 +101,8 @@ def create_meeting(
             )
             session.add(meeting)
             session.flush()
+            # §§ follow the meetings' dates: none may come before numbers already fixed.
+            refuse_new_paragraphs(session, meeting, "ett möte")
             _default_attendance(session, meeting, body)
             audit.append(
                 session,

@@ -33,7 +33,7 @@ from workflow.models import (
     ProtocolSigner,
 )
 from workflow.models.meetings import OrganKind, Presence, ProtocolStatus, SignerRole
-from workflow.services.board.paragraphs import open_paragraph
+from workflow.services.board.paragraphs import add_paragraph, refuse_new_paragraphs, renumber
 from workflow.services.board.records import find_meeting, guard_open, ordered_items, protocol_of
 from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import audit
@@ -146,6 +146,16 @@ def set_status(
     )
 
 
+def require_held(s: Scope, what: str) -> None:
+    """Refuse `what` before the meeting has begun (by the injected clock): a board decides,
+    and its protocol is sent, signed and posted, only once it has met."""
+    if s.now < s.meeting.starts_at:
+        raise NotPermitted(
+            f"mötet {local(s.meeting.starts_at):%Y-%m-%d %H:%M} har inte ägt rum än; "
+            f"{what} först när mötet har börjat"
+        )
+
+
 def open_draft(s: Scope) -> Protocol:
     protocol = guard_open(s.session, s.meeting)
     if protocol is None:
@@ -189,7 +199,8 @@ def open_protocol(
     chair: str | None = None,
     forbund: str | None = None,
 ) -> MeetingView:
-    """Start the protocol: signers chosen, every agenda item gets its § number."""
+    """Start the protocol: signers chosen, every agenda item gets its § (numbered in the order
+    of the organ's meetings that year, paragraphs.py)."""
     with scope(app, ref, actor_email, forbund) as s:
         app.actions.require(s.actor, "keep_protocol")
         guard_open(s.session, s.meeting)
@@ -198,6 +209,7 @@ def open_protocol(
         items = ordered_items(s.session, s.meeting)
         if not items:
             raise BadInput("mötet har ingen dagordning; bygg den med 'finsam meetings agenda'")
+        refuse_new_paragraphs(s.session, s.meeting, "ett protokoll för mötet")
         need = app.settings.meetings.justerare_count
         if not need <= len(set(justerare)) <= 2:
             raise BadInput(f"ange {need} justerare med --justerare (högst två)")
@@ -255,7 +267,8 @@ def open_protocol(
             if item.kind == "justerare" and item.proposal:
                 item.proposal = item.proposal.replace("{justerare}", names)
                 s.session.add(item)
-            open_paragraph(s.session, protocol, s.meeting, item)
+            add_paragraph(s.session, protocol, s.meeting, item)
+        renumber(s.session, s.meeting, head=s.head, actor=s.actor, now=s.now)
         record(
             s,
             kind=SUBJECT,

@@ -17,7 +17,6 @@ from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import (
     AgendaItem,
     ForbundRef,
-    Insats,
     Meeting,
     Paragraph,
     Protocol,
@@ -29,32 +28,13 @@ CLOSED = {ProtocolStatus.JUSTERAT.value, ProtocolStatus.ANSLAGET.value}
 
 
 def latest_recommendation(session: Session, case_id: int) -> Recommendation | None:
-    """The beredning's latest outcome for a case.
-
-    A recommendation recorded by firing `rekommendera` directly (older data, the CLI's
-    `cases fire`) exists only as the case's mirror fields; it is read from there, unsaved.
-    """
-    rec = session.exec(
+    """The beredning's latest outcome for a case: the record of beredning.py (the case's
+    recommendation fields only mirror it)."""
+    return session.exec(
         select(Recommendation)
         .where(Recommendation.insats_id == case_id)
         .order_by(col(Recommendation.id).desc())
     ).first()
-    case = session.get(Insats, case_id)
-    if case is None or case.recommendation is None:
-        return rec
-    if rec is not None and (rec.outcome, rec.motivation) == (
-        case.recommendation,
-        case.recommendation_motivation,
-    ):
-        return rec
-    return Recommendation(
-        forbund_id=case.forbund_id,
-        insats_id=case_id,
-        outcome=case.recommendation,
-        motivation=case.recommendation_motivation or "",
-        recorded_by_id=0,
-        recorded_at=case.updated_at,
-    )
 
 
 def protocol_of(session: Session, meeting: Meeting) -> Protocol | None:
@@ -104,18 +84,16 @@ def find_meeting(session: Session, forbund: ForbundRef, ref: str | int) -> Meeti
     return candidates[0]
 
 
-def next_meeting(session: Session, meeting: Meeting) -> Meeting | None:
-    """The organ's next meeting after this one whose protocol is still open."""
-    later = session.exec(
-        select(Meeting)
-        .where(Meeting.organ_id == meeting.organ_id, col(Meeting.starts_at) > meeting.starts_at)
-        .order_by(col(Meeting.starts_at))
-    )
-    for candidate in later:
-        protocol = protocol_of(session, candidate)
-        if protocol is None or protocol.status not in CLOSED:
-            return candidate
-    return None
+def later_meetings(session: Session, meeting: Meeting) -> list[tuple[Meeting, Protocol | None]]:
+    """The organ's meetings after this one, by date, with their protocols."""
+    return [
+        (candidate, protocol_of(session, candidate))
+        for candidate in session.exec(
+            select(Meeting)
+            .where(Meeting.organ_id == meeting.organ_id, col(Meeting.starts_at) > meeting.starts_at)
+            .order_by(col(Meeting.starts_at))
+        )
+    ]
 
 
 def guard_open(session: Session, meeting: Meeting, zone: Any = None) -> Protocol | None:
