@@ -16,6 +16,7 @@ from workflow.services.board import (
     agenda,
     anslag,
     beredning,
+    corrections,
     decisions,
     justering,
     meetings,
@@ -406,6 +407,10 @@ def _granted(pairs: tuple[str, ...]) -> dict[str, int] | None:
     required=True,
     help="bifall, delvis_bifall, avslag, aterremiss, bordlaggning, lagga_till_handlingarna, beslut.",
 )
+@click.option(
+    "--outcome",
+    help="Avslutets utfall för insatsen: implementerad, ej_implementerad eller avbruten.",
+)
 @click.option("--att", "att_satser", multiple=True, help="Att-sats; en gång per sats.")
 @click.option("--granted", multiple=True, metavar="ÅR=TKR", help="Beviljat belopp per år.")
 @click.option("--conditions", help="Villkor för bifallet.")
@@ -432,6 +437,7 @@ def decide_command(
     jav: tuple[str, ...],
     expect_version: int | None,
     over_frame: bool,
+    outcome: str | None,
     actor: str,
     as_json: bool,
 ) -> None:
@@ -448,6 +454,7 @@ def decide_command(
             reservations=list(reservation),
             jav=list(jav),
             over_frame=over_frame,
+            outcome=outcome,
         ),
         actor_email=actor,
         expected_version=expect_version,
@@ -518,7 +525,7 @@ def amend_command(
     actor: str,
     as_json: bool,
 ) -> None:
-    view = decisions.amend_decision(
+    view = corrections.amend_decision(
         app,
         ref=ref,
         paragraph=paragraph,
@@ -532,6 +539,37 @@ def amend_command(
         forbund=app.settings.forbund,
     )
     _emit_meeting(as_json, view, f"§ {paragraph}: ändringen är sparad.")
+
+
+@meetings_group.command(
+    "withdraw", help="Låt en obeslutad § utgå ur protokollet när dess ärende har gått vidare."
+)
+@MEETING
+@click.argument("paragraph", type=int, metavar="§")
+@click.option("--reason", required=True, help="Varför ärendet utgår.")
+@click.option("--expect-version", type=int, help="§:ns version du läste; ändrad ger konflikt (5).")
+@ACTOR
+@json_option
+@pass_app()
+def withdraw_command(
+    app: App,
+    ref: str,
+    paragraph: int,
+    reason: str,
+    expect_version: int | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    view = corrections.withdraw_paragraph(
+        app,
+        ref=ref,
+        paragraph=paragraph,
+        reason=reason,
+        actor_email=actor,
+        expected_version=expect_version,
+        forbund=app.settings.forbund,
+    )
+    _emit_meeting(as_json, view, f"§ {paragraph}: ärendet utgår.")
 
 
 @meetings_group.command("reopen", help="Ta tillbaka ett protokoll från justering till utkast.")

@@ -1,9 +1,12 @@
 """The board's decisions on the §§ of a draft protocol: one § at a time, or every open § as
-the beredning recommended and the agenda proposed, and corrections of a decided §'s wording.
+the beredning recommended and the agenda proposed (corrections of a draft: corrections.py).
 
-Each § is decided once; the case moves in the same transaction as its § is written (through
-cases.fire_in), except that a bifall only takes effect when the protocol is justerat: the case
-waits in vantar_justering and the last signature fires `justera` on it (justering.py).
+Nothing is decided before the meeting has begun. Each § is decided once; the case moves in the
+same transaction as its § is written (through cases.fire_in: bifall, avslag, återremiss and
+bordläggning are steps only the protocol performs, `service: protocol` in states/insats.yaml),
+except that a bifall only takes effect when the protocol is justerat: the case waits in
+vantar_justering and the last signature fires `justera` on it (justering.py). A closing § ends
+its insats at once (closing.py).
 """
 
 from __future__ import annotations
@@ -11,28 +14,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from workflow.app import App
 from workflow.clock import local_date
-from workflow.errors import BadInput, Conflict
-from workflow.models import AgendaItem, Insats, Paragraph
-from workflow.models.meetings import DecisionKind
+from workflow.errors import BadInput, Conflict, NotPermitted
+from workflow.models import AgendaItem, Insats, Meeting, Paragraph
+from workflow.models.meetings import DecisionKind, ProtocolStatus
 from workflow.services.board.agenda import CASE_ITEM, amounts_text, place_case
-from workflow.services.board.paragraphs import paragraph_ref
+from workflow.services.board.closing import (
+    CLOSING_ITEM,
+    DECISIONS,
+    ClosingDecision,
+    closing_decision,
+)
+from workflow.services.board.closing import att_satser as closing_att_satser
+from workflow.services.board.paragraphs import paragraph_ref, refuse_new_paragraphs
 from workflow.services.board.protocol import (
     PARAGRAPH_SUBJECT,
     Scope,
     find_paragraph,
     open_draft,
     record,
+    require_held,
     scope,
     voter,
 )
-from workflow.services.board.records import latest_recommendation, next_meeting
+from workflow.services.board.records import later_meetings, latest_recommendation
 from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import fire_in
 from workflow.services.funding import budget
+from workflow.services.funding.closure import final_report, record_closing
 from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import Recommendation as Outcome
@@ -73,9 +85,11 @@ class DecisionInput:
     jav: list[str] | None = None
     # A grant beyond the budget frame is refused unless the board's decision says so.
     over_frame: bool = False
+    # A closing §'s outcome (implementerad, ej_implementerad, avbruten); else the proposal's.
+    outcome: str | None = None
 
 
-def _att(text: str) -> str:
+def att_text(text: str) -> str:
     """'Styrelsen beslutar att bevilja ...' -> 'att bevilja ...'."""
     cleaned = text.strip()
     for prefix in ("Styrelsen beslutar ", "styrelsen beslutar "):
@@ -92,7 +106,7 @@ def _default_att_satser(
     follows_proposal: bool,
 ) -> list[str]:
     if case is None or (follows_proposal and item.proposal):
-        return [_att(item.proposal or item.title)]
+        return [att_text(item.proposal or item.title)]
     name = f"{case.title} ({case.dnr})"
     if kind in {DecisionKind.BIFALL, DecisionKind.DELVIS_BIFALL}:
         lines = [f"att bevilja {name} {amounts_text(granted)}"]
@@ -103,7 +117,7 @@ def _default_att_satser(
         DecisionKind.AVSLAG: [f"att avslå ansökan om medel till {name}"],
         DecisionKind.ATERREMISS: [f"att återremittera ärendet {case.dnr} till beredningen"],
         DecisionKind.BORDLAGGNING: [f"att bordlägga ärendet {case.dnr} till nästa sammanträde"],
-    }.get(kind, [_att(item.proposal or item.title)])
+    }.get(kind, [att_text(item.proposal or item.title)])
 
 
 def _parse_granted(raw: dict[str, Any] | None, case: Insats, kind: DecisionKind) -> dict[str, int]:
@@ -128,13 +142,54 @@ def _parse_granted(raw: dict[str, Any] | None, case: Insats, kind: DecisionKind)
     return dict(sorted(granted.items()))
 
 
-def _people(s: Scope, emails: list[str] | None, what: str) -> list[tuple[Actor, str | None]]:
+def voters(s: Scope, emails: list[str] | None, what: str) -> list[tuple[Actor, str | None]]:
     found: list[tuple[Actor, str | None]] = []
     for raw in emails or []:
         email, _, text = raw.partition(":")
         person, _ = voter(s.session, s.forbund, s.meeting, email.strip(), what)
         found.append((person, check_free_text(text.strip(), what) or None))
     return found
+
+
+def _case_step(
+    s: Scope,
+    app: App,
+    paragraph: Paragraph,
+    item: AgendaItem,
+    case: Insats | None,
+    kind: DecisionKind,
+    given: DecisionInput,
+) -> tuple[str | None, str | None, ClosingDecision | None]:
+    """Which lifecycle step the decision takes on its case (and through which service), or
+    none; a decision that does not fit the § is refused here."""
+    if case is None:
+        if kind in CASE_TRIGGERS or kind is DecisionKind.UTGAR or given.outcome:
+            raise BadInput(
+                f"§ {paragraph.number} ({item.title}) gäller inget ärende; "
+                "välj beslut eller lagga_till_handlingarna"
+            )
+        return None, None, None
+    if item.kind == CLOSING_ITEM:
+        closing = closing_decision(
+            s.session, app, paragraph, case, kind, given.outcome, item.outcome
+        )
+        return closing.trigger, "closure", closing
+    trigger = CASE_TRIGGERS.get(kind)
+    if trigger is None:
+        raise BadInput(
+            f"§ {paragraph.number} gäller {case.dnr}: välj bifall, delvis_bifall, avslag, "
+            "aterremiss eller bordlaggning"
+        )
+    if given.outcome:
+        raise BadInput("--outcome gäller bara avslutet av en insats")
+    if case.state != "pa_dagordning":
+        state = app.lifecycles["insats"].lifecycle.label_of(case.state)
+        raise NotPermitted(
+            f"§ {paragraph.number}: {case.dnr} är inte längre på dagordningen (tillstånd "
+            f"'{state}'), så {trigger} kan inte beslutas; ta bort § med 'finsam meetings withdraw "
+            f"{s.meeting.id} {paragraph.number} --reason ...'"
+        )
+    return trigger, "protocol", None
 
 
 def _decide(
@@ -145,30 +200,32 @@ def _decide(
     *,
     follows_proposal: bool = False,
 ) -> None:
-    """Write one decision on its § and move its case (steps in the module doc)."""
+    """Write one decision on its § and move its case, in the caller's transaction.
+
+    Steps: check the decision against the § (a case item takes a board outcome, a closing
+    item its outcome, other items none) and the budget frame; write the § (the lifecycle's
+    `paragraph_recorded` reads it); fire the case's step through the protocol; audit the §;
+    a bordlagt case goes on the next meeting that takes items, a closing § notes the
+    slutrapport and plans the follow-up.
+    """
     kind = parse_choice(DecisionKind, given.kind, "beslutstyp")
+    if kind is DecisionKind.UTGAR:
+        raise BadInput("ett ärende utgår med 'finsam meetings withdraw', med skälet")
     item = s.session.get(AgendaItem, paragraph.agenda_item_id)
     assert item is not None
     case = s.session.get(Insats, paragraph.insats_id) if paragraph.insats_id else None
-    trigger = CASE_TRIGGERS.get(kind)
-    if case is not None and trigger is None:
-        raise BadInput(
-            f"§ {paragraph.number} gäller {case.dnr}: välj bifall, delvis_bifall, avslag, "
-            "aterremiss eller bordlaggning"
-        )
-    if case is None and trigger is not None:
-        raise BadInput(
-            f"§ {paragraph.number} ({item.title}) gäller inget ärende; "
-            "välj beslut eller lagga_till_handlingarna"
-        )
+    trigger, service, closing = _case_step(s, app, paragraph, item, case, kind, given)
     motivation = (
         check_free_text(given.motivation.strip(), "motiveringen") if given.motivation else None
     )
     if kind is DecisionKind.ATERREMISS and not motivation:
         raise BadInput("återremiss: ange vad som ska göras med --motivation")
+    if closing is not None and closing.outcome == "avbruten" and not motivation:
+        raise BadInput("avbryta en insats: ange skälet med --motivation")
     conditions = (
         check_free_text(given.conditions.strip(), "villkoren") if given.conditions else None
     )
+    decided_on = local_date(s.meeting.starts_at, app.settings.zone)
     granted: dict[str, int] = {}
     if case is not None and kind in {DecisionKind.BIFALL, DecisionKind.DELVIS_BIFALL}:
         granted = _parse_granted(given.granted, case, kind)
@@ -176,43 +233,31 @@ def _decide(
         raise BadInput("belopp beviljas bara vid bifall eller delvis bifall")
     if case is not None and granted and not given.over_frame:
         overrun = budget.frame_overrun(
-            s.session,
-            app,
-            forbund=s.forbund,
-            case=case,
-            amounts=granted,
-            decided_on=local_date(s.meeting.starts_at, app.settings.zone),
+            s.session, app, forbund=s.forbund, case=case, amounts=granted, decided_on=decided_on
         )
         if overrun:
             raise BadInput(
                 f"§ {paragraph.number} ({case.dnr}): {overrun}; minska beloppet eller "
                 "besluta ändå med --over-frame"
             )
-    jav = _people(s, given.jav, "jävig")
+    jav = voters(s, given.jav, "jävig")
     jav_ids = {p.id for p, _ in jav}
-    reservations = _people(s, given.reservations, "reservant")
+    reservations = voters(s, given.reservations, "reservant")
     for person, _ in reservations:
         if person.id in jav_ids:
             raise BadInput(
                 f"{person.email} är jävig i § {paragraph.number} och deltar inte i beslutet"
             )
     att_satser = [
-        check_free_text(_att(a), "att-satsen") for a in (given.att_satser or []) if a.strip()
-    ] or _default_att_satser(kind, item, case, granted, conditions, follows_proposal)
-    if case is not None:
-        values = {"decision_paragraph": paragraph_ref(paragraph)}
-        fire_in(
-            s.session,
-            app,
-            forbund=s.forbund,
-            case=case,
-            actor=s.actor,
-            trigger=trigger,  # type: ignore[arg-type]
-            now=s.now,
-            values=values,
-            comment=motivation,
-        )
+        check_free_text(att_text(a), "att-satsen") for a in (given.att_satser or []) if a.strip()
+    ]
+    if not att_satser and closing is not None and not follows_proposal:
+        att_satser = closing_att_satser(case, closing.outcome)  # type: ignore[arg-type]
+    att_satser = att_satser or _default_att_satser(
+        kind, item, case, granted, conditions, follows_proposal
+    )
     paragraph.decision = kind.value
+    paragraph.outcome = closing.outcome if closing else None
     paragraph.att_satser = att_satser
     paragraph.granted = granted
     paragraph.conditions = conditions
@@ -225,6 +270,27 @@ def _decide(
     paragraph.decided_by_id = s.actor.id
     s.session.add(paragraph)
     s.session.flush()
+    if case is not None and trigger is not None:
+        values: dict[str, Any] = {}
+        if closing is None:
+            # The case's 'Beslut §' mirrors the § that decided it; a closing § leaves it.
+            values["decision_paragraph"] = paragraph_ref(paragraph)
+        elif closing.outcome != "avbruten":
+            report = final_report(s.session, case)
+            assert report is not None and report.submitted_on is not None
+            values["final_report_on"] = report.submitted_on.isoformat()
+        fire_in(
+            s.session,
+            app,
+            forbund=s.forbund,
+            case=case,
+            actor=s.actor,
+            trigger=trigger,
+            now=s.now,
+            values=values,
+            comment=motivation,
+            service=service,
+        )
     record(
         s,
         kind=PARAGRAPH_SUBJECT,
@@ -233,11 +299,29 @@ def _decide(
         from_state=None,
         to_state=kind.value,
         trigger="besluta",
-        data={"dnr": case.dnr if case else None, "granted": granted, "att_satser": att_satser},
+        data={
+            "dnr": case.dnr if case else None,
+            "granted": granted,
+            "att_satser": att_satser,
+            **({"outcome": closing.outcome} if closing else {}),
+        },
         comment=motivation,
     )
+    if case is not None and closing is not None:
+        record_closing(
+            s.session,
+            forbund=s.forbund,
+            head=s.head,
+            case=case,
+            actor=s.actor,
+            outcome=closing.outcome,
+            paragraph=paragraph_ref(paragraph),
+            decided_on=decided_on,
+            now=s.now,
+            followup_months=list(app.settings.funding.followup_months),
+        )
     if case is not None and kind is DecisionKind.BORDLAGGNING:
-        later = next_meeting(s.session, s.meeting)
+        later = _next_taking_items(s.session, s.meeting)
         if later is not None:
             place_case(
                 s.session,
@@ -250,6 +334,21 @@ def _decide(
                 proposal=item.proposal,
                 deferred_from=item,
             )
+
+
+def _next_taking_items(session: Session, meeting: Meeting) -> Meeting | None:
+    """The organ's next meeting that can still take a case: its protocol not yet sent for
+    justering, and no protocol after it sent either (paragraphs.py). None: the bordlagt case
+    waits for the next agenda that is built."""
+    for later, protocol in later_meetings(session, meeting):
+        if protocol is not None and protocol.status != ProtocolStatus.UTKAST:
+            continue
+        try:
+            refuse_new_paragraphs(session, later, "ett ärende vid mötet")
+        except NotPermitted:
+            continue
+        return later
+    return None
 
 
 def record_decision(
@@ -266,6 +365,7 @@ def record_decision(
     with scope(app, ref, actor_email, forbund) as s:
         app.actions.require(s.actor, "keep_protocol")
         protocol = open_draft(s)
+        require_held(s, "beslut registreras")
         row = find_paragraph(s, protocol, paragraph)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(
@@ -284,6 +384,12 @@ def record_decision(
 def _followed(s: Scope, paragraph: Paragraph) -> DecisionInput:
     item = s.session.get(AgendaItem, paragraph.agenda_item_id)
     assert item is not None
+    if item.kind == CLOSING_ITEM and item.outcome:
+        # Stopping an insats needs its reason: the proposal gives it.
+        reason = att_text(item.proposal or "") if item.outcome == "avbruten" else None
+        return DecisionInput(
+            kind=DECISIONS[item.outcome].value, outcome=item.outcome, motivation=reason
+        )
     if item.kind != CASE_ITEM or paragraph.insats_id is None:
         return DecisionInput(kind=STANDARD_DECISIONS.get(item.kind, DecisionKind.BESLUT).value)
     rec = latest_recommendation(s.session, paragraph.insats_id)
@@ -309,6 +415,7 @@ def follow_recommendations(
     with scope(app, ref, actor_email, forbund) as s:
         app.actions.require(s.actor, "keep_protocol")
         protocol = open_draft(s)
+        require_held(s, "beslut registreras")
         if paragraphs:
             rows = [find_paragraph(s, protocol, n) for n in dict.fromkeys(paragraphs)]
             decided = [str(r.number) for r in rows if r.decision is not None]
@@ -330,83 +437,4 @@ def follow_recommendations(
             decision = _followed(s, row)
             decision.over_frame = over_frame
             _decide(s, app, row, decision, follows_proposal=True)
-        return meeting_view(s.session, app, s.meeting)
-
-
-def amend_decision(
-    app: App,
-    *,
-    ref: str | int,
-    paragraph: int,
-    actor_email: str,
-    att_satser: list[str] | None = None,
-    conditions: str | None = None,
-    motivation: str | None = None,
-    reservations: list[str] | None = None,
-    jav: list[str] | None = None,
-    expected_version: int | None = None,
-    forbund: str | None = None,
-) -> MeetingView:
-    """Correct the wording of a decided § while the protocol is an utkast.
-
-    The decision itself (and so the case's move) stays: a different decision is a new § at a
-    later meeting. Only the parts given are replaced.
-    """
-    with scope(app, ref, actor_email, forbund) as s:
-        app.actions.require(s.actor, "keep_protocol")
-        protocol = open_draft(s)
-        row = find_paragraph(s, protocol, paragraph)
-        if expected_version is not None and row.version != expected_version:
-            raise Conflict(
-                f"§ {paragraph} har ändrats (version {row.version}, du såg {expected_version}); "
-                "läs om protokollet och försök igen"
-            )
-        if row.decision is None:
-            raise BadInput(
-                f"§ {paragraph} saknar beslut; registrera det med 'finsam meetings decide'"
-            )
-        changed: dict[str, Any] = {}
-        if att_satser:
-            row.att_satser = [
-                check_free_text(_att(a), "att-satsen") for a in att_satser if a.strip()
-            ]
-            changed["att_satser"] = list(row.att_satser)
-        if conditions is not None:
-            row.conditions = check_free_text(conditions.strip(), "villkoren") or None
-            changed["conditions"] = row.conditions
-        if motivation is not None:
-            text = check_free_text(motivation.strip(), "motiveringen") or None
-            if row.decision == DecisionKind.ATERREMISS and not text:
-                raise BadInput("återremiss: vad som ska göras kan inte tas bort")
-            row.motivation = text
-            changed["motivation"] = text
-        if jav is not None:
-            row.jav = [{"name": p.name, "email": p.email} for p, _ in _people(s, jav, "jävig")]
-            changed["jav"] = [j["email"] for j in row.jav]
-        if reservations is not None:
-            people = _people(s, reservations, "reservant")
-            barred = {j["email"] for j in row.jav}
-            for person, _ in people:
-                if person.email in barred:
-                    raise BadInput(
-                        f"{person.email} är jävig i § {paragraph} och deltar inte i beslutet"
-                    )
-            row.reservations = [{"name": p.name, "email": p.email, "text": t} for p, t in people]
-            changed["reservations"] = [r["email"] for r in row.reservations]
-        if not changed:
-            raise BadInput(
-                "inget att ändra; ange --att, --conditions, --motivation, --reservation eller --jav"
-            )
-        s.session.add(row)
-        s.session.flush()
-        record(
-            s,
-            kind=PARAGRAPH_SUBJECT,
-            subject_id=row.id,  # type: ignore[arg-type]
-            ref=paragraph_ref(row),
-            from_state=row.decision,
-            to_state=row.decision,
-            trigger="andra",
-            data=changed,
-        )
         return meeting_view(s.session, app, s.meeting)

@@ -40,6 +40,13 @@ from workflow.services.board.records import (
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.vocabulary import parse_choice, recommendation_label
 
+# How a closing § ends its insats, as the protocol says it.
+OUTCOME_LABELS = {
+    "implementerad": "Implementerad i ordinarie verksamhet",
+    "ej_implementerad": "Inte implementerad i ordinarie verksamhet",
+    "avbruten": "Insatsen avbryts",
+}
+
 PRESENCE_LABELS = {
     Presence.BESLUTANDE: "Beslutande",
     Presence.TJANSTGORANDE_ERSATTARE: "Tjänstgörande ersättare",
@@ -88,6 +95,9 @@ class ItemView:
     decided_at: datetime | None = None
     version: int | None = None
     deferred_from: str | None = None
+    # A closing item: the insats's outcome, proposed until its § decides it.
+    outcome: str | None = None
+    outcome_label: str | None = None
 
 
 @dataclass
@@ -148,7 +158,12 @@ def kallelse_due(app: App, meeting: Meeting) -> datetime:
 def _item_view(session: Session, app: App, number: int, item: AgendaItem) -> ItemView:
     zone = app.settings.zone
     case = session.get(Insats, item.insats_id) if item.insats_id else None
-    rec = latest_recommendation(session, case.id) if case and case.id else None  # type: ignore[arg-type]
+    # A closing item (it carries an outcome) is about the slutrapport, not the beredning.
+    rec = (
+        latest_recommendation(session, case.id)  # type: ignore[arg-type]
+        if case and case.id and item.outcome is None
+        else None
+    )
     view = ItemView(
         item_id=item.id,  # type: ignore[arg-type]
         agenda_no=number,
@@ -161,6 +176,7 @@ def _item_view(session: Session, app: App, number: int, item: AgendaItem) -> Ite
         recommendation_motivation=rec.motivation if rec else None,
         proposal=item.proposal,
         requested={k: int(v) for k, v in sorted(case.budget_requested.items())} if case else {},
+        outcome=item.outcome,
     )
     if item.deferred_from_id:
         earlier = session.get(AgendaItem, item.deferred_from_id)
@@ -186,6 +202,10 @@ def _item_view(session: Session, app: App, number: int, item: AgendaItem) -> Ite
         view.motivation = paragraph.motivation
         view.decided_at = local(paragraph.decided_at, zone) if paragraph.decided_at else None
         view.version = paragraph.version
+        if paragraph.decision is not None:
+            view.outcome = paragraph.outcome
+    if view.outcome is not None:
+        view.outcome_label = OUTCOME_LABELS.get(view.outcome, view.outcome)
     return view
 
 
