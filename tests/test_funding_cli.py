@@ -78,24 +78,13 @@ def test_bad_input_gives_exit_2_and_one_line(
     assert code == 2 and "ÅR=TKR" in one_line_error(err)
     code, out, _ = finsam(capsys, db_url, "budget", "grant", ref, "--as", SEKRETERARE, "--json")
     assert code == 0 and json.loads(out)["amounts"] == {"2027": 500, "2028": 400}
+    # The bifall's protocol is not justerat yet: no avtal.
+    code, _, err = finsam(capsys, db_url, "agreements", "create", ref, "--as", CHEF)
+    assert code == 4 and "justerat" in one_line_error(err)
     code, _, err = finsam(
-        capsys,
-        db_url,
-        "agreements",
-        "create",
-        ref,
-        "--start",
-        "2027-06-01",
-        "--end",
-        "2027-01-01",
-        "--as",
-        CHEF,
+        capsys, db_url, "agreements", "create", ref, "--amount", "x", "--as", CHEF
     )
-    assert code == 2 and "före sin start" in one_line_error(err)
-    code, _, err = finsam(
-        capsys, db_url, "agreements", "create", ref, "--start", "1 juni", "--as", CHEF
-    )
-    assert code == 2 and "ÅÅÅÅ-MM-DD" in one_line_error(err)
+    assert code == 2 and "ÅR=TKR" in one_line_error(err)
 
 
 def test_reports_and_payments_exit_codes(

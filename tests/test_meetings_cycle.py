@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -14,18 +14,21 @@ from tests.meeting_support import (
     SECRETARY,
     board_meeting,
     justera,
+    meet,
     paragraph_of,
     recommended,
     under_beredning,
     with_agenda_and_protocol,
 )
 from tests.support import World
+from workflow.clock import STOCKHOLM
 from workflow.errors import BadInput, NotPermitted
 from workflow.services import cases
 from workflow.services.board import (
     agenda,
     anslag,
     beredning,
+    corrections,
     decisions,
     justering,
     meetings,
@@ -64,7 +67,7 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
     assert "på villkor att insatsen redovisar resultat per kön" in case_items[conditional].proposal  # type: ignore[operator]
     assert {world.show(r).state for r in case_items} == {"pa_dagordning"}
 
-    world.clock.set(date(2026, 4, 17))
+    world.clock.set(datetime(2026, 4, 17, 14, 0, tzinfo=STOCKHOLM))
     opened = protocol.open_protocol(
         world.app, ref=meeting.id, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
     )
@@ -111,6 +114,7 @@ def test_a_bifall_has_no_effect_on_the_case_before_the_protocol_is_justerat(worl
     ref = recommended(world)
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     decisions.record_decision(
         world.app,
         ref=meeting.id,
@@ -120,8 +124,8 @@ def test_a_bifall_has_no_effect_on_the_case_before_the_protocol_is_justerat(worl
         forbund=world.slug,
     )
     assert world.show(ref).state == "vantar_justering"
-    # Nobody can give the bifall effect by hand while the protocol is unsigned.
-    with pytest.raises(NotPermitted, match="protocol_justerat"):
+    # Nobody can give the bifall effect by hand: the protocol's justering does.
+    with pytest.raises(NotPermitted, match="styrelsens protokoll"):
         world.fire(ref, "justera", Role.STYRELSE_ORDFORANDE)
     decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
@@ -145,6 +149,7 @@ def test_partial_bifall_grants_less_than_was_asked_for(world: World) -> None:
     year = world.clock.now.year + 1
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     with pytest.raises(BadInput, match="större än det sökta"):
         decisions.record_decision(
@@ -191,6 +196,7 @@ def test_bulk_follow_decides_every_open_item_or_nothing(world: World) -> None:
     second = recommended(world, "avsla", title="Andra ansökan")
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     # One case is withdrawn behind the board's back: its lifecycle refuses, so nothing is decided.
     with world.app.db.transaction() as session:
         case = cases.find_case(session, resolve_forbund(session, world.slug), second)
@@ -221,6 +227,7 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
     ref = recommended(world)
     first = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, first.id)
+    meet(world, first)
     with pytest.raises(BadInput, match="vad som ska göras"):
         decisions.record_decision(
             world.app,
@@ -259,6 +266,7 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
     )
     later = board_meeting(world, "2026-05-20 13:00")
     opened_later = with_agenda_and_protocol(world, later.id)
+    meet(world, later)
     assert ref in [i.dnr for i in opened_later.items]
     decisions.follow_recommendations(
         world.app, ref=later.id, actor_email=SECRETARY, forbund=world.slug
@@ -274,6 +282,7 @@ def test_bordlaggning_moves_the_item_to_the_next_meetings_agenda(world: World) -
     first = board_meeting(world, "2026-04-17 13:00")
     second = board_meeting(world, "2026-05-20 09:00", "Tjörn")
     opened = with_agenda_and_protocol(world, first.id)
+    meet(world, first)
     number = paragraph_of(opened, ref)
     decisions.record_decision(
         world.app,
@@ -346,6 +355,7 @@ def test_a_justerat_protocol_refuses_every_edit(world: World) -> None:
     protocol.open_protocol(
         world.app, ref=meeting.id, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
     )
+    meet(world, meeting)
     decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
     )
@@ -389,6 +399,7 @@ def test_a_protocol_taken_back_from_justering_is_corrected_and_signed_again(worl
     ref = recommended(world)
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     decisions.follow_recommendations(
         world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
@@ -399,7 +410,7 @@ def test_a_protocol_taken_back_from_justering_is_corrected_and_signed_again(worl
     justering.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
     # The justerare finds the reservation missing: the text cannot change while out for signing.
     with pytest.raises(NotPermitted, match="skickat för justering"):
-        decisions.amend_decision(
+        corrections.amend_decision(
             world.app, ref=meeting.id, paragraph=number, actor_email=SECRETARY,
             reservations=[f"{MEMBER}:vill pröva insatsen som pilot"], forbund=world.slug,
         )  # fmt: skip
@@ -410,7 +421,7 @@ def test_a_protocol_taken_back_from_justering_is_corrected_and_signed_again(worl
     assert back.protocol.status == "utkast"  # type: ignore[union-attr]
     assert all(s.signed_at is None for s in back.protocol.signers)  # type: ignore[union-attr]
     seen = next(i.version for i in back.items if i.paragraph == number)
-    amended = decisions.amend_decision(
+    amended = corrections.amend_decision(
         world.app, ref=meeting.id, paragraph=number, actor_email=SECRETARY,
         reservations=[f"{MEMBER}:vill pröva insatsen som pilot"], expected_version=seen,
         forbund=world.slug,
@@ -432,6 +443,7 @@ def test_a_bifall_beyond_the_budget_frame_is_refused_unless_the_board_decides_so
     frame(world, year, 1000, adopted=date(2026, 1, 15), admin=700)  # 300 tkr of room
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     with pytest.raises(BadInput) as refused:
         decisions.follow_recommendations(

@@ -14,6 +14,7 @@ from tests.meeting_support import (
     DIRECTOR,
     SECRETARY,
     board_meeting,
+    meet,
     paragraph_of,
     recommended,
     with_agenda_and_protocol,
@@ -112,6 +113,7 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
         )
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     seen = next(i.version for i in opened.items if i.paragraph == number)
 

@@ -13,6 +13,7 @@ from tests.meeting_support import (
     SECRETARY,
     board_meeting,
     justera,
+    meet,
     paragraph_of,
     recommended,
     with_agenda_and_protocol,
@@ -35,6 +36,7 @@ def test_the_pdf_protocol_holds_every_paragraph_with_its_decision(world: World) 
     refused = recommended(world, "avsla", title="Ansökan som avslås")
     meeting = board_meeting(world, "2026-04-17 13:00", "Stenungsund")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     decisions.record_decision(
         world.app,
         ref=meeting.id,
@@ -75,6 +77,7 @@ def test_user_text_is_escaped_in_every_paper(world: World) -> None:
     ref = recommended(world, title="Insats <script>alert(1)</script> & co")
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     decisions.record_decision(
         world.app,
         ref=meeting.id,
