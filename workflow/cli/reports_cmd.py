@@ -288,14 +288,14 @@ def propose_command(
         actor_email=actor,
         forbund=app.settings.forbund,
     )
-    item = next(i for i in reversed(view.items) if i.kind == closing.CLOSING_ITEM)
-    number = f" som § {item.paragraph}" if item.paragraph else ""
+    number = f" som § {view.paragraph}" if view.paragraph else ""
     emit(
         as_json,
         view.to_json(),
         lambda: click.echo(
-            f"{ref}: avslutet står på dagordningen för möte {view.id} ({view.title}){number}; "
-            f"beslutas med 'finsam meetings follow {view.id}' eller 'decide'"
+            f"{view.ref}: '{view.title}' står på dagordningen för möte {view.meeting_id} "
+            f"({view.meeting}){number}; beslutas med 'finsam meetings follow {view.meeting_id}' "
+            "eller 'decide'"
         ),
     )
 

@@ -13,18 +13,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from sqlmodel import Session, select
 
 from workflow.app import App
+from workflow.clock import local
 from workflow.errors import BadInput, NotPermitted
 from workflow.models import AgendaItem, Insats, Paragraph
 from workflow.models.meetings import DecisionKind
 from workflow.services.board.agenda import add_item, board_meeting, next_position, open_for_items
 from workflow.services.board.records import find_meeting
-from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.change import begin_change
 from workflow.services.funding.closure import OUTCOMES, final_report
@@ -103,6 +103,23 @@ def _on_open_agenda(session: Session, case: Insats) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Proposed:
+    """The end of an insats as it stands on a meeting's agenda."""
+
+    ref: str
+    meeting_id: int
+    meeting: str
+    title: str
+    outcome: str
+    proposal: str
+    # Its § when the protocol is already open.
+    paragraph: int | None
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
 def propose(
     app: App,
     *,
@@ -113,7 +130,7 @@ def propose(
     reason: str | None = None,
     proposal: str | None = None,
     forbund: str | None = None,
-) -> MeetingView:
+) -> Proposed:
     """Put the end of an insats on a board meeting's agenda (step 2 of the module doc).
 
     Steps: check the outcome and the reason; open the change (the chain lock, the actor may
@@ -155,7 +172,18 @@ def propose(
             outcome=choice,
         )
         add_item(session, held, protocol, item, forbund=organisation, actor=actor, now=now)
-        return meeting_view(session, app, held)
+        paragraph = session.exec(
+            select(Paragraph.number).where(Paragraph.agenda_item_id == item.id)
+        ).first()
+        return Proposed(
+            ref=case_ref(case),
+            meeting_id=held.id,  # type: ignore[arg-type]
+            meeting=f"{local(held.starts_at):%Y-%m-%d %H:%M}",
+            title=item.title,
+            outcome=choice,
+            proposal=item.proposal or "",
+            paragraph=paragraph,
+        )
 
 
 @dataclass(frozen=True)

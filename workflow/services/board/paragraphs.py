@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from workflow.clock import local
 from workflow.errors import NotPermitted
@@ -134,22 +134,25 @@ def renumber(
     year = _year_of(meeting)
     meetings = _meetings_of_year(session, meeting)
     fixed = fixed_until(session, meeting)
-    fixed_ids = {m.id for m, _ in meetings if fixed is not None and m.starts_at <= fixed.starts_at}
+    line = fixed.starts_at if fixed is not None else None
+    fixed_ids = [m.id for m, _ in meetings if line is not None and m.starts_at <= line]
     order = {m.id: index for index, (m, _) in enumerate(meetings)}
+    draft_ids = [m.id for m, _ in meetings if m.id not in set(fixed_ids)]
+    reserved = session.get(ParagraphSequence, (meeting.organ_id, year))
+    highest = (
+        session.exec(
+            select(func.max(Paragraph.number)).where(col(Paragraph.meeting_id).in_(fixed_ids))
+        ).one()
+        if fixed_ids
+        else None
+    )
+    base = highest if highest is not None else (reserved.last if reserved else 0)
     rows = session.exec(
         select(Paragraph, AgendaItem.section, AgendaItem.position)
         .join(AgendaItem, col(AgendaItem.id) == col(Paragraph.agenda_item_id))
-        .where(Paragraph.organ_id == meeting.organ_id, Paragraph.year == year)
+        .where(col(Paragraph.meeting_id).in_(draft_ids))
     ).all()
-    reserved = session.get(ParagraphSequence, (meeting.organ_id, year))
-    base = max(
-        (p.number for p, _, _ in rows if p.meeting_id in fixed_ids),
-        default=reserved.last if reserved else 0,
-    )
-    draft = sorted(
-        (row for row in rows if row[0].meeting_id not in fixed_ids),
-        key=lambda row: (order[row[0].meeting_id], row[1], row[2], row[0].id),
-    )
+    draft = sorted(rows, key=lambda row: (order[row[0].meeting_id], row[1], row[2], row[0].id))
     wanted = {p.id: base + index for index, (p, _, _) in enumerate(draft, start=1)}
     moving = [p for p, _, _ in draft if p.number != wanted[p.id]]
     if not moving:
