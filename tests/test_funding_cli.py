@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
 from tests.funding_world import CHEF, PROJEKTAGARE, SEKRETERARE, decided, running
-from tests.support import World, email, finsam, one_line_error
+from tests.support import Cli, World, email, finsam, one_line_error
 from workflow.app import App
 from workflow.services import demo
 from workflow.vocabulary import Role
@@ -131,3 +132,43 @@ def test_reports_and_payments_exit_codes(
     assert code == 0 and isinstance(json.loads(out), list)
     code, out, _ = finsam(capsys, db_url, "closure", "followups", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_the_closing_path_the_readme_shows_works_on_the_demo(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect (issue 9): `closure close` as the README showed it always failed (`avsluta` needs
+    the förbundschef, `implementera` the sekreterare) and wrote a free-text § over the
+    insats's 'Beslut §'. The one closing path: the approved slutrapport on a board meeting's
+    agenda, decided in its §, the granting § kept."""
+    cli = Cli(sqlite_url, capsys)
+    cli("demo")
+    for command, actor in [
+        ("follow", "sekreterare"),
+        ("send", "sekreterare"),
+        ("justera", "ordforande"),
+        ("justera", "ledamot.fk"),
+    ]:
+        if command == "follow":
+            cli("meetings", "protocol", "13", "--justerare", "ledamot.fk@akst.example",
+                "--as", "sekreterare@akst.example")  # fmt: skip
+        cli("meetings", command, "13", "--as", f"{actor}@akst.example")
+    ended = cli.json("closure", "show", "2012/014-01")
+    assert ended["state"] == "avslutad_implementerad"
+    assert ended["decision_paragraph"] == "§ 48/2012"
+    assert ended["closing_paragraph"] not in (None, "§ 48/2012")
+    # Meeting 13 was held two days ago: this year's § (or last year's, early in January).
+    assert ended["closing_paragraph"].split("/")[1] in {
+        str(date.today().year),
+        str(date.today().year - 1),
+    }
+    assert [q["months_after"] for q in ended["follow_up"]] == [6, 12]
+    proposed = cli.json(
+        "closure", "propose", "2012/015-01", "--meeting", "14", "--outcome", "ej_implementerad",
+        "--as", "chef@akst.example",
+    )  # fmt: skip
+    assert (proposed["meeting_id"], proposed["outcome"]) == (14, "ej_implementerad")
+    cli("closure", "propose", "2012/011-01", "--meeting", "14", "--outcome", "implementerad",
+        "--as", "chef@akst.example", code=4)  # fmt: skip
+    assert "finsam cases fire 2012/011-01 avsluta" in cli.error
+    cli("closure", "close", "2012/015-01", "--as", "sekreterare@akst.example", code=2)
