@@ -157,7 +157,7 @@ def test_the_closing_path_the_readme_shows_works_on_the_demo(
     assert ended["state"] == "avslutad_implementerad"
     assert ended["decision_paragraph"] == "§ 48/2012"
     assert ended["closing_paragraph"] not in (None, "§ 48/2012")
-    # Meeting 13 was held two days ago: this year's § (or last year's, early in January).
+    # Meeting 13 was held four days ago: this year's § (or last year's, early in January).
     assert ended["closing_paragraph"].split("/")[1] in {
         str(date.today().year),
         str(date.today().year - 1),

@@ -91,7 +91,7 @@ def test_todays_meeting_was_held_and_awaits_its_protocol_and_the_next_one_its_ag
         if m.starts_at.date() >= today - timedelta(days=7)
     ]  # fmt: skip
     held, upcoming = current
-    assert held.starts_at.date() == today - timedelta(days=2) and held.protocol is None
+    assert held.starts_at.date() == today - timedelta(days=4) and held.protocol is None
     assert upcoming.starts_at.date() > today and upcoming.items == []
     on_agenda = {i.title: i for i in held.items if i.dnr}
     assert set(on_agenda) == {

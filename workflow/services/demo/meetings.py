@@ -6,7 +6,7 @@ protocols of 2012 having used §§ 1–40), after the beredningsgrupp's recommen
 2012-10-15. The board year 2013 ("Förslag styrelsemöten 2013"): the seven meetings, their days
 and places are the seed's; times the seed leaves open, the matters and their wording, and two
 applications for 2014 (decided 28 November) are invented ("demo"). 28 November holds §§ 61–72
-(domain.md §9, record 9), kallelse 2013-11-21. Today's work: a board meeting held two days ago
+(domain.md §9, record 9), kallelse 2013-11-21. Today's work: a board meeting held four days ago
 whose protocol is still to be written (two applications and a slutrapport on its agenda) and
 the next meeting a week from today, its kallelse due, its agenda still to be built.
 """
@@ -363,7 +363,7 @@ def load_meetings_demo(app: App, forbund: str) -> list[MeetingView]:
             hold_board_meeting(app, forbund, day, start, end, place, justerare, matters, refs)
         )
     today = app.clock().astimezone(STOCKHOLM).date()
-    held.append(_held_two_days_ago(app, forbund, today))
+    held.append(_held_four_days_ago(app, forbund, today))
     # The next meeting: its agenda is built when the cases are ready (README).
     held.append(
         meetings.create_meeting(
@@ -378,30 +378,31 @@ def load_meetings_demo(app: App, forbund: str) -> list[MeetingView]:
     return held
 
 
-def _held_two_days_ago(app: App, forbund: str, today: date) -> MeetingView:
-    """Held two days ago, its protocol still to be written: the applications recommended
-    two weeks ago, and the slutrapport of Föreningspool Tjörn, ended in 2014."""
+def _held_four_days_ago(app: App, forbund: str, today: date) -> MeetingView:
+    """Held four days ago, its protocol still to be written (the reminder to justera it is
+    due): the applications recommended two weeks ago, and the slutrapport of Föreningspool
+    Tjörn, ended in 2014."""
 
     def at(when: datetime) -> App:
         return dataclasses.replace(app, clock=fixed_clock(when))
 
-    day = today - timedelta(days=2)
+    day = today - timedelta(days=4)
     meeting = meetings.create_meeting(
-        at(_at(today - timedelta(days=12))), actor_email=_email("sekreterare"),
+        at(_at(today - timedelta(days=13))), actor_email=_email("sekreterare"),
         starts=_at(day, time(13, 0)), ends=_at(day, time(16, 0)), place="Kungälv",
         forbund=forbund,
     )  # fmt: skip
     agenda.build_agenda(
-        at(_at(today - timedelta(days=10))), ref=meeting.id, actor_email=_email("chef"),
+        at(_at(today - timedelta(days=12))), ref=meeting.id, actor_email=_email("chef"),
         forbund=forbund,
     )  # fmt: skip
     for title, outcome in ENDED_2014:
         closing.propose(
-            at(_at(today - timedelta(days=10), time(11, 0))), ref=_ref_of(app, forbund, title),
+            at(_at(today - timedelta(days=12), time(11, 0))), ref=_ref_of(app, forbund, title),
             meeting=meeting.id, outcome=outcome, actor_email=_email("chef"), forbund=forbund,
         )  # fmt: skip
     return meetings.record_kallelse_sent(
-        at(_at(today - timedelta(days=9), time(9, 0))), ref=meeting.id,
+        at(_at(today - timedelta(days=11), time(9, 0))), ref=meeting.id,
         actor_email=_email("sekreterare"), forbund=forbund,
     )  # fmt: skip
 
