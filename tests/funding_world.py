@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlmodel import func, select
 
+from tests.meeting_support import sign_and_start
 from tests.support import World, drive_happy_path, email
 from workflow.models import AuditEvent
-from workflow.services.funding import agreements, budget
+from workflow.services.funding import budget
 from workflow.vocabulary import Role
 
 CHEF = email(Role.FORBUNDSCHEF)
@@ -59,33 +60,22 @@ def frame(
 
 
 def decided(world: World, **values: Any) -> str:
-    """An insats the board granted and whose protocol is justerat (state avtal)."""
+    """An insats the board has granted in a § whose protocol is not yet justerat (state
+    väntar justering): no budget lines yet, so amounts may be registered by hand
+    (`budget.grant`). The § is decided even beyond a frame: these tests are about the frame."""
+    ref = world.idea(**values)
+    return drive_happy_path(world, ref, until="bifall", over_frame=True).ref
+
+
+def granted(world: World, **values: Any) -> str:
+    """An insats granted in a justerat protocol (state avtal): the § made its budget lines."""
     ref = world.idea(**values)
     return drive_happy_path(world, ref, until="justera").ref
-
-
-def granted(world: World, amounts: dict[str, int] | None = None, **values: Any) -> str:
-    ref = decided(world, **values)
-    budget.grant(world.app, ref=ref, amounts=amounts, actor_email=SEKRETERARE, forbund=world.slug)
-    return ref
 
 
 def running(world: World, **values: Any) -> str:
     """Granted, avtal drawn up and signed, and started on its start date."""
     ref = granted(world, **values)
-    agreements.create(world.app, ref=ref, actor_email=CHEF, forbund=world.slug)
-    today = world.clock.now.date()
-    agreements.sign(
-        world.app,
-        ref=ref,
-        actor_email=CHEF,
-        forbund=world.slug,
-        forbund_signed_on=today,
-        owner_signed_on=today,
-    )
-    start = world.show(ref).start
-    assert start is not None
-    world.clock.set(start)
-    agreements.start_due(world.app, actor_email=CHEF, forbund=world.slug)
+    sign_and_start(world, ref)
     assert world.show(ref).state == "pagaende"
     return ref

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -121,53 +121,61 @@ def build_world(app: App, clock: TravelClock, slug: str = "test") -> World:
     return World(app, clock, slug, {name: party.name for name, party in parties.items()})
 
 
-# Idea to avslutad/implementerad: (trigger, role, --set values, comment, days later).
-HAPPY_PATH: list[tuple[str, Role, dict[str, Any], str | None]] = [
-    ("registrera", Role.SEKRETERARE, {}, None),
-    ("starta_beredning", Role.FORBUNDSCHEF, {}, None),
-    (
-        "rekommendera",
-        Role.FORBUNDSCHEF,
-        {"recommendation": "bevilja", "recommendation_motivation": "Tydlig samverkansvinst"},
-        None,
-    ),
-    ("satt_pa_dagordning", Role.SEKRETERARE, {}, None),
-    ("bifall", Role.SEKRETERARE, {"decision_paragraph": "§ 12"}, None),
-    ("justera", Role.STYRELSE_ORDFORANDE, {}, None),
-    ("starta", Role.FORBUNDSCHEF, {"agreement_signed_on": "START"}, None),
-    ("avsluta", Role.FORBUNDSCHEF, {}, None),
-    (
-        "implementera",
-        Role.SEKRETERARE,
-        {"final_report_on": "END", "decision_paragraph": "§ 40"},
-        None,
-    ),
+class Step(NamedTuple):
+    """One step of the happy path: the trigger, who acts, and the service that performs it
+    (as states/insats.yaml says; None: the person fires it with `cases fire`)."""
+
+    trigger: str
+    role: Role
+    service: str | None
+
+
+# Idea to avslutad/implementerad. The board's steps happen at a meeting held just then.
+HAPPY_PATH: list[Step] = [
+    Step("registrera", Role.SEKRETERARE, None),
+    Step("starta_beredning", Role.FORBUNDSCHEF, None),
+    Step("rekommendera", Role.FORBUNDSCHEF, "beredning"),  # meetings recommend
+    Step("satt_pa_dagordning", Role.FORBUNDSCHEF, "agenda"),  # meetings agenda
+    Step("bifall", Role.SEKRETERARE, "protocol"),  # meetings decide
+    Step("justera", Role.STYRELSE_LEDAMOT, "protocol"),  # the justerare signs last
+    Step("starta", Role.FORBUNDSCHEF, "agreements"),  # agreements sign, start-due
+    Step("avsluta", Role.FORBUNDSCHEF, None),
+    Step("implementera", Role.SEKRETERARE, "closure"),  # closure propose, meetings follow
 ]
 
 
-def drive_happy_path(world: World, ref: str, until: str | None = None) -> cases.CaseView:
-    """Fire the happy path; the clock jumps to the start date before `starta` and the end
-    date before `avsluta`, as real time would."""
+def drive_happy_path(
+    world: World, ref: str, until: str | None = None, *, over_frame: bool = False
+) -> cases.CaseView:
+    """Take the case along the happy path, each step the way it happens: a person's steps
+    through `cases.fire`, the board's at a meeting held just now, the start through the avtal
+    (the clock jumps to the start date) and the end at the end date, the slutrapport approved
+    and taken note of in a § of a later meeting."""
+    from tests import meeting_support as board
+
     view = world.show(ref)
-    for trigger, role, values, comment in HAPPY_PATH:
-        if trigger == "starta":
-            assert view.start is not None
-            world.clock.set(view.start)
-        if trigger == "avsluta":
+    for step in HAPPY_PATH:
+        if step.trigger == "avsluta":
             assert view.end is not None
             world.clock.set(view.end)
-        resolved = {
-            key: (
-                view.start.isoformat()
-                if v == "START"
-                else view.end.isoformat()
-                if v == "END"
-                else v
-            )  # type: ignore[union-attr]
-            for key, v in values.items()
-        }
-        view = world.fire(view.ref, trigger, role, values=resolved, comment=comment)
-        if trigger == until:
+        if step.service is None:
+            view = world.fire(view.ref, step.trigger, step.role)
+        elif step.trigger == "rekommendera":
+            board.recommend(world, view.ref)
+        elif step.trigger == "satt_pa_dagordning":
+            board.put_on_agenda(world, view.ref)
+        elif step.trigger == "bifall":
+            board.decide(world, view.ref, "bifall", over_frame=over_frame)
+        elif step.trigger == "justera":
+            board.finish_meeting(world, board.meeting_of(world, view.ref))
+        elif step.trigger == "starta":
+            board.sign_and_start(world, view.ref)
+        elif step.trigger == "implementera":
+            board.final_report_approved(world, view.ref)
+            board.close_at_meeting(world, view.ref, "implementerad")
+        view = world.show(view.ref)
+        assert view.history[-1].trigger == step.trigger, (step, view.state)
+        if step.trigger == until:
             break
     return view
 

@@ -19,8 +19,10 @@ def test_the_lifecycle_benchmark_drives_every_case_on_both_sides() -> None:
         timeout=300,
     )
     out = result.stdout
-    # Four cases of nine steps each, on the engine and on plain sqlite3 alike.
-    assert re.search(r"engine: +36 transitions in", out), out
-    assert re.search(r"plain sqlite3: +36 steps in", out), out
+    # Four cases of three person-fired steps each, on the engine and on plain sqlite3 alike;
+    # all four through the board's meetings to avslutad.
+    assert re.search(r"engine: +12 transitions in", out), out
+    assert re.search(r"plain sqlite3: +12 steps in", out), out
+    assert re.search(r"whole path: +4 of 4 cases idea -> avslutad in", out), out
     assert re.search(r"ratio engine/plain: \d+\.\d\d", out), out
     assert re.search(r"peak memory \(max RSS\): \d+ MiB", out), out

@@ -7,10 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlmodel import func, select
 
+from tests import meeting_support as board
 from tests.support import World, drive_happy_path
 from workflow.clock import STOCKHOLM
-from workflow.errors import ConditionFailed, NotPermitted
+from workflow.errors import BadInput, ConditionFailed, NotPermitted
 from workflow.models import AuditEvent
+from workflow.services.funding import agreements
 from workflow.vocabulary import Role
 
 
@@ -73,38 +75,32 @@ def test_an_incomplete_application_goes_to_komplettering_and_comes_back(world: W
 def test_avslag_ends_the_case(world: World) -> None:
     ref = world.idea()
     view = drive_happy_path(world, ref, until="satt_pa_dagordning")
-    ended = world.fire(view.ref, "avslag", Role.SEKRETERARE, values={"decision_paragraph": "§ 7"})
+    board.decide(world, view.ref, "avslag")
+    ended = world.show(view.ref)
     assert ended.state == "avslutad_avslag"
+    assert ended.decision_paragraph == board.paragraph_ref_of(world, view.ref)
     assert world.fire(view.ref, "arkivera", Role.FORBUNDSCHEF).state == "arkiverad"
 
 
 def test_aterremiss_sends_the_case_back_to_beredning_with_what_must_be_done(world: World) -> None:
     view = drive_happy_path(world, world.idea(), until="satt_pa_dagordning")
-    with pytest.raises(ConditionFailed, match="en motivering krävs"):
-        world.fire(view.ref, "aterremiss", Role.SEKRETERARE, values={"decision_paragraph": "§ 8"})
-    back = world.fire(
-        view.ref,
-        "aterremiss",
-        Role.SEKRETERARE,
-        values={"decision_paragraph": "§ 8"},
-        comment="Förtydliga målgruppen",
-    )
+    with pytest.raises(BadInput, match="vad som ska göras"):
+        board.decide(world, view.ref, "aterremiss")
+    board.decide(world, view.ref, "aterremiss", motivation="Förtydliga målgruppen")
+    back = world.show(view.ref)
     assert back.state == "under_beredning"
-    assert world.show(view.ref).history[-1].comment == "Förtydliga målgruppen"
+    assert back.history[-1].comment == "Förtydliga målgruppen"
 
 
 def test_bordlaggning_puts_the_item_back_on_a_later_agenda(world: World) -> None:
     view = drive_happy_path(world, world.idea(), until="satt_pa_dagordning")
-    deferred = world.fire(
-        view.ref, "bordlagg", Role.SEKRETERARE, values={"decision_paragraph": "§ 9"}
-    )
-    assert deferred.state == "bordlagd"
-    again = world.fire(view.ref, "satt_pa_dagordning", Role.SEKRETERARE)
-    assert again.state == "pa_dagordning"
-    granted = world.fire(
-        view.ref, "bifall", Role.SEKRETERARE, values={"decision_paragraph": "§ 21"}
-    )
-    assert granted.state == "vantar_justering"
+    board.decide(world, view.ref, "bordlaggning")
+    # No later meeting yet: the case waits for the next agenda that is built.
+    assert world.show(view.ref).state == "bordlagd"
+    board.put_on_agenda(world, view.ref)
+    assert world.show(view.ref).state == "pa_dagordning"
+    board.decide(world, view.ref, "bifall")
+    assert world.show(view.ref).state == "vantar_justering"
 
 
 @pytest.mark.parametrize("state_before", ["ide", "inkommen", "under_beredning", "rekommenderad"])
@@ -127,14 +123,14 @@ def test_the_applicant_may_withdraw_before_the_board_decides(
 def test_the_board_can_stop_a_running_insats(world: World) -> None:
     view = drive_happy_path(world, world.idea(), until="starta")
     assert view.state == "pagaende"
-    stopped = world.fire(
-        view.ref,
-        "avbryt",
-        Role.SEKRETERARE,
-        values={"decision_paragraph": "§ 30"},
-        comment="Parterna drar tillbaka sin medfinansiering",
+    board.close_at_meeting(
+        world, view.ref, "avbruten", reason="parterna drar tillbaka sin medfinansiering"
     )
+    stopped = world.show(view.ref)
     assert stopped.state == "avslutad_avbruten"
+    assert "medfinansiering" in (stopped.history[-1].comment or "")
+    # The § that granted it stays its 'Beslut §'.
+    assert stopped.decision_paragraph == view.decision_paragraph
 
 
 def test_a_running_insats_may_close_early_only_with_a_reason(world: World) -> None:
@@ -145,16 +141,11 @@ def test_a_running_insats_may_close_early_only_with_a_reason(world: World) -> No
         world.fire(view.ref, "avsluta", Role.FORBUNDSCHEF, comment="Målen nådda").state
         == "avslutas"
     )
-    closed = world.fire(
-        view.ref,
-        "ej_implementera",
-        Role.SEKRETERARE,
-        values={
-            "final_report_on": world.clock.now.date().isoformat(),
-            "decision_paragraph": "§ 44",
-        },
-    )
+    board.final_report_approved(world, view.ref)
+    board.close_at_meeting(world, view.ref, "ej_implementerad")
+    closed = world.show(view.ref)
     assert closed.state == "avslutad_ej_implementerad"
+    assert closed.final_report_on == world.clock.now.date()
 
 
 def test_a_change_goes_back_through_beredning(world: World) -> None:
@@ -173,11 +164,20 @@ def test_a_change_goes_back_through_beredning(world: World) -> None:
 
 def test_an_insats_cannot_start_before_its_start_date(world: World) -> None:
     view = drive_happy_path(world, world.idea(), until="justera")
+    agreements.create(world.app, ref=view.ref, actor_email=board.DIRECTOR, forbund=world.slug)
+    signed = agreements.sign(
+        world.app,
+        ref=view.ref,
+        actor_email=board.DIRECTOR,
+        forbund=world.slug,
+        forbund_signed_on=date(2026, 3, 1),
+        owner_signed_on=date(2026, 3, 2),
+    )
+    assert (signed.status, signed.case_state) == ("undertecknat", "avtal")
+    assert agreements.start_due(world.app, actor_email=board.DIRECTOR, forbund=world.slug) == []
     before = audit_count(world)
-    with pytest.raises(ConditionFailed, match="startar först"):
-        world.fire(
-            view.ref, "starta", Role.FORBUNDSCHEF, values={"agreement_signed_on": "2026-03-01"}
-        )
+    with pytest.raises(NotPermitted, match="avtalet"):
+        world.fire(view.ref, "starta", Role.FORBUNDSCHEF)
     after = world.show(view.ref)
     assert (after.state, after.version, after.agreement_signed_on) == ("avtal", view.version, None)
     assert audit_count(world) == before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -14,16 +14,28 @@ from tests.meeting_support import (
     SECRETARY,
     board_meeting,
     justera,
+    meet,
     paragraph_of,
     recommended,
     under_beredning,
     with_agenda_and_protocol,
 )
 from tests.support import World
-from workflow.errors import BadInput, ConditionFailed, Conflict, NotPermitted
+from workflow.clock import STOCKHOLM
+from workflow.errors import BadInput, Conflict, NotPermitted
 from workflow.services import cases
-from workflow.services.board import agenda, beredning, meetings, protocol
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    corrections,
+    decisions,
+    justering,
+    meetings,
+    protocol,
+    views,
+)
+from workflow.services.board.decisions import DecisionInput
 from workflow.services.funding import budget
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.vocabulary import Role
@@ -39,7 +51,9 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
 
     world.clock.set(date(2026, 4, 10))
     meeting = board_meeting(world, "2026-04-17 13:00", "Ale")
-    built = agenda.build_agenda(world.app, ref=meeting.id, actor_email=DIRECTOR, forbund=world.slug)
+    built = agenda.build_agenda(
+        world.app, ref=meeting.number, actor_email=DIRECTOR, forbund=world.slug
+    )
     titles = [i.title for i in built.items]
     assert titles[:4] == [
         "Mötets öppnande",
@@ -55,16 +69,16 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
     assert "på villkor att insatsen redovisar resultat per kön" in case_items[conditional].proposal  # type: ignore[operator]
     assert {world.show(r).state for r in case_items} == {"pa_dagordning"}
 
-    world.clock.set(date(2026, 4, 17))
+    world.clock.set(datetime(2026, 4, 17, 14, 0, tzinfo=STOCKHOLM))
     opened = protocol.open_protocol(
-        world.app, ref=meeting.id, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
+        world.app, ref=meeting.number, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
     )
     assert [i.paragraph for i in opened.items] == list(range(1, len(opened.items) + 1))
-    followed = protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    followed = decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
-    decisions = {i.dnr: i.decision for i in followed.items if i.dnr}
-    assert decisions == {granted: "bifall", conditional: "bifall", refused: "avslag"}
+    decided = {i.dnr: i.decision for i in followed.items if i.dnr}
+    assert decided == {granted: "bifall", conditional: "bifall", refused: "avslag"}
     conditional_item = next(i for i in followed.items if i.dnr == conditional)
     assert conditional_item.conditions == "att insatsen redovisar resultat per kön"
     assert conditional_item.granted == world.show(conditional).budget_requested
@@ -72,15 +86,15 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
     assert world.show(refused).state == "avslutad_avslag"
     assert world.show(granted).decision_paragraph == f"§ {paragraph_of(followed, granted)}/2026"
 
-    protocol.send_for_justering(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    justering.send_for_justering(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
     world.clock.set(date(2026, 4, 20))
-    half = protocol.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
+    half = justering.approve(world.app, ref=meeting.number, actor_email=CHAIR, forbund=world.slug)
     assert half.protocol.status == "for_justering"  # type: ignore[union-attr]
     assert world.show(granted).state == "vantar_justering"
     world.clock.set(date(2026, 4, 22))
-    done = protocol.approve(world.app, ref=meeting.id, actor_email=MEMBER, forbund=world.slug)
+    done = justering.approve(world.app, ref=meeting.number, actor_email=MEMBER, forbund=world.slug)
     assert done.protocol.status == "justerat"  # type: ignore[union-attr]
     assert {s.role: s.signed_at.date() for s in done.protocol.signers} == {  # type: ignore[union-attr]
         "ordforande": date(2026, 4, 20),
@@ -90,8 +104,8 @@ def test_one_meeting_takes_cases_from_recommendation_to_a_justerat_anslaget_prot
     assert world.show(conditional).state == "avtal"
     assert world.show(refused).state == "avslutad_avslag"
 
-    posted = protocol.post_anslag(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    posted = anslag.post_anslag(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
     assert posted.protocol.status == "anslaget"  # type: ignore[union-attr]
     assert posted.protocol.posted_on == date(2026, 4, 22)  # type: ignore[union-attr]
@@ -102,27 +116,28 @@ def test_a_bifall_has_no_effect_on_the_case_before_the_protocol_is_justerat(worl
     ref = recommended(world)
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
-    protocol.record_decision(
+    meet(world, meeting)
+    decisions.record_decision(
         world.app,
-        ref=meeting.id,
+        ref=meeting.number,
         paragraph=paragraph_of(opened, ref),
         decision=DecisionInput("bifall"),
         actor_email=SECRETARY,
         forbund=world.slug,
     )
     assert world.show(ref).state == "vantar_justering"
-    # Nobody can give the bifall effect by hand while the protocol is unsigned.
-    with pytest.raises(ConditionFailed, match="är inte justerat än"):
+    # Nobody can give the bifall effect by hand: the protocol's justering does.
+    with pytest.raises(NotPermitted, match="styrelsens protokoll"):
         world.fire(ref, "justera", Role.STYRELSE_ORDFORANDE)
-    protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.send_for_justering(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    justering.send_for_justering(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
+    justering.approve(world.app, ref=meeting.number, actor_email=CHAIR, forbund=world.slug)
     assert world.show(ref).state == "vantar_justering"
-    protocol.approve(world.app, ref=meeting.id, actor_email=MEMBER, forbund=world.slug)
+    justering.approve(world.app, ref=meeting.number, actor_email=MEMBER, forbund=world.slug)
     history = world.show(ref).history
     assert (history[-1].trigger, history[-1].actor, history[-1].to_state) == (
         "justera",
@@ -136,19 +151,20 @@ def test_partial_bifall_grants_less_than_was_asked_for(world: World) -> None:
     year = world.clock.now.year + 1
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     with pytest.raises(BadInput, match="större än det sökta"):
-        protocol.record_decision(
+        decisions.record_decision(
             world.app,
-            ref=meeting.id,
+            ref=meeting.number,
             paragraph=number,
             actor_email=SECRETARY,
             forbund=world.slug,
             decision=DecisionInput("delvis_bifall", granted={str(year): 900}),
         )
-    decided = protocol.record_decision(
+    decided = decisions.record_decision(
         world.app,
-        ref=meeting.id,
+        ref=meeting.number,
         paragraph=number,
         actor_email=SECRETARY,
         forbund=world.slug,
@@ -166,8 +182,8 @@ def test_partial_bifall_grants_less_than_was_asked_for(world: World) -> None:
     assert item.reservations[0]["text"] == "för lågt belopp"
     # No money before justering; with it, the granted amounts become the budget lines.
     assert budget.lines_of(world.app, ref=ref, forbund=world.slug) == []
-    protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )  # the standard items of the agenda
     justera(world, meeting.id)
     lines = budget.lines_of(world.app, ref=ref, forbund=world.slug)
@@ -182,22 +198,23 @@ def test_bulk_follow_decides_every_open_item_or_nothing(world: World) -> None:
     second = recommended(world, "avsla", title="Andra ansökan")
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     # One case is withdrawn behind the board's back: its lifecycle refuses, so nothing is decided.
     with world.app.db.transaction() as session:
         case = cases.find_case(session, resolve_forbund(session, world.slug), second)
         case.state = "atertagen"
         session.add(case)
-    with pytest.raises(Conflict, match=r"bifall|avslag"):
-        protocol.follow_recommendations(
-            world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    with pytest.raises(NotPermitted, match=r"bifall|avslag"):
+        decisions.follow_recommendations(
+            world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
         )
-    after = meetings.get_meeting(world.app, ref=meeting.id, forbund=world.slug)
+    after = views.get_meeting(world.app, ref=meeting.number, forbund=world.slug)
     assert all(i.decision is None for i in after.items)
     assert world.show(first).state == "pa_dagordning"
     # Follow only the one still standing.
-    only = protocol.follow_recommendations(
+    only = decisions.follow_recommendations(
         world.app,
-        ref=meeting.id,
+        ref=meeting.number,
         actor_email=SECRETARY,
         paragraphs=[paragraph_of(opened, first)],
         forbund=world.slug,
@@ -212,18 +229,19 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
     ref = recommended(world)
     first = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, first.id)
+    meet(world, first)
     with pytest.raises(BadInput, match="vad som ska göras"):
-        protocol.record_decision(
+        decisions.record_decision(
             world.app,
-            ref=first.id,
+            ref=first.number,
             paragraph=paragraph_of(opened, ref),
             decision=DecisionInput("aterremiss"),
             actor_email=SECRETARY,
             forbund=world.slug,
         )
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
-        ref=first.id,
+        ref=first.number,
         paragraph=paragraph_of(opened, ref),
         actor_email=SECRETARY,
         decision=DecisionInput("aterremiss", motivation="Förtydliga hur målgruppen nås"),
@@ -250,9 +268,10 @@ def test_aterremiss_sends_the_case_back_to_beredning_and_it_returns_to_a_later_m
     )
     later = board_meeting(world, "2026-05-20 13:00")
     opened_later = with_agenda_and_protocol(world, later.id)
+    meet(world, later)
     assert ref in [i.dnr for i in opened_later.items]
-    protocol.follow_recommendations(
-        world.app, ref=later.id, actor_email=SECRETARY, forbund=world.slug
+    decisions.follow_recommendations(
+        world.app, ref=later.number, actor_email=SECRETARY, forbund=world.slug
     )
     assert world.show(ref).state == "vantar_justering"
     record = beredning.get_beredning(world.app, ref=ref, forbund=world.slug)
@@ -265,10 +284,11 @@ def test_bordlaggning_moves_the_item_to_the_next_meetings_agenda(world: World) -
     first = board_meeting(world, "2026-04-17 13:00")
     second = board_meeting(world, "2026-05-20 09:00", "Tjörn")
     opened = with_agenda_and_protocol(world, first.id)
+    meet(world, first)
     number = paragraph_of(opened, ref)
-    protocol.record_decision(
+    decisions.record_decision(
         world.app,
-        ref=first.id,
+        ref=first.number,
         paragraph=number,
         decision=DecisionInput("bordlaggning"),
         actor_email=SECRETARY,
@@ -276,12 +296,12 @@ def test_bordlaggning_moves_the_item_to_the_next_meetings_agenda(world: World) -
     )
     assert world.show(ref).state == "pa_dagordning"
     assert [e.trigger for e in world.show(ref).history][-2:] == ["bordlagg", "satt_pa_dagordning"]
-    next_agenda = meetings.get_meeting(world.app, ref=second.id, forbund=world.slug)
+    next_agenda = views.get_meeting(world.app, ref=second.number, forbund=world.slug)
     moved = next(i for i in next_agenda.items if i.dnr == ref)
     assert moved.deferred_from == f"bordlagt 2026-04-17 § {number}"
     # Building the next agenda does not put it there twice.
     rebuilt = agenda.build_agenda(
-        world.app, ref=second.id, actor_email=DIRECTOR, forbund=world.slug
+        world.app, ref=second.number, actor_email=DIRECTOR, forbund=world.slug
     )
     assert [i.dnr for i in rebuilt.items].count(ref) == 1
 
@@ -332,47 +352,52 @@ def test_a_justerat_protocol_refuses_every_edit(world: World) -> None:
     meeting = board_meeting(world, "2026-04-17 13:00")
     # Only the first case goes on this agenda.
     agenda.build_agenda(
-        world.app, ref=meeting.id, actor_email=DIRECTOR, add=[ref], forbund=world.slug
+        world.app, ref=meeting.number, actor_email=DIRECTOR, add=[ref], forbund=world.slug
     )
     protocol.open_protocol(
-        world.app, ref=meeting.id, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
+        world.app, ref=meeting.number, actor_email=SECRETARY, justerare=[MEMBER], forbund=world.slug
     )
-    protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    meet(world, meeting)
+    decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
     before = justera(world, meeting.id)
     assert before.protocol.status == "justerat"  # type: ignore[union-attr]
     edits = [
-        lambda: protocol.record_decision(
+        lambda: decisions.record_decision(
             world.app,
-            ref=meeting.id,
+            ref=meeting.number,
             paragraph=paragraph_of(before, ref),
             actor_email=SECRETARY,
             decision=DecisionInput("avslag"),
             forbund=world.slug,
         ),
         lambda: agenda.build_agenda(
-            world.app, ref=meeting.id, actor_email=DIRECTOR, add=[other], forbund=world.slug
+            world.app, ref=meeting.number, actor_email=DIRECTOR, add=[other], forbund=world.slug
         ),
         lambda: agenda.set_proposal(
             world.app,
-            ref=meeting.id,
+            ref=meeting.number,
             dnr=ref,
             proposal="Annat",
             actor_email=DIRECTOR,
             forbund=world.slug,
         ),
         lambda: meetings.set_attendance(
-            world.app, ref=meeting.id, actor_email=SECRETARY, absent=[MEMBER], forbund=world.slug
+            world.app,
+            ref=meeting.number,
+            actor_email=SECRETARY,
+            absent=[MEMBER],
+            forbund=world.slug,
         ),
-        lambda: protocol.follow_recommendations(
-            world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+        lambda: decisions.follow_recommendations(
+            world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
         ),
     ]
     for edit in edits:
         with pytest.raises(NotPermitted, match="justerat och kan inte ändras"):
             edit()
-    assert meetings.get_meeting(world.app, ref=meeting.id, forbund=world.slug) == before
+    assert views.get_meeting(world.app, ref=meeting.number, forbund=world.slug) == before
     assert world.show(other).state == "rekommenderad"
 
 
@@ -380,29 +405,30 @@ def test_a_protocol_taken_back_from_justering_is_corrected_and_signed_again(worl
     ref = recommended(world)
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
-    protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.send_for_justering(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+    justering.send_for_justering(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
     )
-    protocol.approve(world.app, ref=meeting.id, actor_email=CHAIR, forbund=world.slug)
+    justering.approve(world.app, ref=meeting.number, actor_email=CHAIR, forbund=world.slug)
     # The justerare finds the reservation missing: the text cannot change while out for signing.
     with pytest.raises(NotPermitted, match="skickat för justering"):
-        protocol.amend_decision(
-            world.app, ref=meeting.id, paragraph=number, actor_email=SECRETARY,
+        corrections.amend_decision(
+            world.app, ref=meeting.number, paragraph=number, actor_email=SECRETARY,
             reservations=[f"{MEMBER}:vill pröva insatsen som pilot"], forbund=world.slug,
         )  # fmt: skip
-    back = protocol.return_to_draft(
-        world.app, ref=meeting.id, actor_email=SECRETARY, reason="Reservation saknas",
+    back = justering.return_to_draft(
+        world.app, ref=meeting.number, actor_email=SECRETARY, reason="Reservation saknas",
         forbund=world.slug,
     )  # fmt: skip
     assert back.protocol.status == "utkast"  # type: ignore[union-attr]
     assert all(s.signed_at is None for s in back.protocol.signers)  # type: ignore[union-attr]
     seen = next(i.version for i in back.items if i.paragraph == number)
-    amended = protocol.amend_decision(
-        world.app, ref=meeting.id, paragraph=number, actor_email=SECRETARY,
+    amended = corrections.amend_decision(
+        world.app, ref=meeting.number, paragraph=number, actor_email=SECRETARY,
         reservations=[f"{MEMBER}:vill pröva insatsen som pilot"], expected_version=seen,
         forbund=world.slug,
     )  # fmt: skip
@@ -423,16 +449,17 @@ def test_a_bifall_beyond_the_budget_frame_is_refused_unless_the_board_decides_so
     frame(world, year, 1000, adopted=date(2026, 1, 15), admin=700)  # 300 tkr of room
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     with pytest.raises(BadInput) as refused:
-        protocol.follow_recommendations(
-            world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug
+        decisions.follow_recommendations(
+            world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug
         )
     assert f"överskrider ramen för {year} med 200 tkr" in str(refused.value)
     assert "--over-frame" in str(refused.value)
     assert world.show(ref).state == "pa_dagordning"  # nothing of the meeting was decided
-    protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=SECRETARY, forbund=world.slug, over_frame=True
+    decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=SECRETARY, forbund=world.slug, over_frame=True
     )
     justera(world, meeting.id)
     lines = budget.lines_of(world.app, ref=ref, forbund=world.slug)

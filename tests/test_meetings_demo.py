@@ -10,13 +10,13 @@ from tests.support import TravelClock
 from workflow.app import App
 from workflow.models import Paragraph
 from workflow.services import cases, demo
-from workflow.services.board import meetings
-from workflow.services.board.meetings import MeetingView
+from workflow.services.board import views
+from workflow.services.board.views import MeetingView
 from workflow.services.cases import audit
 
 
 def board_meetings(app: App, year: int) -> list[MeetingView]:
-    return meetings.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse")
+    return views.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse")
 
 
 def test_the_demo_holds_the_seven_board_meetings_of_2013_each_justerat_and_anslaget(
@@ -79,18 +79,30 @@ def test_the_28_november_meeting_decided_two_applications_from_recommendation_to
     ]
 
 
-def test_the_case_on_the_agenda_today_is_on_the_next_board_meeting(app: App) -> None:
+def test_todays_meeting_was_held_and_awaits_its_protocol_and_the_next_one_its_agenda(
+    app: App,
+) -> None:
     demo.load_demo(app)
     today = app.clock().date()
-    upcoming = [
+    current = [
         m
-        for m in board_meetings(app, today.year) + board_meetings(app, today.year + 1)
-        if m.starts_at.date() > today
-    ]
-    assert len(upcoming) == 1
-    on_agenda = [i for i in upcoming[0].items if i.dnr]
-    assert [i.title for i in on_agenda] == [
+        for m in board_meetings(app, today.year - 1) + board_meetings(app, today.year)
+        + board_meetings(app, today.year + 1)
+        if m.starts_at.date() >= today - timedelta(days=7)
+    ]  # fmt: skip
+    held, upcoming = current
+    assert held.starts_at.date() == today - timedelta(days=4) and held.protocol is None
+    assert upcoming.starts_at.date() > today and upcoming.items == []
+    on_agenda = {i.title: i for i in held.items if i.dnr}
+    assert set(on_agenda) == {
+        "Ansökan om medel till insatsen Kompetensutveckling i motiverande samtal",
+        "Ansökan om medel till insatsen Sommarjobb för unga med funktionsnedsättning",
+        "Slutrapport för insatsen Föreningspool Tjörn",
+    }
+    competence = on_agenda[
         "Ansökan om medel till insatsen Kompetensutveckling i motiverande samtal"
     ]
-    assert on_agenda[0].recommendation == "bevilja_med_villkor"
-    assert cases.get_case(app, ref=on_agenda[0].dnr, forbund=demo.SLUG).state == "pa_dagordning"  # type: ignore[arg-type]
+    assert competence.recommendation == "bevilja_med_villkor"
+    assert cases.get_case(app, ref=competence.dnr, forbund=demo.SLUG).state == "pa_dagordning"  # type: ignore[arg-type]
+    final = on_agenda["Slutrapport för insatsen Föreningspool Tjörn"]
+    assert (final.outcome, final.recommendation) == ("implementerad", None)

@@ -14,6 +14,7 @@ from tests.meeting_support import (
     DIRECTOR,
     SECRETARY,
     board_meeting,
+    meet,
     paragraph_of,
     recommended,
     with_agenda_and_protocol,
@@ -21,8 +22,8 @@ from tests.meeting_support import (
 from tests.support import World
 from workflow.errors import Conflict, FinsamError
 from workflow.models import AuditEvent
-from workflow.services.board import agenda, meetings, protocol
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import agenda, decisions, meetings, protocol, views
+from workflow.services.board.decisions import DecisionInput
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import add_person
 
@@ -31,7 +32,7 @@ STANDARD = 7
 
 
 def numbers(world: World, meeting_id: int) -> list[int]:
-    view = meetings.get_meeting(world.app, ref=meeting_id, forbund=world.slug)
+    view = views.get_meeting(world.app, ref=meeting_id, forbund=world.slug)
     return [i.paragraph for i in view.items]  # type: ignore[misc]
 
 
@@ -66,11 +67,11 @@ def test_each_organ_numbers_its_own_paragraphs(world: World) -> None:
         organ="beredningsgrupp",
         forbund=world.slug,
     )
-    agenda.build_agenda(world.app, ref=group.id, actor_email=DIRECTOR, forbund=world.slug)
+    agenda.build_agenda(world.app, ref=group.number, actor_email=DIRECTOR, forbund=world.slug)
     # The förbundschef chairs the beredningsgrupp; one of its members checks the notes.
     protocol.open_protocol(
         world.app,
-        ref=group.id,
+        ref=group.number,
         actor_email=SECRETARY,
         justerare=["beredningsgrupp@test.example"],
         forbund=world.slug,
@@ -112,13 +113,14 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
         )
     meeting = board_meeting(world, "2026-04-17 13:00")
     opened = with_agenda_and_protocol(world, meeting.id)
+    meet(world, meeting)
     number = paragraph_of(opened, ref)
     seen = next(i.version for i in opened.items if i.paragraph == number)
 
     def decide(actor: str, kind: str) -> Any:
-        return protocol.record_decision(
+        return decisions.record_decision(
             world.app,
-            ref=meeting.id,
+            ref=meeting.number,
             paragraph=number,
             decision=DecisionInput(kind),
             actor_email=actor,
@@ -130,7 +132,7 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
         [lambda: decide(SECRETARY, "bifall"), lambda: decide("sekreterare2@test.example", "avslag")]
     )
     conflicts = [r for r in results if isinstance(r, Conflict)]
-    winners = [r for r in results if isinstance(r, meetings.MeetingView)]
+    winners = [r for r in results if isinstance(r, views.MeetingView)]
     assert len(conflicts) == 1 and len(winners) == 1, results
     assert "§" in str(conflicts[0]) and "\n" not in str(conflicts[0])
     won = next(i for i in winners[0].items if i.paragraph == number)
@@ -138,7 +140,7 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
     assert world.show(ref).state == expected_state
     assert won.version == seen + 1
     with world.app.db.reading() as session:
-        decisions = session.exec(
+        decided = session.exec(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.trigger == "besluta")
         ).one()
         case_moves = session.exec(
@@ -146,4 +148,4 @@ def test_two_secretaries_recording_the_same_paragraph_at_once_one_wins_one_confl
             .select_from(AuditEvent)
             .where(col(AuditEvent.trigger).in_(["bifall", "avslag"]))
         ).one()
-    assert (decisions, case_moves) == (1, 1)
+    assert (decided, case_moves) == (1, 1)

@@ -3,6 +3,8 @@ real reason, and changes nothing; what it allows is never refused for who acts o
 
 The combinations are generated from states/insats.yaml, not listed by hand. The relation is
 the person's tie to the case: their own (they submitted it and own it) or someone else's.
+A step the definition marks as performed by a service (`service:`) is refused to everyone
+through `cases.fire`, and the refusal says where it happens.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from sqlmodel import func, select
 
 from tests.support import World, email
 from workflow.errors import ConditionFailed, Conflict, FinsamError, NotPermitted
-from workflow.lifecycle.definition import Lifecycle
+from workflow.lifecycle.definition import SERVICES, Lifecycle
 from workflow.models import AuditEvent, Insats, Person
 from workflow.services import cases
 from workflow.services.organisation.forbund import resolve_forbund
@@ -51,6 +53,16 @@ def _combinations(lifecycle: Lifecycle) -> list[tuple[str, str, Role, str]]:
         for role in Role
         for relation in RELATIONS
     ]
+
+
+def _named(world: World, state: str, trigger: str, refusal: str) -> bool:
+    """A refusal names the step: its trigger, or for a service's step its label and where."""
+    transition = world.app.lifecycles["insats"].lifecycle.transition(trigger, state)
+    if trigger in refusal:
+        return True
+    assert transition is not None and transition.service is not None, refusal
+    where = SERVICES["insats"][transition.service]
+    return transition.label in refusal and where in refusal
 
 
 def _snapshot(world: World, case_id: int) -> tuple[object, ...]:

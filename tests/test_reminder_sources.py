@@ -9,7 +9,7 @@ from tests.meeting_support import board_meeting, justera, with_agenda_and_protoc
 from tests.reminder_support import morning
 from tests.support import World, email
 from workflow.scheduler import run_once
-from workflow.services.board import protocol
+from workflow.services.board import decisions
 from workflow.services.funding import agreements, reports
 from workflow.services.reminders import planner as reminders
 from workflow.services.reminders.working_days import working_day_on_or_before
@@ -82,8 +82,8 @@ def test_an_unjusterat_protocol_is_reminded_after_three_days_and_escalated_at_te
 
     world.clock.set(morning(date(2026, 4, 20), 15, 0))
     with_agenda_and_protocol(world, meeting.id)
-    protocol.follow_recommendations(
-        world.app, ref=meeting.id, actor_email=email("sekreterare"), forbund="test"
+    decisions.follow_recommendations(
+        world.app, ref=meeting.number, actor_email=email("sekreterare"), forbund="test"
     )
     justera(world, meeting.id)
     statuses = {r.step: r.status for r in _planned(world, "protocol_justering")}

@@ -8,11 +8,13 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.funding_world import ADMIN, CHEF, PROJEKTAGARE, SEKRETERARE, audit_count, running
+from tests import meeting_support as board
+from tests.funding_world import ADMIN, CHEF, PROJEKTAGARE, audit_count, running
 from tests.support import World
 from workflow.clock import STOCKHOLM
-from workflow.errors import BadInput, ConditionFailed, NotPermitted
+from workflow.errors import BadInput, NotPermitted
 from workflow.models import FollowUpQuestion
+from workflow.services.board import closing
 from workflow.services.funding import closure, reports, uppfoljning
 from workflow.vocabulary import Role
 
@@ -109,21 +111,21 @@ def finish(world: World, ref: str) -> None:
         ("ej_implementerad", "avslutad_ej_implementerad", 0),
     ],
 )
-def test_the_board_takes_note_of_the_approved_slutrapport_and_the_case_ends(
+def test_the_board_takes_note_of_the_approved_slutrapport_in_a_paragraph_and_the_case_ends(
     world: World, outcome: str, state: str, questions: int
 ) -> None:
+    """Defect (issue 9): closing took a free-text "§ 40" tied to no meeting and wrote it over
+    the case's "Beslut §". The board now takes note of the slutrapport in a § of a real
+    protocol; the granting § stays the case's, the closing § is the slutrapport's."""
     ref = running(world)
+    granted_by = world.show(ref).decision_paragraph
     finish(world, ref)
     # Not before the förbundschef has approved the slutrapport.
+    early = board.held_meeting(world)
     before = audit_count(world)
     with pytest.raises(NotPermitted, match="ingen godkänd slutrapport"):
-        closure.close(
-            world.app,
-            ref=ref,
-            outcome=outcome,
-            paragraph="§ 40",
-            actor_email=SEKRETERARE,
-            forbund="test",
+        closing.propose(
+            world.app, ref=ref, meeting=early, outcome=outcome, actor_email=CHEF, forbund="test"
         )
     assert audit_count(world) == before
     reports.approve(
@@ -134,17 +136,23 @@ def test_the_board_takes_note_of_the_approved_slutrapport_and_the_case_ends(
         forbund="test",
     )
     world.clock.set(date(2029, 3, 15))
-    view = closure.close(
-        world.app,
-        ref=ref,
-        outcome=outcome,
-        paragraph="§ 40",
-        actor_email=SEKRETERARE,
-        forbund="test",
-    )
+    meeting = board.close_at_meeting(world, ref, outcome)
     case = world.show(ref)
-    assert (view.state, case.state, case.decision_paragraph) == (state, state, "§ 40")
+    assert case.state == state
+    assert case.decision_paragraph == granted_by
     assert case.final_report_on == date(2029, 2, 20)
+    closing_paragraph = board.paragraph_ref_of(world, ref)
+    assert closing_paragraph.endswith("/2029") and closing_paragraph != granted_by
+    view = closure.get(world.app, ref=ref, forbund="test")
+    assert (view.state, view.decision_paragraph, view.closing_paragraph) == (
+        state,
+        granted_by,
+        closing_paragraph,
+    )
+    assert view.final_report_noted_on == date(2029, 3, 15)
+    item = next(i for i in board.views_of(world, meeting).items if i.dnr == ref)
+    assert (item.decision, item.outcome) == ("lagga_till_handlingarna", outcome)
+    assert item.att_satser[0].startswith("att lägga slutrapporten för")
     due = [(q["months_after"], q["due_on"]) for q in closure.follow_ups(world.app, forbund="test")]
     if questions:
         assert due == [(6, date(2029, 9, 15)), (12, date(2030, 3, 15))]
@@ -163,16 +171,9 @@ def owed_or_submitted(world: World, ref: str) -> int:
 def test_the_board_stops_an_insats_early_and_no_more_reports_are_taken(world: World) -> None:
     ref = running(world)
     world.clock.set(date(2027, 10, 1))
-    view = closure.close(
-        world.app,
-        ref=ref,
-        outcome="avbruten",
-        paragraph="§ 22",
-        actor_email=SEKRETERARE,
-        forbund="test",
-        comment="Parterna drar sig ur finansieringen",
-    )
-    assert view.state == "avslutad_avbruten"
+    board.close_at_meeting(world, ref, "avbruten", reason="parterna drar sig ur finansieringen")
+    view = closure.get(world.app, ref=ref, forbund="test")
+    assert view.state == "avslutad_avbruten" and view.closing_paragraph is not None
     assert closure.follow_ups(world.app, forbund="test") == []
     # A report for a closed insats: a clear error and nothing written.
     before = audit_count(world)
@@ -186,20 +187,36 @@ def test_the_board_stops_an_insats_early_and_no_more_reports_are_taken(world: Wo
     assert reports.overdue(world.app, forbund="test") == []
 
 
-def test_closing_without_a_reason_before_the_end_is_refused(world: World) -> None:
+def test_stopping_an_insats_without_a_reason_is_refused(world: World) -> None:
     ref = running(world)
+    meeting = board.held_meeting(world)
     before = audit_count(world)
-    with pytest.raises(ConditionFailed, match="en motivering krävs"):
-        closure.close(
+    with pytest.raises(BadInput, match="ange varför"):
+        closing.propose(
             world.app,
             ref=ref,
+            meeting=meeting,
             outcome="avbruten",
-            paragraph="§ 22",
-            actor_email=SEKRETERARE,
+            actor_email=CHEF,
             forbund="test",
         )
     assert audit_count(world) == before
     assert world.show(ref).state == "pagaende"
+
+
+def test_a_running_insats_is_ended_by_the_forbundschef_before_the_board_takes_note(
+    world: World,
+) -> None:
+    ref = running(world)
+    with pytest.raises(NotPermitted, match=f"finsam cases fire {ref} avsluta"):
+        closing.propose(
+            world.app,
+            ref=ref,
+            meeting=board.held_meeting(world),
+            outcome="implementerad",
+            actor_email=CHEF,
+            forbund="test",
+        )
 
 
 def test_uppfoljning_finsam_export_has_the_fields_it_asks_for(world: World) -> None:
@@ -275,14 +292,7 @@ def test_follow_up_questions_are_dated_rows_for_the_reminders(world: World) -> N
         actor_email=CHEF,
         forbund="test",
     )
-    closure.close(
-        world.app,
-        ref=ref,
-        outcome="implementerad",
-        paragraph="§ 40",
-        actor_email=SEKRETERARE,
-        forbund="test",
-    )
+    board.close_at_meeting(world, ref, "implementerad")
     with world.app.db.reading() as session:
         from sqlmodel import select
 

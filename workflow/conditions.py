@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from workflow.case_fields import missing as missing_field
@@ -47,13 +47,16 @@ class Condition:
 
 # The conditions that look past the case's own row, as prebuilt Core queries: they run inside
 # every fire of their transitions (services/cases/fire.py says why the fire path avoids the ORM).
-_CURRENT_AGREEMENT_STATUS = (
-    select(Agreement.status)
+_CURRENT_AGREEMENT = (
+    select(
+        Agreement.status,
+        col(Agreement.forbund_signed_on),
+        col(Agreement.owner_signed_on),
+    )
     .where(Agreement.insats_id == bindparam("insats_id"), Agreement.status != "ersatt")
     .order_by(col(Agreement.id).desc())
     .limit(1)
 )
-_ANY_AGREEMENT = select(Agreement.id).where(Agreement.insats_id == bindparam("insats_id")).limit(1)
 _APPROVED_FINAL_REPORT = (
     select(Report.id)
     .where(
@@ -66,7 +69,12 @@ _APPROVED_FINAL_REPORT = (
 _LATEST_DECISION = (
     select(Protocol.status, Paragraph.number)
     .join(Paragraph, col(Paragraph.protocol_id) == col(Protocol.id))
-    .where(Paragraph.insats_id == bindparam("insats_id"), col(Paragraph.decision).is_not(None))
+    .where(
+        Paragraph.insats_id == bindparam("insats_id"),
+        col(Paragraph.decision).is_not(None),
+        # A § that left the agenda undecided ('utgår') decided nothing about the case.
+        Paragraph.decision != "utgar",
+    )
     .order_by(col(Paragraph.id).desc())
     .limit(1)
 )
@@ -102,10 +110,6 @@ def relations_held(subject: str, case: Any, person_id: int | None) -> frozenset[
     return frozenset(
         name for name, relation in RELATIONS[subject].items() if relation.holds(case, person_id)
     )
-
-
-def _scalar(facts: Facts, query: Select[Any], insats_id: int) -> Any:
-    return facts.session.connection().execute(query, {"insats_id": insats_id}).scalar()
 
 
 def _comment_given(facts: Facts) -> str | None:
@@ -182,22 +186,25 @@ def _recommendation_recorded(facts: Facts) -> str | None:
     return None
 
 
-def _agreement_signed(facts: Facts) -> str | None:
-    """The avtal row is the record when there is one (finsam agreements); otherwise the date
-    recorded on the case (an avtal signed on paper before the system was used)."""
+def _row(facts: Facts, query: Any) -> Any:
     case = facts.subject
-    if facts.session is not None and case.id is not None:
-        status = _scalar(facts, _CURRENT_AGREEMENT_STATUS, case.id)
-        if status is not None and status != "undertecknat":
-            return (
-                "avtalet är inte undertecknat av både förbundet och insatsägaren; "
-                "registrera underskrifterna med 'finsam agreements sign'"
-            )
-    signed = facts.subject.agreement_signed_on
-    if signed is None:
-        return "avtalet är inte undertecknat; ange --set agreement_signed_on=ÅÅÅÅ-MM-DD"
-    if signed > facts.today:
-        return "avtalets underskriftsdatum ligger i framtiden"
+    if facts.session is None or case.id is None:
+        return None
+    return facts.session.connection().execute(query, {"insats_id": case.id}).first()
+
+
+def _agreement_signed(facts: Facts) -> str | None:
+    """The avtal row is the one record of the signatures (finsam agreements)."""
+    row = _row(facts, _CURRENT_AGREEMENT)
+    if row is None:
+        return "avtal saknas; upprätta det med 'finsam agreements create'"
+    if row.status != "undertecknat":
+        return (
+            "avtalet är inte undertecknat av både förbundet och insatsägaren; "
+            "registrera underskrifterna med 'finsam agreements sign'"
+        )
+    if max(row.forbund_signed_on, row.owner_signed_on) > facts.today:
+        return "avtalets underskrift ligger i framtiden"
     return None
 
 
@@ -220,14 +227,22 @@ def _end_reached_or_reason_given(facts: Facts) -> str | None:
 
 
 def _final_report_recorded(facts: Facts) -> str | None:
-    """With an avtal in the system, the slutrapport must be there and approved."""
-    case = facts.subject
-    if facts.session is not None and case.id is not None:
-        has_agreement = _scalar(facts, _ANY_AGREEMENT, case.id) is not None
-        if has_agreement and _scalar(facts, _APPROVED_FINAL_REPORT, case.id) is None:
-            return "slutrapporten är inte godkänd; godkänn den med 'finsam reports approve'"
-    if facts.subject.final_report_on is None:
-        return "slutrapport saknas; ange --set final_report_on=ÅÅÅÅ-MM-DD"
+    """The slutrapport's row is the record: submitted and approved (finsam reports)."""
+    if _row(facts, _APPROVED_FINAL_REPORT) is None:
+        return (
+            "slutrapporten är inte inlämnad och godkänd; den lämnas in med 'finsam reports "
+            "submit' och godkänns med 'finsam reports approve'"
+        )
+    return None
+
+
+def _paragraph_recorded(facts: Facts) -> str | None:
+    """The § of the board's protocol that decided the case is the record (finsam meetings)."""
+    if _row(facts, _LATEST_DECISION) is None:
+        return (
+            "inget beslut i en § av styrelsens protokoll; beslutet registreras med "
+            "'finsam meetings decide' eller 'finsam meetings follow'"
+        )
     return None
 
 
@@ -251,11 +266,10 @@ def _completion_asked_in_beredning(facts: Facts) -> str | None:
 
 def _protocol_justerat(facts: Facts) -> str | None:
     """A bifall recorded on a § takes effect only when that §'s protocol is justerat."""
-    case = facts.subject
-    if facts.session is None or case.id is None:
-        return None
-    row = facts.session.connection().execute(_LATEST_DECISION, {"insats_id": case.id}).first()
-    if row is None or row.status in {ProtocolStatus.JUSTERAT, ProtocolStatus.ANSLAGET}:
+    row = _row(facts, _LATEST_DECISION)
+    if row is None:
+        return "inget beslut i en § av styrelsens protokoll att justera"
+    if row.status in {ProtocolStatus.JUSTERAT, ProtocolStatus.ANSLAGET}:
         return None
     return (
         f"protokollet med § {row.number} är inte justerat än; beslutet gäller först efter justering"
@@ -293,8 +307,8 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
         ),
         Condition(
             "paragraph_recorded",
-            "protokollsparagraf angiven",
-            _present("decision_paragraph", "decision_paragraph"),
+            "beslutet står i en § av styrelsens protokoll",
+            _paragraph_recorded,
         ),
         Condition("agreement_signed", "avtalet undertecknat", _agreement_signed),
         Condition("start_date_reached", "startdatum har kommit", _start_date_reached),
@@ -303,7 +317,9 @@ CONDITIONS: dict[str, dict[str, Condition]] = {
             "slutdatum har kommit, eller skäl angivet",
             _end_reached_or_reason_given,
         ),
-        Condition("final_report_recorded", "slutrapport inkommen", _final_report_recorded),
+        Condition(
+            "final_report_recorded", "slutrapporten inlämnad och godkänd", _final_report_recorded
+        ),
         Condition(
             "recommendation_for_board",
             "rekommendationen är bevilja, bevilja med villkor eller avslå",

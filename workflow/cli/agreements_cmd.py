@@ -61,10 +61,10 @@ def _print_agreement(view: AgreementView) -> None:
     )
 
 
-@agreements.command("create", help="Upprätta avtalet efter justerat bifall; rapportplanen skapas.")
+@agreements.command(
+    "create", help="Upprätta avtalet efter justerat bifall, för den beslutade perioden."
+)
 @click.argument("ref", metavar="DNR")
-@date_option("--start", help="Periodens början (annars insatsens).")
-@date_option("--end", help="Periodens slut (annars insatsens).")
 @click.option("--amount", "amounts", multiple=True, metavar="ÅR=TKR", help="Annars det beviljade.")
 @click.option("--payment-terms", help="Betalningsvillkor (annars förbundets standard).")
 @click.option("--early-termination", help="Klausul om förtida avslut.")
@@ -74,8 +74,6 @@ def _print_agreement(view: AgreementView) -> None:
 def create_command(
     app: App,
     ref: str,
-    start: date | None,
-    end: date | None,
     amounts: tuple[str, ...],
     payment_terms: str | None,
     early_termination: str | None,
@@ -85,8 +83,6 @@ def create_command(
     view = agreement_service.create(
         app,
         ref=ref,
-        start=start,
-        end=end,
         amounts=parse_year_amounts(amounts) or None,
         payment_terms=payment_terms,
         early_termination=early_termination,

@@ -13,9 +13,20 @@ from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
 from workflow.models.meetings import SIGNER_LABELS, SignerRole
-from workflow.services.board import agenda, beredning, meetings, papers, protocol
-from workflow.services.board.meetings import MeetingView, presence_label
-from workflow.services.board.protocol import DecisionInput
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    corrections,
+    decisions,
+    justering,
+    meetings,
+    papers,
+    protocol,
+    views,
+)
+from workflow.services.board.decisions import DecisionInput
+from workflow.services.board.views import MeetingView, presence_label
 
 MEETING = click.argument("ref", metavar="MÖTE")
 ACTOR = click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som utför steget.")
@@ -100,10 +111,10 @@ def _emit_meeting(as_json: bool, view: MeetingView, done: str | None = None) -> 
 @json_option
 @pass_app()
 def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -> None:
-    views = meetings.list_meetings(app, forbund=app.settings.forbund, year=year, organ=organ)
+    listed = views.list_meetings(app, forbund=app.settings.forbund, year=year, organ=organ)
     emit(
         as_json,
-        [v.to_json() for v in views],
+        [v.to_json() for v in listed],
         lambda: print_table(
             ["Möte", "Organ", "Tid", "Plats", "Ärenden", "Protokoll"],
             [
@@ -115,7 +126,7 @@ def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -
                     sum(1 for i in v.items if i.dnr),
                     v.protocol.status_label if v.protocol else "",
                 ]
-                for v in views
+                for v in listed
             ],
             empty="(inga möten)",
         ),
@@ -162,7 +173,7 @@ def create_command(
 @json_option
 @pass_app()
 def show_command(app: App, ref: str, as_json: bool) -> None:
-    _emit_meeting(as_json, meetings.get_meeting(app, ref=ref, forbund=app.settings.forbund))
+    _emit_meeting(as_json, views.get_meeting(app, ref=ref, forbund=app.settings.forbund))
 
 
 @meetings_group.command("attend", help="För närvaro: frånvarande, tjänstgörande ersättare, övriga.")
@@ -400,6 +411,10 @@ def _granted(pairs: tuple[str, ...]) -> dict[str, int] | None:
     required=True,
     help="bifall, delvis_bifall, avslag, aterremiss, bordlaggning, lagga_till_handlingarna, beslut.",
 )
+@click.option(
+    "--outcome",
+    help="Avslutets utfall för insatsen: implementerad, ej_implementerad eller avbruten.",
+)
 @click.option("--att", "att_satser", multiple=True, help="Att-sats; en gång per sats.")
 @click.option("--granted", multiple=True, metavar="ÅR=TKR", help="Beviljat belopp per år.")
 @click.option("--conditions", help="Villkor för bifallet.")
@@ -426,10 +441,11 @@ def decide_command(
     jav: tuple[str, ...],
     expect_version: int | None,
     over_frame: bool,
+    outcome: str | None,
     actor: str,
     as_json: bool,
 ) -> None:
-    view = protocol.record_decision(
+    view = decisions.record_decision(
         app,
         ref=ref,
         paragraph=paragraph,
@@ -442,6 +458,7 @@ def decide_command(
             reservations=list(reservation),
             jav=list(jav),
             over_frame=over_frame,
+            outcome=outcome,
         ),
         actor_email=actor,
         expected_version=expect_version,
@@ -462,7 +479,7 @@ def decide_command(
 def follow_command(
     app: App, ref: str, paragraph: tuple[int, ...], over_frame: bool, actor: str, as_json: bool
 ) -> None:
-    view = protocol.follow_recommendations(
+    view = decisions.follow_recommendations(
         app,
         ref=ref,
         actor_email=actor,
@@ -479,7 +496,7 @@ def follow_command(
 @json_option
 @pass_app()
 def send_command(app: App, ref: str, actor: str, as_json: bool) -> None:
-    view = protocol.send_for_justering(
+    view = justering.send_for_justering(
         app, ref=ref, actor_email=actor, forbund=app.settings.forbund
     )
     _emit_meeting(as_json, view, "Protokollet är skickat för justering.")
@@ -512,7 +529,7 @@ def amend_command(
     actor: str,
     as_json: bool,
 ) -> None:
-    view = protocol.amend_decision(
+    view = corrections.amend_decision(
         app,
         ref=ref,
         paragraph=paragraph,
@@ -528,6 +545,37 @@ def amend_command(
     _emit_meeting(as_json, view, f"§ {paragraph}: ändringen är sparad.")
 
 
+@meetings_group.command(
+    "withdraw", help="Låt en obeslutad § utgå ur protokollet när dess ärende har gått vidare."
+)
+@MEETING
+@click.argument("paragraph", type=int, metavar="§")
+@click.option("--reason", required=True, help="Varför ärendet utgår.")
+@click.option("--expect-version", type=int, help="§:ns version du läste; ändrad ger konflikt (5).")
+@ACTOR
+@json_option
+@pass_app()
+def withdraw_command(
+    app: App,
+    ref: str,
+    paragraph: int,
+    reason: str,
+    expect_version: int | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    view = corrections.withdraw_paragraph(
+        app,
+        ref=ref,
+        paragraph=paragraph,
+        reason=reason,
+        actor_email=actor,
+        expected_version=expect_version,
+        forbund=app.settings.forbund,
+    )
+    _emit_meeting(as_json, view, f"§ {paragraph}: ärendet utgår.")
+
+
 @meetings_group.command("reopen", help="Ta tillbaka ett protokoll från justering till utkast.")
 @MEETING
 @click.option("--reason", required=True, help="Varför protokollet tas tillbaka.")
@@ -535,7 +583,7 @@ def amend_command(
 @json_option
 @pass_app()
 def reopen_command(app: App, ref: str, reason: str, actor: str, as_json: bool) -> None:
-    view = protocol.return_to_draft(
+    view = justering.return_to_draft(
         app, ref=ref, actor_email=actor, reason=reason, forbund=app.settings.forbund
     )
     _emit_meeting(as_json, view, "Protokollet är åter ett utkast; justeringarna har fallit.")
@@ -547,7 +595,7 @@ def reopen_command(app: App, ref: str, reason: str, actor: str, as_json: bool) -
 @json_option
 @pass_app()
 def justera_command(app: App, ref: str, actor: str, as_json: bool) -> None:
-    view = protocol.approve(app, ref=ref, actor_email=actor, forbund=app.settings.forbund)
+    view = justering.approve(app, ref=ref, actor_email=actor, forbund=app.settings.forbund)
     status = view.protocol.status_label if view.protocol else ""
     _emit_meeting(as_json, view, f"Justerat av {actor}; protokollet: {status}.")
 
@@ -560,7 +608,7 @@ def justera_command(app: App, ref: str, actor: str, as_json: bool) -> None:
 @pass_app()
 def anslag_command(app: App, ref: str, posted: str | None, actor: str, as_json: bool) -> None:
     posted_on: date | None = parse_date(posted, "--date") if posted else None
-    view = protocol.post_anslag(
+    view = anslag.post_anslag(
         app, ref=ref, actor_email=actor, posted_on=posted_on, forbund=app.settings.forbund
     )
     _emit_meeting(as_json, view, "Protokollet är anslaget.")

@@ -12,6 +12,7 @@ from workflow.cli.budget_cmd import date_option
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_table
 from workflow.errors import BadInput
+from workflow.services.board import closing
 from workflow.services.funding import closure as closure_service
 from workflow.services.funding import reports as report_service
 from workflow.services.funding import uppfoljning as uppfoljning_service
@@ -245,35 +246,67 @@ def closure() -> None:
     pass
 
 
+def _print_closure(view: closure_service.ClosureView) -> None:
+    click.echo(
+        f"{view.ref}: {view.state_label}; beslut {view.decision_paragraph or '–'}, "
+        f"avslut {view.closing_paragraph or '–'}"
+    )
+    for q in view.follow_up:
+        click.echo(f"Uppföljningsfråga {q['due_on']}: {q['question']}")
+
+
 @closure.command(
-    "close", help="Styrelsen lägger slutrapporten till handlingarna och avslutar insatsen."
+    "propose",
+    help="Ta upp avslutet på ett styrelsemötes dagordning: slutrapporten till handlingarna "
+    "(implementerad, ej_implementerad) eller insatsen avbryts (avbruten).",
 )
 @click.argument("ref", metavar="DNR")
+@click.option("--meeting", required=True, metavar="MÖTE", help="Styrelsens möte.")
 @click.option("--outcome", required=True, type=click.Choice(list(closure_service.OUTCOMES)))
-@click.option("--paragraph", required=True, help="Styrelsens paragraf, t.ex. '§ 40'.")
-@click.option("--comment", help="Skäl (krävs för avbruten och för avslut före slutdatum).")
+@click.option("--reason", help="Skälet (krävs för avbruten).")
+@click.option("--proposal", help="Eget förslag till beslut ('Styrelsen beslutar att ...').")
 @click.option("--as", "actor", required=True, metavar="EMAIL")
 @json_option
 @pass_app()
-def close_command(
-    app: App, ref: str, outcome: str, paragraph: str, comment: str | None, actor: str, as_json: bool
+def propose_command(
+    app: App,
+    ref: str,
+    meeting: str,
+    outcome: str,
+    reason: str | None,
+    proposal: str | None,
+    actor: str,
+    as_json: bool,
 ) -> None:
-    view = closure_service.close(
+    view = closing.propose(
         app,
         ref=ref,
+        meeting=meeting,
         outcome=outcome,
-        paragraph=paragraph,
-        comment=comment,
+        reason=reason,
+        proposal=proposal,
         actor_email=actor,
         forbund=app.settings.forbund,
     )
+    number = f" som § {view.paragraph}" if view.paragraph else ""
+    emit(
+        as_json,
+        view.to_json(),
+        lambda: click.echo(
+            f"{view.ref}: '{view.title}' står på dagordningen för möte {view.meeting_id} "
+            f"({view.meeting}){number}; beslutas med 'finsam meetings follow {view.meeting_id}' "
+            "eller 'decide'"
+        ),
+    )
 
-    def human() -> None:
-        click.echo(f"{view.ref}: {view.state_label} ({view.decision_paragraph})")
-        for q in view.follow_up:
-            click.echo(f"Uppföljningsfråga {q['due_on']}: {q['question']}")
 
-    emit(as_json, view.to_json(), human)
+@closure.command("show", help="Visa hur en insats avslutades: beslut, avslut, uppföljning.")
+@click.argument("ref", metavar="DNR")
+@json_option
+@pass_app()
+def show_command(app: App, ref: str, as_json: bool) -> None:
+    view = closure_service.get(app, ref=ref, forbund=app.settings.forbund)
+    emit(as_json, view.to_json(), lambda: _print_closure(view))
 
 
 @closure.command("followups", help="Öppna uppföljningsfrågor efter implementerade insatser.")

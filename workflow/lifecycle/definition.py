@@ -28,8 +28,11 @@ SERVICES: dict[str, dict[str, str]] = {
         "beredning": "beredningens rekommendation ('finsam meetings recommend')",
         "agenda": "styrelsens dagordning ('finsam meetings agenda')",
         "protocol": "styrelsens protokoll ('finsam meetings decide', 'follow' och 'justera')",
-        "agreements": "avtalet ('finsam agreements sign')",
-        "closure": "avslutet ('finsam closure close')",
+        "agreements": "avtalet ('finsam agreements sign' och 'start-due')",
+        "closure": (
+            "en § av styrelsens protokoll ('finsam closure propose', sedan "
+            "'finsam meetings decide' eller 'follow')"
+        ),
     },
     "styrdokument": {},
 }

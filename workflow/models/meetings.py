@@ -72,6 +72,8 @@ class DecisionKind(StrEnum):
     LAGGA_TILL_HANDLINGARNA = "lagga_till_handlingarna"
     # A procedural resolution (agenda approved, justerare chosen): its att-satser say it all.
     BESLUT = "beslut"
+    # The item left the agenda undecided: its case had moved on (withdrawn, with the reason).
+    UTGAR = "utgar"
 
 
 DECISION_LABELS = {
@@ -82,6 +84,7 @@ DECISION_LABELS = {
     DecisionKind.BORDLAGGNING: "Bordläggning",
     DecisionKind.LAGGA_TILL_HANDLINGARNA: "Läggs till handlingarna",
     DecisionKind.BESLUT: "Beslut",
+    DecisionKind.UTGAR: "Utgår",
 }
 
 
@@ -233,6 +236,8 @@ class AgendaItem(SQLModel, table=True):
     proposal: str | None = None
     # The item at an earlier meeting whose § bordlade it.
     deferred_from_id: int | None = Field(default=None, foreign_key="agenda_item.id")
+    # A closing item's proposed outcome for its insats: implementerad, ej_implementerad, avbruten.
+    outcome: str | None = Field(default=None, max_length=30)
 
 
 _protocol_version = Column("version", Integer, nullable=False)
@@ -309,11 +314,14 @@ class Paragraph(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
     decided_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # What a closing § decided for its insats: implementerad, ej_implementerad or avbruten.
+    outcome: str | None = Field(default=None, max_length=30)
     version: int = Field(default=1, sa_column=_paragraph_version)
 
 
 class ParagraphSequence(SQLModel, table=True):
-    """The last § number used per organ and calendar year."""
+    """The §§ an organ used in a calendar year before the förbund used this system: the year's
+    numbering continues after `last` (services/board/paragraphs.py)."""
 
     __tablename__ = "paragraph_sequence"
 

@@ -2,7 +2,9 @@
 
 Each case item carries the dnr, the recommendation and a draft decision ("Styrelsen beslutar
 att ...") the förbundschef may rewrite. Putting a case on an agenda fires `satt_pa_dagordning`
-in the same transaction as the item is written.
+in the same transaction as the item is written: the agenda is the only way a case gets there
+(`service: agenda` in states/insats.yaml). An item added after the protocol is opened gets its
+§ at once, and the organ's draft §§ are numbered again in meeting order (paragraphs.py).
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
 from workflow.app import App
-from workflow.errors import BadInput, Conflict, NotFound
-from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph
-from workflow.models.meetings import OrganKind
-from workflow.services.board.meetings import (
-    MeetingView,
-    find_meeting,
-    guard_open,
-    latest_recommendation,
-    meeting_view,
+from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
+from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph, Protocol
+from workflow.models.meetings import OrganKind, ProtocolStatus
+from workflow.services.board.paragraphs import (
+    add_paragraph,
+    refuse_new_paragraphs,
+    renumber,
 )
-from workflow.services.board.paragraphs import open_paragraph
+from workflow.services.board.records import find_meeting, guard_open, latest_recommendation
+from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import find_case, fire_in
+from workflow.services.cases.audit import lock_chain
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
@@ -83,7 +85,7 @@ def draft_proposal(session: Session, case: Insats) -> str:
     return text
 
 
-def _next_position(session: Session, meeting: Meeting, section: int) -> int:
+def next_position(session: Session, meeting: Meeting, section: int) -> int:
     last = session.exec(
         select(func.max(AgendaItem.position)).where(
             AgendaItem.meeting_id == meeting.id, AgendaItem.section == section
@@ -103,6 +105,45 @@ def _on_open_agenda(session: Session, case: Insats) -> bool:
     return False
 
 
+def open_for_items(session: Session, meeting: Meeting, what: str) -> Protocol | None:
+    """The meeting's protocol, if opened, when `what` may still be added to its agenda."""
+    protocol = guard_open(session, meeting)
+    if protocol is not None and protocol.status != ProtocolStatus.UTKAST:
+        raise NotPermitted(
+            "protokollet är skickat för justering; nya ärenden tas upp vid ett senare möte"
+        )
+    refuse_new_paragraphs(session, meeting, what)
+    return protocol
+
+
+def board_meeting(session: Session, meeting: Meeting) -> Organ:
+    organ = session.get(Organ, meeting.organ_id)
+    assert organ is not None
+    if organ.kind != OrganKind.STYRELSE:
+        raise BadInput(f"{organ.name} beslutar inte om medel; ärenden tas upp på styrelsens möten")
+    return organ
+
+
+def add_item(
+    session: Session,
+    meeting: Meeting,
+    protocol: Protocol | None,
+    item: AgendaItem,
+    *,
+    forbund: ForbundRef,
+    actor: Actor,
+    now: datetime,
+) -> AgendaItem:
+    """Write an agenda item; with the protocol opened, its § too (and renumber the drafts)."""
+    session.add(item)
+    session.flush()
+    if protocol is not None:
+        add_paragraph(session, protocol, meeting, item)
+        head = lock_chain(session, forbund.id)  # type: ignore[arg-type]
+        renumber(session, meeting, head=head, actor=actor, now=now)
+    return item
+
+
 def place_case(
     session: Session,
     app: App,
@@ -116,11 +157,8 @@ def place_case(
     deferred_from: AgendaItem | None = None,
 ) -> AgendaItem:
     """Put one case on the meeting's agenda (inside the caller's transaction)."""
-    protocol = guard_open(session, meeting)
-    organ = session.get(Organ, meeting.organ_id)
-    assert organ is not None
-    if organ.kind != OrganKind.STYRELSE:
-        raise BadInput(f"{organ.name} beslutar inte om medel; ärenden tas upp på styrelsens möten")
+    board_meeting(session, meeting)
+    protocol = open_for_items(session, meeting, "ett ärende vid mötet")
     if case.state in READY:
         fire_in(
             session,
@@ -130,6 +168,7 @@ def place_case(
             actor=actor,
             trigger="satt_pa_dagordning",
             now=now,
+            service="agenda",
         )
     elif case.state != "pa_dagordning":
         raise BadInput(
@@ -141,7 +180,7 @@ def place_case(
     item = AgendaItem(
         meeting_id=meeting.id,  # type: ignore[arg-type]
         section=1,
-        position=_next_position(session, meeting, 1),
+        position=next_position(session, meeting, 1),
         kind=CASE_ITEM,
         title=f"Ansökan om medel till insatsen {case.title}",
         insats_id=case.id,
@@ -150,11 +189,7 @@ def place_case(
         else draft_proposal(session, case),
         deferred_from_id=deferred_from.id if deferred_from else None,
     )
-    session.add(item)
-    session.flush()
-    if protocol is not None:
-        open_paragraph(session, protocol, meeting, item)
-    return item
+    return add_item(session, meeting, protocol, item, forbund=forbund, actor=actor, now=now)
 
 
 def _add_standard_items(session: Session, meeting: Meeting) -> None:
@@ -166,7 +201,7 @@ def _add_standard_items(session: Session, meeting: Meeting) -> None:
             AgendaItem(
                 meeting_id=meeting.id,  # type: ignore[arg-type]
                 section=section,
-                position=_next_position(session, meeting, section),
+                position=next_position(session, meeting, section),
                 kind=key,
                 title=title,
                 proposal=proposal,
@@ -191,7 +226,7 @@ def build_agenda(
             organisation, _, actor = begin_change(session, forbund, actor_email)
             meeting = find_meeting(session, organisation, ref)
             app.actions.require(actor, "build_agenda")
-            protocol = guard_open(session, meeting)
+            protocol = open_for_items(session, meeting, "en dagordning för mötet")
             if protocol is None:
                 _add_standard_items(session, meeting)
             elif not add:
@@ -276,23 +311,20 @@ def add_matter(
         text = "att lägga informationen till handlingarna"
     if text is None:
         raise BadInput("ett beslutsärende behöver ett förslag till beslut; ange --proposal")
+    now = app.clock()
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund, actor_email)
+        organisation, _, actor = begin_change(session, forbund, actor_email)
         meeting = find_meeting(session, organisation, ref)
-        actor = find_actor(session, organisation, actor_email)
         app.actions.require(actor, "build_agenda")
-        protocol = guard_open(session, meeting)
+        protocol = open_for_items(session, meeting, "ett ärende vid mötet")
         section = 2 if information else 1
         item = AgendaItem(
             meeting_id=meeting.id,  # type: ignore[arg-type]
             section=section,
-            position=_next_position(session, meeting, section),
+            position=next_position(session, meeting, section),
             kind=MATTER_KINDS[1] if information else MATTER_KINDS[0],
             title=title,
             proposal=text,
         )
-        session.add(item)
-        session.flush()
-        if protocol is not None:
-            open_paragraph(session, protocol, meeting, item)
+        add_item(session, meeting, protocol, item, forbund=organisation, actor=actor, now=now)
         return meeting_view(session, app, meeting)

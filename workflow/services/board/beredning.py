@@ -2,8 +2,12 @@
 
 The recommendation is a record of its own, shown beside the case's state; the case's
 recommendation fields mirror the latest one. Bevilja, bevilja med villkor and avslå move the
-case to rekommenderad (ready for the board's agenda); komplettera sends it back to the
-applicant with the missing items listed, and `komplettering_till_beredning` brings it back.
+case to rekommenderad (ready for the board's agenda; `rekommendera` is a step only this
+performs); komplettera sends it back to the applicant with the missing items listed, and
+`komplettering_till_beredning` brings it back.
+
+A member acts in their own förbund's beredning: a note is written by a member of its
+beredningsgrupp, and a meeting named with a note or a recommendation must be one of that group.
 """
 
 from __future__ import annotations
@@ -13,17 +17,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from workflow.app import App
 from workflow.clock import local
 from workflow.errors import BadInput, Conflict, NotPermitted
-from workflow.models import BeredningNote, Person, Recommendation
-from workflow.services.board.meetings import find_meeting
-from workflow.services.cases import find_case, fire_in
+from workflow.models import BeredningNote, ForbundRef, Meeting, Organ, Person, Recommendation
+from workflow.models.meetings import OrganKind
+from workflow.services.board.records import find_meeting
+from workflow.services.cases import audit, case_ref, find_case, fire_in
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import Actor, find_actor
+from workflow.services.organisation.organs import ensure_organ, members
+from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
 from workflow.vocabulary import parse_choice, recommendation_label
@@ -65,6 +71,30 @@ class BeredningView:
         return asdict(self)
 
 
+def _group_meeting(session: Session, forbund: ForbundRef, ref: str | None) -> Meeting | None:
+    """The beredningsgrupp's meeting named, if any: a meeting of another organ is refused."""
+    if ref is None:
+        return None
+    meeting = find_meeting(session, forbund, ref)
+    organ = session.get(Organ, meeting.organ_id)
+    if organ is None or organ.kind != OrganKind.BEREDNINGSGRUPP:
+        name = organ.name if organ else "okänt organ"
+        raise BadInput(
+            f"möte {meeting.number} är {name}s möte, inte beredningsgruppens; ange gruppens möte"
+        )
+    return meeting
+
+
+def _member_of_beredning(session: Session, forbund: ForbundRef, actor: Actor) -> None:
+    """Refuse a person who is not a member of the förbund's beredningsgrupp."""
+    group = ensure_organ(session, forbund, OrganKind.BEREDNINGSGRUPP.value)
+    if all(person.id != actor.id for person, _ in members(session, group)):
+        raise NotPermitted(
+            f"{actor.email} är inte med i {group.name} i förbundet {forbund.slug}; "
+            "anteckningar förs av gruppens medlemmar"
+        )
+
+
 def add_note(
     app: App,
     *,
@@ -74,28 +104,43 @@ def add_note(
     meeting: str | None = None,
     forbund: str | None = None,
 ) -> NoteView:
-    """A beredningsgrupp member's note on a case under beredning."""
+    """A beredningsgrupp member's note on a case under beredning (audited)."""
     now = app.clock()
     text = check_free_text(text.strip(), "anteckningen")
     if not text:
         raise BadInput("anteckningen är tom")
     with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund, actor_email)
+        organisation, head, actor = begin_change(session, forbund, actor_email)
         case = find_case(session, organisation, ref)
-        actor = find_actor(session, organisation, actor_email)
         app.actions.require(actor, "beredning_note")
+        _member_of_beredning(session, organisation, actor)
         if case.state != "under_beredning":
             raise NotPermitted(
                 f"{case.dnr} är inte under beredning; anteckningar förs under beredningen"
             )
+        held = _group_meeting(session, organisation, meeting)
         note = BeredningNote(
             insats_id=case.id,  # type: ignore[arg-type]
-            meeting_id=find_meeting(session, organisation, meeting).id if meeting else None,
+            meeting_id=held.id if held else None,
             author_id=actor.id,  # type: ignore[arg-type]
             text=text,
             created_at=now,
         )
         session.add(note)
+        session.flush()
+        audit.append(
+            session,
+            head,
+            subject_kind="beredning",
+            subject_id=note.id,  # type: ignore[arg-type]
+            subject_ref=case_ref(case),
+            from_state=None,
+            to_state="anteckning",
+            trigger="anteckna",
+            actor=actor,
+            at=now,
+            data={"meeting_id": note.meeting_id},
+        )
         return NoteView(actor.name, text, local(now, app.settings.zone))
 
 
@@ -153,6 +198,7 @@ def record_recommendation(
             organisation, _, actor = begin_change(session, forbund, actor_email)
             case = find_case(session, organisation, ref)
             app.actions.require(actor, "record_recommendation")
+            held = _group_meeting(session, organisation, meeting)
             if case.state != "under_beredning":
                 raise NotPermitted(
                     f"{case.dnr or ref} är inte under beredning (tillstånd {case.state}); "
@@ -161,7 +207,7 @@ def record_recommendation(
             rec = Recommendation(
                 forbund_id=organisation.id,  # type: ignore[arg-type]
                 insats_id=case.id,  # type: ignore[arg-type]
-                meeting_id=find_meeting(session, organisation, meeting).id if meeting else None,
+                meeting_id=held.id if held else None,
                 outcome=choice.value,
                 motivation=motivation,
                 conditions=check_free_text(conditions.strip(), "villkoren") if conditions else None,
@@ -199,6 +245,7 @@ def record_recommendation(
                         "recommendation_motivation": motivation,
                     },
                     comment=dissent_text and f"Avvikande mening: {dissent_text}",
+                    service="beredning",
                 )
             session.flush()
             return _recommendation_view(rec, actor, case.dnr or ref, case.state, app)

@@ -1,397 +1,28 @@
-"""Meetings of any organ: create, attendance, find, and the view the CLI and the papers show.
-
-A meeting whose protocol is justerat is closed for good: nothing about it changes any more
-(`guard_open`); a correction is a new § at a later meeting.
-"""
+"""Meetings of any organ: calling one, its attendance, and the kallelse sent."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from workflow.app import App
 from workflow.clock import local
-from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
-from workflow.models import (
-    AgendaItem,
-    Attendance,
-    Forbund,
-    ForbundRef,
-    Insats,
-    Meeting,
-    Organ,
-    Paragraph,
-    Party,
-    Person,
-    Protocol,
-    ProtocolSigner,
-    Recommendation,
-)
-from workflow.models.meetings import (
-    DECISION_LABELS,
-    PROTOCOL_LABELS,
-    DecisionKind,
-    MemberRole,
-    Presence,
-    ProtocolStatus,
-)
+from workflow.errors import BadInput, Conflict
+from workflow.models import Attendance, Meeting, Organ, Party
+from workflow.models.meetings import MemberRole, Presence
+from workflow.services.board.paragraphs import refuse_new_paragraphs
+from workflow.services.board.records import find_meeting, guard_open
+from workflow.services.board.views import MeetingView, meeting_view
 from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
 from workflow.services.cases.registration import next_number
-from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.organs import ensure_organ, members
 from workflow.services.organisation.people import find_actor
 from workflow.text_guard import check_one_line
-from workflow.vocabulary import parse_choice, recommendation_label
 
 SUBJECT = "mote"
-CLOSED = {ProtocolStatus.JUSTERAT.value, ProtocolStatus.ANSLAGET.value}
-
-PRESENCE_LABELS = {
-    Presence.BESLUTANDE: "Beslutande",
-    Presence.TJANSTGORANDE_ERSATTARE: "Tjänstgörande ersättare",
-    Presence.ERSATTARE: "Ersättare",
-    Presence.OVRIG: "Övriga närvarande",
-    Presence.FRANVARANDE: "Frånvarande",
-}
-
-
-# -- views ----------------------------------------------------------------------------------
-
-
-@dataclass
-class AttendeeView:
-    name: str
-    presence: str
-    capacity: str | None
-    email: str | None
-
-
-@dataclass
-class ItemView:
-    """An agenda item and, once the protocol is opened, its § and decision."""
-
-    item_id: int
-    agenda_no: int
-    kind: str
-    title: str
-    dnr: str | None
-    case_state: str | None
-    recommendation: str | None
-    recommendation_label: str
-    recommendation_motivation: str | None
-    proposal: str | None
-    requested: dict[str, int]
-    paragraph: int | None = None
-    paragraph_year: int | None = None
-    decision: str | None = None
-    decision_label: str | None = None
-    att_satser: list[str] = field(default_factory=list)
-    granted: dict[str, int] = field(default_factory=dict)
-    conditions: str | None = None
-    reservations: list[dict[str, Any]] = field(default_factory=list)
-    jav: list[dict[str, Any]] = field(default_factory=list)
-    motivation: str | None = None
-    decided_at: datetime | None = None
-    version: int | None = None
-    deferred_from: str | None = None
-
-
-@dataclass
-class SignerView:
-    name: str
-    email: str
-    role: str
-    signed_at: datetime | None
-
-
-@dataclass
-class ProtocolView:
-    status: str
-    status_label: str
-    secretary: str
-    secretary_email: str
-    signers: list[SignerView]
-    sent_for_justering_at: datetime | None
-    justerat_at: datetime | None
-    justering_due: date
-    posted_on: date | None
-    taken_down_on: date | None
-    storage_place: str | None
-    version: int
-
-
-@dataclass
-class MeetingView:
-    id: int
-    # How people name the meeting: the förbund's own count of its meetings ("möte 9").
-    number: int
-    forbund: str
-    forbund_name: str
-    organ: str
-    organ_kind: str
-    starts_at: datetime
-    ends_at: datetime | None
-    place: str
-    kind: str
-    kallelse_due: datetime
-    kallelse_sent_at: datetime | None
-    version: int
-    attendance: list[AttendeeView] = field(default_factory=list)
-    items: list[ItemView] = field(default_factory=list)
-    protocol: ProtocolView | None = None
-
-    @property
-    def title(self) -> str:
-        return f"{self.organ} {self.starts_at:%Y-%m-%d}"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def kallelse_due(app: App, meeting: Meeting) -> datetime:
-    """When the kallelse must go out: N days before the meeting (UTC)."""
-    return meeting.starts_at - timedelta(days=app.settings.meetings.kallelse_days_before)
-
-
-def latest_recommendation(session: Session, case_id: int) -> Recommendation | None:
-    """The beredning's latest outcome for a case.
-
-    A recommendation recorded by firing `rekommendera` directly (older data, the CLI's
-    `cases fire`) exists only as the case's mirror fields; it is read from there, unsaved.
-    """
-    rec = session.exec(
-        select(Recommendation)
-        .where(Recommendation.insats_id == case_id)
-        .order_by(col(Recommendation.id).desc())
-    ).first()
-    case = session.get(Insats, case_id)
-    if case is None or case.recommendation is None:
-        return rec
-    if rec is not None and (rec.outcome, rec.motivation) == (
-        case.recommendation,
-        case.recommendation_motivation,
-    ):
-        return rec
-    return Recommendation(
-        forbund_id=case.forbund_id,
-        insats_id=case_id,
-        outcome=case.recommendation,
-        motivation=case.recommendation_motivation or "",
-        recorded_by_id=0,
-        recorded_at=case.updated_at,
-    )
-
-
-def protocol_of(session: Session, meeting: Meeting) -> Protocol | None:
-    return session.exec(select(Protocol).where(Protocol.meeting_id == meeting.id)).first()
-
-
-def ordered_items(session: Session, meeting: Meeting) -> list[AgendaItem]:
-    return list(
-        session.exec(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting.id)
-            .order_by(col(AgendaItem.section), col(AgendaItem.position))
-        )
-    )
-
-
-def _item_view(session: Session, app: App, number: int, item: AgendaItem) -> ItemView:
-    zone = app.settings.zone
-    case = session.get(Insats, item.insats_id) if item.insats_id else None
-    rec = latest_recommendation(session, case.id) if case and case.id else None  # type: ignore[arg-type]
-    view = ItemView(
-        item_id=item.id,  # type: ignore[arg-type]
-        agenda_no=number,
-        kind=item.kind,
-        title=item.title,
-        dnr=case.dnr if case else None,
-        case_state=case.state if case else None,
-        recommendation=rec.outcome if rec else None,
-        recommendation_label=recommendation_label(rec.outcome) if rec else "",
-        recommendation_motivation=rec.motivation if rec else None,
-        proposal=item.proposal,
-        requested={k: int(v) for k, v in sorted(case.budget_requested.items())} if case else {},
-    )
-    if item.deferred_from_id:
-        earlier = session.get(AgendaItem, item.deferred_from_id)
-        paragraph = _paragraph_of(session, earlier) if earlier else None
-        meeting = session.get(Meeting, earlier.meeting_id) if earlier else None
-        if paragraph and meeting:
-            view.deferred_from = (
-                f"bordlagt {local(meeting.starts_at, zone):%Y-%m-%d} § {paragraph.number}"
-            )
-    paragraph = _paragraph_of(session, item)
-    if paragraph is not None:
-        view.paragraph = paragraph.number
-        view.paragraph_year = paragraph.year
-        view.decision = paragraph.decision
-        view.decision_label = (
-            DECISION_LABELS[DecisionKind(paragraph.decision)] if paragraph.decision else None
-        )
-        view.att_satser = list(paragraph.att_satser)
-        view.granted = {k: int(v) for k, v in sorted(paragraph.granted.items())}
-        view.conditions = paragraph.conditions
-        view.reservations = [dict(r) for r in paragraph.reservations]
-        view.jav = [dict(j) for j in paragraph.jav]
-        view.motivation = paragraph.motivation
-        view.decided_at = local(paragraph.decided_at, zone) if paragraph.decided_at else None
-        view.version = paragraph.version
-    return view
-
-
-def _paragraph_of(session: Session, item: AgendaItem) -> Paragraph | None:
-    return session.exec(select(Paragraph).where(Paragraph.agenda_item_id == item.id)).first()
-
-
-def _protocol_view(
-    session: Session, app: App, meeting: Meeting, protocol: Protocol
-) -> ProtocolView:
-    zone = app.settings.zone
-    secretary = session.get(Person, protocol.secretary_id)
-    assert secretary is not None
-    signers = []
-    for signer, person in session.exec(
-        select(ProtocolSigner, Person)
-        .join(Person, col(Person.id) == col(ProtocolSigner.person_id))
-        .where(ProtocolSigner.protocol_id == protocol.id)
-    ):
-        signers.append(
-            SignerView(
-                person.name,
-                person.email,
-                signer.role,
-                local(signer.signed_at, zone) if signer.signed_at else None,
-            )
-        )
-    signers.sort(key=lambda s: (s.role != "ordforande", s.name))
-    return ProtocolView(
-        status=protocol.status,
-        status_label=PROTOCOL_LABELS[ProtocolStatus(protocol.status)],
-        secretary=secretary.name,
-        secretary_email=secretary.email,
-        signers=signers,
-        sent_for_justering_at=local(protocol.sent_for_justering_at, zone)
-        if protocol.sent_for_justering_at
-        else None,
-        justerat_at=local(protocol.justerat_at, zone) if protocol.justerat_at else None,
-        justering_due=local(meeting.starts_at, zone).date()
-        + timedelta(days=app.settings.meetings.justering_days),
-        posted_on=protocol.posted_on,
-        taken_down_on=protocol.taken_down_on,
-        storage_place=protocol.storage_place,
-        version=protocol.version,
-    )
-
-
-def meeting_view(session: Session, app: App, meeting: Meeting) -> MeetingView:
-    zone = app.settings.zone
-    organ = session.get(Organ, meeting.organ_id)
-    forbund = session.get(Forbund, meeting.forbund_id)
-    assert organ is not None and forbund is not None
-    view = MeetingView(
-        id=meeting.id,  # type: ignore[arg-type]
-        number=meeting.number or meeting.id,  # type: ignore[arg-type]
-        forbund=forbund.slug,
-        forbund_name=forbund.name,
-        organ=organ.name,
-        organ_kind=organ.kind,
-        starts_at=local(meeting.starts_at, zone),
-        ends_at=local(meeting.ends_at, zone) if meeting.ends_at else None,
-        place=meeting.place,
-        kind=meeting.kind,
-        kallelse_due=local(kallelse_due(app, meeting), zone),
-        kallelse_sent_at=local(meeting.kallelse_sent_at, zone)
-        if meeting.kallelse_sent_at
-        else None,
-        version=meeting.version,
-    )
-    rows = session.exec(
-        select(Attendance, Person)
-        .join(Person, col(Person.id) == col(Attendance.person_id), isouter=True)
-        .where(Attendance.meeting_id == meeting.id)
-        .order_by(col(Attendance.position), col(Attendance.id))
-    )
-    view.attendance = [
-        AttendeeView(a.name, a.presence, a.capacity, p.email if p else None) for a, p in rows
-    ]
-    view.items = [
-        _item_view(session, app, number, item)
-        for number, item in enumerate(ordered_items(session, meeting), start=1)
-    ]
-    protocol = protocol_of(session, meeting)
-    if protocol is not None:
-        view.protocol = _protocol_view(session, app, meeting, protocol)
-    return view
-
-
-# -- finding --------------------------------------------------------------------------------
-
-
-def find_meeting(session: Session, forbund: ForbundRef, ref: str | int) -> Meeting:
-    """A meeting by its number, or by its date (YYYY-MM-DD) when one meeting was held that day."""
-    text = str(ref).strip()
-    if text.isdigit():
-        mine = select(Meeting).where(Meeting.forbund_id == forbund.id)
-        meeting = session.exec(mine.where(Meeting.number == int(text))).first()
-        # A number from before meetings were numbered per förbund (their row id) still finds
-        # its meeting where no meeting has that number now (migration 0007).
-        meeting = meeting or session.exec(mine.where(Meeting.id == int(text))).first()
-        if meeting is not None:
-            return meeting
-        raise NotFound(
-            f"inget möte nr {text} i förbundet {forbund.slug}; se 'finsam meetings list'"
-        )
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise BadInput(
-            f"{text!r} är varken ett mötesnummer eller ett datum (ÅÅÅÅ-MM-DD); se 'finsam meetings list'"
-        ) from None
-    candidates = [
-        m
-        for m in session.exec(select(Meeting).where(Meeting.forbund_id == forbund.id))
-        if local(m.starts_at).date() == day
-    ]
-    if not candidates:
-        raise NotFound(f"inget möte {day} i förbundet {forbund.slug}; se 'finsam meetings list'")
-    if len(candidates) > 1:
-        numbers = ", ".join(str(m.number) for m in candidates)
-        raise BadInput(f"flera möten {day} (nr {numbers}); ange mötets nummer")
-    return candidates[0]
-
-
-def next_meeting(session: Session, meeting: Meeting) -> Meeting | None:
-    """The organ's next meeting after this one whose protocol is still open."""
-    later = session.exec(
-        select(Meeting)
-        .where(Meeting.organ_id == meeting.organ_id, col(Meeting.starts_at) > meeting.starts_at)
-        .order_by(col(Meeting.starts_at))
-    )
-    for candidate in later:
-        protocol = protocol_of(session, candidate)
-        if protocol is None or protocol.status not in CLOSED:
-            return candidate
-    return None
-
-
-def guard_open(session: Session, meeting: Meeting, zone: Any = None) -> Protocol | None:
-    """Refuse any change to a meeting whose protocol is justerat; return its protocol."""
-    protocol = protocol_of(session, meeting)
-    if protocol is not None and protocol.status in CLOSED:
-        raise NotPermitted(
-            f"protokollet från {local(meeting.starts_at):%Y-%m-%d} är justerat och kan inte ändras; "
-            "en rättelse tas upp som en ny § vid ett senare möte"
-        )
-    return protocol
-
-
-# -- commands -------------------------------------------------------------------------------
 
 
 def parse_local(text: str | datetime, app: App, what: str) -> datetime:
@@ -462,16 +93,18 @@ def create_meeting(
             body = ensure_organ(session, organisation, organ, organ_name)
             meeting = Meeting(
                 forbund_id=organisation.id,  # type: ignore[arg-type]
-                number=next_number(session, Meeting.__table__, organisation.id),  # type: ignore[attr-defined]
                 organ_id=body.id,  # type: ignore[arg-type]
                 starts_at=starts_at,
                 ends_at=ends_at,
                 place=place,
                 kind=kind,
+                number=next_number(session, Meeting.__table__, organisation.id),  # type: ignore[attr-defined]
                 created_at=now,
             )
             session.add(meeting)
             session.flush()
+            # §§ follow the meetings' dates: none may come before numbers already fixed.
+            refuse_new_paragraphs(session, meeting, "ett möte")
             _default_attendance(session, meeting, body)
             audit.append(
                 session,
@@ -620,38 +253,3 @@ def record_kallelse_sent(
         )
         session.flush()
         return meeting_view(session, app, meeting)
-
-
-def get_meeting(app: App, *, ref: str | int, forbund: str | None = None) -> MeetingView:
-    with app.db.reading() as session:
-        organisation = resolve_forbund(session, forbund)
-        return meeting_view(session, app, find_meeting(session, organisation, ref))
-
-
-def list_meetings(
-    app: App, *, forbund: str | None = None, year: int | None = None, organ: str | None = None
-) -> list[MeetingView]:
-    with app.db.reading() as session:
-        organisation = resolve_forbund(session, forbund)
-        query = select(Meeting).where(Meeting.forbund_id == organisation.id)
-        if organ is not None:
-            body = session.exec(
-                select(Organ).where(
-                    Organ.forbund_id == organisation.id,
-                    (col(Organ.kind) == organ) | (col(Organ.name) == organ),
-                )
-            ).first()
-            if body is None:
-                raise NotFound(f"inget organ {organ!r}; t.ex. styrelse eller beredningsgrupp")
-            query = query.where(Meeting.organ_id == body.id)
-        views = [
-            meeting_view(session, app, m)
-            for m in session.exec(query.order_by(col(Meeting.starts_at), col(Meeting.id)))
-        ]
-        if year is not None:
-            views = [v for v in views if v.starts_at.year == year]
-        return views
-
-
-def presence_label(value: str) -> str:
-    return PRESENCE_LABELS[parse_choice(Presence, value, "närvaro")]

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from workflow.app import App
 from workflow.errors import BadInput, NotFound
 from workflow.models.meetings import Presence
-from workflow.services.board.meetings import PRESENCE_LABELS, MeetingView, get_meeting
+from workflow.services.board.views import PRESENCE_LABELS, MeetingView, get_meeting
 from workflow.settings import PACKAGE_DIR
 
 TEMPLATES = PACKAGE_DIR / "templates" / "papers"

@@ -1,6 +1,7 @@
 """Demo funding data from seed 004: the frames for 2013 and 2014 (the "Finansiell ram" table),
-the grants of the seed-004 insatser from their bifall, their avtal, and a year of reports,
-payments and Uppföljning Finsam registrations. Everything goes through the real services with
+the avtal of the seed-004 insatser (their budget lines came with the justering of their
+bifall), a year of reports, payments and Uppföljning Finsam registrations, and the end of two
+of them in 2014 with an approved slutrapport. Everything goes through the real services with
 the clock set to the day it happened; figures marked demo in domain.md §9 are invented."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel import select
 from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock
 from workflow.models import Forbund, Insats
+from workflow.services import cases
 from workflow.services.cases import case_ref
 from workflow.services.funding import agreements, budget, payments, reports, uppfoljning
 
@@ -44,7 +46,8 @@ FRAME_ITEMS: list[tuple[str, str, str, int, int, str | None]] = [
 
 # Seed 004: the 2013 budget was adopted 2012-11-23 with a surplus of about 100 tkr; the 2014
 # budget with the VP on 2013-11-28 (domain.md §9, record 9), surplus carried from 2013.
-FRAMES = [(2013, date(2012, 11, 23), 100, "§ 44"), (2014, date(2013, 11, 28), None, "§ 63")]
+# The §§ are those of the verksamhetsplan in the two meetings' protocols (demo/meetings.py).
+FRAMES = [(2013, date(2012, 11, 23), 100, "§ 51"), (2014, date(2013, 11, 28), None, "§ 67")]
 
 # A year of follow-up for two insatser (demo): (title, uppföljning ref, participants by report).
 FOLLOWED = [
@@ -57,34 +60,37 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour, 0), STOCKHOLM)
 
 
+def adopt_frame(app: App, slug: str, year: int) -> None:
+    """Seed 004's frame for `year`, adopted with the verksamhetsplan (FRAMES)."""
+    index = [f[0] for f in FRAMES].index(year)
+    chef = "chef@akst.example"
+    _adopt_frame(
+        lambda day, hour=10: dataclasses.replace(app, clock=fixed_clock(_at(day, hour))),
+        index,
+        hour=(9, 15)[index],
+        chef=chef,
+        slug=slug,
+    )
+
+
 def load_funding_demo(app: App, slug: str) -> None:
+    """After the bifall of 2012-11-23 is justerat: the avtal, the start on 2013-01-01, a year
+    of follow-up for two insatser, the frame for 2014, and two insatser ended in 2014."""
+
     def at(day: date, hour: int = 10) -> App:
         return dataclasses.replace(app, clock=fixed_clock(_at(day, hour)))
 
-    chef, sekreterare, admin = (f"{who}@akst.example" for who in ("chef", "sekreterare", "admin"))
+    chef, admin = (f"{who}@akst.example" for who in ("chef", "admin"))
     with app.db.reading() as session:
         forbund = session.exec(select(Forbund).where(Forbund.slug == slug)).one()
         funded = [
-            (case_ref(c), c.title, dict(c.budget_requested), c.decision_paragraph)
+            (case_ref(c), c.title)
             for c in session.exec(
-                select(Insats).where(Insats.forbund_id == forbund.id, Insats.state == "pagaende")
+                select(Insats).where(Insats.forbund_id == forbund.id, Insats.state == "avtal")
             )
-            if c.decision_paragraph
         ]
-    _adopt_frame(at, 0, hour=9, chef=chef, slug=slug)
-    adopted = FRAMES[0][1]
     refs: dict[str, str] = {}
-    for ref, title, requested, decision in sorted(funded):
-        # The grant is what the board granted in its bifall: the amounts applied for.
-        budget.grant(
-            at(adopted, 11),
-            ref=ref,
-            amounts=requested,
-            paragraph=decision,
-            decided_on=adopted,
-            actor_email=sekreterare,
-            forbund=slug,
-        )
+    for ref, title in sorted(funded):
         agreements.create(at(date(2012, 12, 3)), ref=ref, actor_email=chef, forbund=slug)
         agreements.sign(
             at(date(2012, 12, 14)),
@@ -95,10 +101,41 @@ def load_funding_demo(app: App, slug: str) -> None:
             owner_signed_on=date(2012, 12, 12),
         )
         refs[title] = ref
+    # Signed before the start date: each starts with the first working day of 2013.
+    agreements.start_due(at(date(2013, 1, 2), 8), actor_email=chef, forbund=slug)
     for title, external, counts in FOLLOWED:
         if title in refs:
             _a_year_of_follow_up(at, refs[title], external, counts, chef, admin, slug)
-    _adopt_frame(at, 1, hour=15, chef=chef, slug=slug)
+    adopt_frame(app, slug, 2014)
+    for title in ENDED_2014:
+        if title in refs:
+            _ended_2014(at, refs[title], chef, slug)
+
+
+# Seed-004 insatser that ended on 2014-12-31 and handed in their slutrapport (demo): the board
+# takes note of one at today's meeting (demo/meetings.py); the other waits for the next.
+ENDED_2014 = ["Föreningspool Tjörn", "Jordhammars Växtkraft"]
+
+
+def _ended_2014(at: Any, ref: str, chef: str, slug: str) -> None:
+    """The end reached, the slutrapport handed in in March 2015 and approved."""
+    cases.fire(at(date(2015, 1, 2)), ref=ref, trigger="avsluta", actor_email=chef, forbund=slug)
+    final = next(
+        r.id for r in reports.list_reports(at(date(2015, 1, 2)), ref=ref, forbund=slug)
+        if r.kind == "slut"
+    )  # fmt: skip
+    reports.submit(
+        at(date(2015, 3, 20)),
+        ref=ref,
+        report_id=final,
+        actor_email=chef,
+        forbund=slug,
+        progress="Arbetssättet drivs vidare i ordinarie verksamhet hos parterna.",
+        women=31,
+        men=27,
+        other=0,
+    )
+    reports.approve(at(date(2015, 3, 25)), ref=ref, report_id=final, actor_email=chef, forbund=slug)
 
 
 def _adopt_frame(at: Any, index: int, *, hour: int, chef: str, slug: str) -> None:

@@ -1,9 +1,11 @@
 """Demo data from the seeds (domain.md §9): the förbund Ale, Kungälv, Stenungsund och Tjörn.
 
-The insatser of seed 004 are driven through the real lifecycle with the clock set to the dates
-they happened (applications autumn 2012, board decision 2012-11-23, start 2013-01-01), so the
-demo's audit trail is a real one. A few newer ideas and applications show the earlier states.
-Names and e-mail addresses of people are invented.
+The insatser of seed 004 are driven through the real services with the clock set to the dates
+they happened (applications autumn 2012, the beredningsgrupp's recommendation in October, the
+board's decision in §§ 45–50 of its protocol of 2012-11-23, justerat a week later, avtal in
+December, start 2013-01-01), so the demo's protocols, avtal and audit trail are real ones. A few
+newer ideas and applications show the earlier states. Names and e-mail addresses of people are
+invented.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock
 from workflow.models import Forbund
 from workflow.services import cases
+from workflow.services.board import beredning
 from workflow.services.cases.registration import reserve_numbers
-from workflow.services.demo.funding import load_funding_demo
-from workflow.services.demo.meetings import load_meetings_demo
+from workflow.services.demo.funding import adopt_frame, load_funding_demo
+from workflow.services.demo.meetings import decide_seed_insatser, load_meetings_demo
 from workflow.services.demo.norra_vastmanland import SLUG as NV_SLUG
 from workflow.services.demo.norra_vastmanland import load_norra_vastmanland
 from workflow.services.demo.reminders import load_reminder_demo
@@ -72,8 +75,8 @@ PEOPLE = [
 
 FOLLOWUP = "Uppföljning i Uppföljning Finsam; delårsrapport 30 juni, helårsrapport 31 december."
 
-# The insatser of seed 004, funded for 2013 and 2014; (title, owner, parties, owner person,
-# target group, budget 2013, budget 2014, § of the board decision 2012-11-23).
+# The insatser of seed 004, funded for 2013 and 2014 by the board on 2012-11-23; (title, owner,
+# parties, owner person, target group, budget 2013, budget 2014).
 SEED_004 = [
     (
         "Utgångspunkten",
@@ -83,7 +86,6 @@ SEED_004 = [
         "Unga vuxna 18–29 år och personer upp till 64 år som är eller riskerar att bli utförsäkrade",
         1500,
         750,
-        "§ 45",
     ),
     (
         "Ale Teamet",
@@ -93,7 +95,6 @@ SEED_004 = [
         "Personer 18–64 år i behov av samordnat stöd för att bli arbetsföra",
         1160,
         1218,
-        "§ 46",
     ),
     (
         "Stenungsunds/Tjörns Teamet",
@@ -103,7 +104,6 @@ SEED_004 = [
         "Personer 18–64 år, i första hand 18–25 år, i behov av samordnat stöd",
         1405,
         1475,
-        "§ 47",
     ),
     (
         "Föreningspool Tjörn",
@@ -113,7 +113,6 @@ SEED_004 = [
         "Personer i arbetsför ålder som tränar arbetsförmåga i föreningslivet",
         115,
         120,
-        "§ 48",
     ),
     (
         "Jordhammars Växtkraft",
@@ -123,7 +122,6 @@ SEED_004 = [
         "Personer som behöver träningsplatser i grön rehabilitering (medfinansiering)",
         327,
         200,
-        "§ 49",
     ),
     (
         "ESF-projekt Exsistre",
@@ -133,7 +131,6 @@ SEED_004 = [
         "Personer långt från arbetsmarknaden (ESF-medfinansierat)",
         123,
         60,
-        "§ 50",
     ),
 ]
 
@@ -167,37 +164,12 @@ class _Step:
     comment: str | None = None
 
 
-def _funded_2013(title: str, paragraph: str, minute: int) -> list[_Step]:
-    """The seed-004 path: registered Sept 2012, board bifall 2012-11-23, running from 2013."""
+def _registered_2012(title: str, minute: int) -> list[_Step]:
+    """The seed-004 path up to the beredning: registered and put on beredning in Sept 2012
+    (recommendation, decision, avtal and start follow in the meetings and funding demos)."""
     return [
         _Step(_at(date(2012, 9, 10), minute), title, "registrera", "sekreterare"),
         _Step(_at(date(2012, 9, 24), minute), title, "starta_beredning", "chef"),
-        _Step(
-            _at(date(2012, 10, 15), minute),
-            title,
-            "rekommendera",
-            "chef",
-            {
-                "recommendation": "bevilja",
-                "recommendation_motivation": "Beredningsgruppen tillstyrker fortsatt finansiering 2013–2014.",
-            },
-        ),
-        _Step(_at(date(2012, 11, 16), minute), title, "satt_pa_dagordning", "sekreterare"),
-        _Step(
-            _at(date(2012, 11, 23), minute),
-            title,
-            "bifall",
-            "sekreterare",
-            {"decision_paragraph": paragraph},
-        ),
-        _Step(_at(date(2012, 11, 30), minute), title, "justera", "ordforande"),
-        _Step(
-            _at(date(2013, 1, 2), minute),
-            title,
-            "starta",
-            "chef",
-            {"agreement_signed_on": "2012-12-14"},
-        ),
     ]
 
 
@@ -335,6 +307,7 @@ def _newer(today: date) -> tuple[list[dict[str, Any]], list[_Step]]:
             {
                 "recommendation": "bevilja_med_villkor",
                 "recommendation_motivation": "Tillstyrks om utbildningen öppnas för alla parters handläggare.",
+                "conditions": "att utbildningen öppnas för alla parters handläggare",
             },
         ),
         _Step(
@@ -347,25 +320,6 @@ def _newer(today: date) -> tuple[list[dict[str, Any]], list[_Step]]:
                 "recommendation_motivation": "Ligger inom kommunens ordinarie ansvar; saknar samverkansvärde.",
             },
         ),
-        _Step(
-            _at(day + timedelta(days=20), 0),
-            "Kompetensutveckling i motiverande samtal",
-            "satt_pa_dagordning",
-            "sekreterare",
-        ),
-        _Step(
-            _at(day + timedelta(days=20), 1),
-            "Sommarjobb för unga med funktionsnedsättning",
-            "satt_pa_dagordning",
-            "sekreterare",
-        ),
-        _Step(
-            _at(day + timedelta(days=27), 0),
-            "Sommarjobb för unga med funktionsnedsättning",
-            "avslag",
-            "sekreterare",
-            {"decision_paragraph": f"§ 58/{today.year}"},
-        ),
     ]
     for index, idea in enumerate(ideas):
         idea["when"] = _at(day, index)
@@ -377,8 +331,20 @@ def _at_time(app: App, when: datetime) -> App:
 
 
 def _run_steps(app: App, steps: list[_Step], refs: dict[str, str]) -> None:
-    """Fire the steps in the order they happened, each at its own time."""
+    """Take the steps in the order they happened, each at its own time: a person's through
+    `cases.fire`, the beredningsgrupp's recommendation through its record."""
     for step in sorted(steps, key=lambda s: s.when):
+        if step.trigger == "rekommendera":
+            beredning.record_recommendation(
+                _at_time(app, step.when),
+                ref=refs[step.case],
+                actor_email=_email(step.actor),
+                outcome=step.values["recommendation"],
+                motivation=step.values["recommendation_motivation"],
+                conditions=step.values.get("conditions"),
+                forbund=SLUG,
+            )
+            continue
         view = cases.fire(
             _at_time(app, step.when),
             ref=refs[step.case],
@@ -443,7 +409,7 @@ def load_akst(app: App) -> DemoResult:
     at = functools.partial(_at_time, app)
     names = {key: name for key, _, name in PARTIES}
     steps: list[_Step] = []
-    for index, (title, owner, members, person, target, y13, y14, paragraph) in enumerate(SEED_004):
+    for index, (title, owner, members, person, target, y13, y14) in enumerate(SEED_004):
         values: dict[str, Any] = {
             "title": title,
             "inriktning": "individ",
@@ -466,11 +432,15 @@ def load_akst(app: App) -> DemoResult:
             forbund=SLUG,
         )
         refs[title] = view.ref
-        steps.extend(_funded_2013(title, paragraph, index))
+        steps.extend(_registered_2012(title, index))
 
     today = now.astimezone(STOCKHOLM).date()
     ideas, newer_steps = _newer(today)
     _run_steps(app, steps, refs)
+    # Autumn 2012: the frame for 2013, the board's decision, then the avtal and a year of work.
+    adopt_frame(app, SLUG, 2013)
+    decide_seed_insatser(app, SLUG, [refs[seed[0]] for seed in SEED_004])
+    load_funding_demo(app, SLUG)
     for idea in ideas:
         view = cases.submit_idea(
             at(idea["when"]),
@@ -480,7 +450,6 @@ def load_akst(app: App) -> DemoResult:
         )
         refs[idea["title"]] = view.ref
     _run_steps(app, newer_steps, refs)
-    load_funding_demo(app, SLUG)
     load_reminder_demo(app)
     load_meetings_demo(app, SLUG)
     # The meetings and reminders demos add insatser of their own: count what is there.

@@ -1,10 +1,14 @@
-"""Demo board year 2013 from seed 004 ("Förslag styrelsemöten 2013"), driven through the real
-services with the clock set to each day, so the protocols, §§ and audit trail are real ones.
+"""Demo board meetings from seed 004, driven through the real services with the clock set to
+each day, so the protocols, §§ and audit trail are real ones.
 
-The seven meetings, their days and places are the seed's; times the seed leaves open, the
-matters and their wording, and two applications for 2014 (decided 28 November) are invented
-("demo"). 28 November holds §§ 61–72 (domain.md §9, record 9), kallelse 2013-11-21.
-A meeting a week from today holds the current case that is på dagordning.
+The board's decision of 2012-11-23 on the seed-004 insatser (§§ 45–50, the förbund's paper
+protocols of 2012 having used §§ 1–40), after the beredningsgrupp's recommendation of
+2012-10-15. The board year 2013 ("Förslag styrelsemöten 2013"): the seven meetings, their days
+and places are the seed's; times the seed leaves open, the matters and their wording, and two
+applications for 2014 (decided 28 November) are invented ("demo"). 28 November holds §§ 61–72
+(domain.md §9, record 9), kallelse 2013-11-21. Today's work: a board meeting held four days ago
+whose protocol is still to be written (two applications and a slutrapport on its agenda) and
+the next meeting a week from today, its kallelse due, its agenda still to be built.
 """
 
 from __future__ import annotations
@@ -15,8 +19,20 @@ from datetime import date, datetime, time, timedelta
 from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock
 from workflow.services import cases
-from workflow.services.board import agenda, beredning, meetings, protocol
-from workflow.services.board.meetings import MeetingView
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    closing,
+    decisions,
+    justering,
+    meetings,
+    protocol,
+)
+from workflow.services.board.paragraphs import reserve
+from workflow.services.board.views import MeetingView
+from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.organisation.organs import ensure_organ
 
 DOMAIN = "akst.example"
 
@@ -209,20 +225,20 @@ def _applications(app: App, forbund: str) -> list[str]:
     )
     at_group = dataclasses.replace(app, clock=fixed_clock(_at(date(2013, 10, 30), time(11, 0))))
     beredning.add_note(
-        at_group, ref=refs[0][0], actor_email=_email("beredning.af"), meeting=str(group.id),
+        at_group, ref=refs[0][0], actor_email=_email("beredning.af"), meeting=str(group.number),
         text="AF kan anvisa deltagare från jobb- och utvecklingsgarantin.", forbund=forbund,
     )  # fmt: skip
     for ref, outcome, motivation in refs:
         beredning.record_recommendation(
             at_group, ref=ref, actor_email=_email("chef"), outcome=outcome,
-            motivation=motivation, meeting=str(group.id), forbund=forbund,
+            motivation=motivation, meeting=str(group.number), forbund=forbund,
             dissent="Regionens representant ansåg att insatsen borde prövas som pilot."
             if outcome == "avsla" else None,
         )  # fmt: skip
     return [r for r, _, _ in refs]
 
 
-def _hold(
+def hold_board_meeting(
     app: App,
     forbund: str,
     day: date,
@@ -232,8 +248,12 @@ def _hold(
     justerare: str,
     matters: list[tuple[str, str | None]],
     case_refs: list[str],
+    closings: list[tuple[str, str, str | None]] | None = None,
 ) -> MeetingView:
-    """Kallelse a week before, protocol at the meeting, justering a week later, anslag next day."""
+    """Kallelse a week before, protocol at the meeting, justering a week later, anslag next day.
+
+    `closings` are (dnr, outcome, reason) of insatser whose end the board decides there.
+    """
 
     def at(when: datetime) -> App:
         return dataclasses.replace(app, clock=fixed_clock(when))
@@ -243,6 +263,11 @@ def _hold(
         before, actor_email=_email("sekreterare"), starts=_at(day, start), ends=_at(day, end),
         place=place, forbund=forbund,
     )  # fmt: skip
+    for ref, outcome, reason in closings or []:
+        closing.propose(
+            before, ref=ref, meeting=meeting.number, outcome=outcome, reason=reason,
+            actor_email=_email("chef"), forbund=forbund,
+        )  # fmt: skip
     # Only the cases of that day: the demo's current cases exist already in the database.
     agenda.build_agenda(
         before, ref=meeting.number, actor_email=_email("chef"), add=case_refs,
@@ -267,39 +292,124 @@ def _hold(
         during, ref=meeting.number, actor_email=_email("sekreterare"),
         justerare=[_email(justerare)], forbund=forbund,
     )  # fmt: skip
-    protocol.follow_recommendations(
+    decisions.follow_recommendations(
         during, ref=meeting.number, actor_email=_email("sekreterare"), forbund=forbund
     )
-    protocol.send_for_justering(
+    justering.send_for_justering(
         at(_at(day + timedelta(days=3))), ref=meeting.number, actor_email=_email("sekreterare"),
         forbund=forbund,
     )  # fmt: skip
-    protocol.approve(
+    justering.approve(
         at(_at(day + timedelta(days=6))), ref=meeting.number, actor_email=_email("ordforande"),
         forbund=forbund,
     )  # fmt: skip
-    protocol.approve(
+    justering.approve(
         at(_at(day + timedelta(days=7), time(11, 0))), ref=meeting.number,
         actor_email=_email(justerare), forbund=forbund,
     )  # fmt: skip
-    return protocol.post_anslag(
+    return anslag.post_anslag(
         at(_at(day + timedelta(days=8))), ref=meeting.number, actor_email=_email("sekreterare"),
         forbund=forbund,
     )  # fmt: skip
 
 
+def decide_seed_insatser(app: App, forbund: str, refs: list[str]) -> MeetingView:
+    """The seed-004 insatser from beredning to a justerat bifall: recommended by the
+    beredningsgrupp on 2012-10-15, decided by the board with its verksamhetsplan for 2013 on
+    2012-11-23 (§§ 45–50; the year's paper protocols had used §§ 1–40)."""
+    group = meetings.create_meeting(
+        dataclasses.replace(app, clock=fixed_clock(_at(date(2012, 10, 1)))),
+        actor_email=_email("chef"),
+        starts=_at(date(2012, 10, 15), time(9, 0)),
+        ends=_at(date(2012, 10, 15), time(11, 0)),
+        place="Kungälv",
+        organ="beredningsgrupp",
+        forbund=forbund,
+    )
+    at_group = dataclasses.replace(app, clock=fixed_clock(_at(date(2012, 10, 15), time(11, 0))))
+    for ref in refs:
+        beredning.record_recommendation(
+            at_group, ref=ref, actor_email=_email("chef"), outcome="bevilja",
+            motivation="Beredningsgruppen tillstyrker fortsatt finansiering 2013–2014.",
+            meeting=str(group.number), forbund=forbund,
+        )  # fmt: skip
+    with app.db.transaction() as session:
+        board = ensure_organ(session, resolve_forbund(session, forbund), "styrelse")
+        reserve(session, board.id, 2012, 40)  # type: ignore[arg-type]
+    return hold_board_meeting(
+        app,
+        forbund,
+        date(2012, 11, 23),
+        time(13, 0),
+        time(16, 0),
+        "Kungälv",
+        "ledamot.fk",
+        [
+            (
+                "Verksamhetsplan med budget 2013",
+                "att fastställa verksamhetsplan med budget 2013 om 6 340 tkr",
+            )
+        ],
+        refs,
+    )
+
+
 def load_meetings_demo(app: App, forbund: str) -> list[MeetingView]:
+    """The board year 2013, then today's meetings (module doc)."""
     held = []
     for day, start, end, place, justerare, matters in BOARD_YEAR_2013:
         refs = _applications(app, forbund) if day == date(2013, 11, 28) else []
-        held.append(_hold(app, forbund, day, start, end, place, justerare, matters, refs))
-    # The case på dagordning today goes on the board's next meeting, a week from now.
+        held.append(
+            hold_board_meeting(app, forbund, day, start, end, place, justerare, matters, refs)
+        )
     today = app.clock().astimezone(STOCKHOLM).date()
-    meeting = meetings.create_meeting(
-        app, actor_email=_email("sekreterare"), starts=_at(today + timedelta(days=7), time(13, 0)),
-        ends=_at(today + timedelta(days=7), time(16, 0)), place="Kungälv", forbund=forbund,
-    )  # fmt: skip
+    held.append(_held_four_days_ago(app, forbund, today))
+    # The next meeting: its agenda is built when the cases are ready (README).
     held.append(
-        agenda.build_agenda(app, ref=meeting.number, actor_email=_email("chef"), forbund=forbund)
+        meetings.create_meeting(
+            app,
+            actor_email=_email("sekreterare"),
+            starts=_at(today + timedelta(days=7), time(13, 0)),
+            ends=_at(today + timedelta(days=7), time(16, 0)),
+            place="Stenungsund",
+            forbund=forbund,
+        )
     )
     return held
+
+
+def _held_four_days_ago(app: App, forbund: str, today: date) -> MeetingView:
+    """Held four days ago, its protocol still to be written (the reminder to justera it is
+    due): the applications recommended two weeks ago, and the slutrapport of Föreningspool
+    Tjörn, ended in 2014."""
+
+    def at(when: datetime) -> App:
+        return dataclasses.replace(app, clock=fixed_clock(when))
+
+    day = today - timedelta(days=4)
+    meeting = meetings.create_meeting(
+        at(_at(today - timedelta(days=13))), actor_email=_email("sekreterare"),
+        starts=_at(day, time(13, 0)), ends=_at(day, time(16, 0)), place="Kungälv",
+        forbund=forbund,
+    )  # fmt: skip
+    agenda.build_agenda(
+        at(_at(today - timedelta(days=12))), ref=meeting.number, actor_email=_email("chef"),
+        forbund=forbund,
+    )  # fmt: skip
+    for title, outcome in ENDED_2014:
+        closing.propose(
+            at(_at(today - timedelta(days=12), time(11, 0))), ref=_ref_of(app, forbund, title),
+            meeting=meeting.number, outcome=outcome, actor_email=_email("chef"), forbund=forbund,
+        )  # fmt: skip
+    return meetings.record_kallelse_sent(
+        at(_at(today - timedelta(days=11), time(9, 0))), ref=meeting.number,
+        actor_email=_email("sekreterare"), forbund=forbund,
+    )  # fmt: skip
+
+
+# The insatser of seed 004 whose slutrapport the board takes note of at today's meeting.
+ENDED_2014 = [("Föreningspool Tjörn", "implementerad")]
+
+
+def _ref_of(app: App, forbund: str, title: str) -> str:
+    return next(c.ref for c in cases.list_cases(app, forbund=forbund) if c.title == title)

@@ -21,7 +21,15 @@ from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock
 from workflow.models import Forbund
 from workflow.services import cases
-from workflow.services.board import agenda, beredning, meetings, protocol
+from workflow.services.board import (
+    agenda,
+    anslag,
+    beredning,
+    decisions,
+    justering,
+    meetings,
+    protocol,
+)
 from workflow.services.funding import agreements, budget
 from workflow.services.organisation import forbund_import
 
@@ -105,7 +113,7 @@ def load_norra_vastmanland(app: App) -> bool:
     beredning.record_recommendation(
         _on(app, date(2010, 10, 25), time(11, 0)), ref=ref, actor_email=chef, outcome="bevilja",
         motivation="Ett gemensamt arbetssätt stärker samverkan mellan parterna (målområde 3).",
-        meeting=str(group.id), forbund=SLUG,
+        meeting=str(group.number), forbund=SLUG,
     )  # fmt: skip
     budget.set_frame(
         _on(app, date(2010, 11, 15)),
@@ -134,34 +142,36 @@ def _board_meeting(app: App, ref: str, chef: str, sekreterare: str) -> None:
         place="Fagersta", forbund=SLUG,
     )  # fmt: skip
     agenda.build_agenda(
-        before, ref=meeting.id, actor_email=chef, add=[ref], include_ready=False, forbund=SLUG
+        before, ref=meeting.number, actor_email=chef, add=[ref], include_ready=False, forbund=SLUG
     )
     agenda.add_matter(
-        before, ref=meeting.id, title="Verksamhetsplan 2011",
+        before, ref=meeting.number, title="Verksamhetsplan 2011",
         proposal="att fastställa verksamhetsplanen för 2011 inom huvudmännens ram om 7 000 tkr",
         actor_email=chef, forbund=SLUG,
     )  # fmt: skip
     meetings.record_kallelse_sent(
-        _on(app, date(2010, 12, 2), time(9, 0)), ref=meeting.id, actor_email=sekreterare,
+        _on(app, date(2010, 12, 2), time(9, 0)), ref=meeting.number, actor_email=sekreterare,
         forbund=SLUG,
     )  # fmt: skip
     during = _on(app, day, time(15, 0))
     protocol.open_protocol(
-        during, ref=meeting.id, actor_email=sekreterare, justerare=[_email("ledamot.fk")],
+        during, ref=meeting.number, actor_email=sekreterare, justerare=[_email("ledamot.fk")],
         forbund=SLUG,
     )  # fmt: skip
-    protocol.follow_recommendations(during, ref=meeting.id, actor_email=sekreterare, forbund=SLUG)
-    protocol.send_for_justering(
-        _on(app, date(2010, 12, 13)), ref=meeting.id, actor_email=sekreterare, forbund=SLUG
+    decisions.follow_recommendations(
+        during, ref=meeting.number, actor_email=sekreterare, forbund=SLUG
     )
-    protocol.approve(
-        _on(app, date(2010, 12, 15)), ref=meeting.id, actor_email=_email("ordforande"),
+    justering.send_for_justering(
+        _on(app, date(2010, 12, 13)), ref=meeting.number, actor_email=sekreterare, forbund=SLUG
+    )
+    justering.approve(
+        _on(app, date(2010, 12, 15)), ref=meeting.number, actor_email=_email("ordforande"),
         forbund=SLUG,
     )  # fmt: skip
-    protocol.approve(
-        _on(app, date(2010, 12, 16)), ref=meeting.id, actor_email=_email("ledamot.fk"),
+    justering.approve(
+        _on(app, date(2010, 12, 16)), ref=meeting.number, actor_email=_email("ledamot.fk"),
         forbund=SLUG,
     )  # fmt: skip
-    protocol.post_anslag(
-        _on(app, date(2010, 12, 17)), ref=meeting.id, actor_email=sekreterare, forbund=SLUG
+    anslag.post_anslag(
+        _on(app, date(2010, 12, 17)), ref=meeting.number, actor_email=sekreterare, forbund=SLUG
     )

@@ -1,6 +1,8 @@
 """Demo data for reminders: the register of governing documents, and three insatser whose
 end dates exercise the calendar (an end-of-insats reminder on the days daylight saving time
-starts and ends in 2026, and one insats closed early that must get none).
+starts and ends in 2026, and one insats closed early that must get none). The three were
+granted together by the board on 2025-06-05 and run under avtal from 2025-09-01; the board
+stopped the third on 2025-12-04, each step through the real services.
 
 Domain.md §9 record 10 (the LSG policy 2019–2022) is registered as decided; it is overdue.
 Dates of the förbund's own documents are relative to the day the demo is loaded.
@@ -15,12 +17,15 @@ from typing import Any
 from workflow.app import App
 from workflow.clock import STOCKHOLM, fixed_clock, local_date
 from workflow.services import cases
+from workflow.services.board import beredning
+from workflow.services.demo.meetings import hold_board_meeting
+from workflow.services.funding import agreements
 from workflow.services.policies import documents as policies
 
 CHEF = "chef@akst.example"
 
-# (title, owner party, parties, project owner, start, end, § of the decision, closed early?)
-INSATSER: list[tuple[str, str, list[str], str, date, date, str, bool]] = [
+# (title, owner party, parties, project owner, start, end, closed early?)
+INSATSER: list[tuple[str, str, list[str], str, date, date, bool]] = [
     (
         "Arbetsträning i samverkan, Ale",
         "Ale kommun",
@@ -28,7 +33,6 @@ INSATSER: list[tuple[str, str, list[str], str, date, date, str, bool]] = [
         "projektagare.ale@akst.example",
         date(2025, 9, 1),
         date(2026, 7, 27),  # end -120 d = 2026-03-29, the day summer time starts
-        "§ 31",
         False,
     ),
     (
@@ -38,7 +42,6 @@ INSATSER: list[tuple[str, str, list[str], str, date, date, str, bool]] = [
         "projektagare@akst.example",
         date(2025, 9, 1),
         date(2027, 2, 22),  # end -120 d = 2026-10-25, the day summer time ends
-        "§ 32",
         False,
     ),
     (
@@ -48,7 +51,6 @@ INSATSER: list[tuple[str, str, list[str], str, date, date, str, bool]] = [
         "projektagare.stenungsund@akst.example",
         date(2025, 9, 1),
         date(2027, 6, 30),
-        "§ 33",
         True,  # avbruten 2025-12: no end-of-insats reminder
     ),
 ]
@@ -62,9 +64,8 @@ def _drive_insatser(app: App) -> None:
     def at(when: datetime) -> App:
         return dataclasses.replace(app, clock=fixed_clock(when))
 
-    for index, (title, owner, parties, person, start, end, paragraph, closed) in enumerate(
-        INSATSER
-    ):
+    refs: list[str] = []
+    for index, (title, owner, parties, person, start, end, _) in enumerate(INSATSER):
         values: dict[str, Any] = {
             "title": title,
             "inriktning": "individ",
@@ -85,44 +86,49 @@ def _drive_insatser(app: App) -> None:
             values=values,
             forbund="akst",
         )
-        steps: list[tuple[date, str, str, dict[str, Any], str | None]] = [
-            (date(2025, 4, 7), "registrera", "sekreterare", {}, None),
-            (date(2025, 4, 22), "starta_beredning", "chef", {}, None),
-            (
-                date(2025, 5, 12),
-                "rekommendera",
-                "chef",
-                {
-                    "recommendation": "bevilja",
-                    "recommendation_motivation": "Tydlig samverkansvinst.",
-                },
-                None,
-            ),
-            (date(2025, 5, 26), "satt_pa_dagordning", "sekreterare", {}, None),
-            (date(2025, 6, 5), "bifall", "sekreterare", {"decision_paragraph": paragraph}, None),
-            (date(2025, 6, 12), "justera", "ordforande", {}, None),
-            (start, "starta", "chef", {"agreement_signed_on": date(2025, 8, 20).isoformat()}, None),
-        ]
-        if closed:
-            steps.append(
-                (
-                    date(2025, 12, 4),
-                    "avbryt",
-                    "sekreterare",
-                    {"decision_paragraph": "§ 58"},
-                    "För få deltagare; parterna driver stödet i ordinarie verksamhet.",
-                )
-            )
-        for day, trigger, actor, step_values, comment in steps:
+        for day, trigger, actor in (
+            (date(2025, 4, 7), "registrera", "sekreterare"),
+            (date(2025, 4, 22), "starta_beredning", "chef"),
+        ):
             view = cases.fire(
                 at(_at(day, index)),
                 ref=view.ref,
                 trigger=trigger,
                 actor_email=f"{actor}@akst.example",
                 forbund="akst",
-                values=step_values,
-                comment=comment,
             )
+        beredning.record_recommendation(
+            at(_at(date(2025, 5, 12), index)),
+            ref=view.ref,
+            actor_email=CHEF,
+            outcome="bevilja",
+            motivation="Tydlig samverkansvinst.",
+            forbund="akst",
+        )
+        refs.append(view.ref)
+    hold_board_meeting(
+        app, "akst", date(2025, 6, 5), time(13, 0), time(16, 0), "Ale", "ledamot.fk", [], refs
+    )
+    for ref in refs:
+        agreements.create(at(_at(date(2025, 8, 15))), ref=ref, actor_email=CHEF, forbund="akst")
+        agreements.sign(
+            at(_at(date(2025, 8, 20))),
+            ref=ref,
+            actor_email=CHEF,
+            forbund="akst",
+            forbund_signed_on=date(2025, 8, 20),
+            owner_signed_on=date(2025, 8, 20),
+        )
+    agreements.start_due(at(_at(date(2025, 9, 1), 0)), actor_email=CHEF, forbund="akst")
+    stopped: list[tuple[str, str, str | None]] = [
+        (ref, "avbruten", "för få deltagare; parterna driver stödet i ordinarie verksamhet")
+        for ref, insats in zip(refs, INSATSER, strict=True)
+        if insats[-1]
+    ]
+    hold_board_meeting(
+        app, "akst", date(2025, 12, 4), time(13, 0), time(16, 0), "Tjörn", "ledamot.af", [], [],
+        closings=stopped,
+    )  # fmt: skip
 
 
 def _register_documents(app: App) -> None:

@@ -1,6 +1,13 @@
 """The avtal of a granted insats: § reference, period, amounts per year, report plan, payment
-terms and signatures. The insats starts (avtal -> pågående, trigger `starta`) in the same
-transaction as the last signature when the start date has come, or later by `start_due`."""
+terms and signatures. The insats starts (avtal -> pågående, trigger `starta`, a step only this
+service performs) in the same transaction as the last signature when the start date has come,
+or later by `start_due`.
+
+The avtal row is the one record of the signatures (the lifecycle's `agreement_signed` reads
+it); the case's 'Avtal undertecknat' only mirrors it. The avtal's period is the decided one:
+a start earlier or later than planned, like other amounts, goes through an ändring
+(`begar_andring`), a new beredning and a new decision, after which a new avtal supersedes this.
+"""
 
 from __future__ import annotations
 
@@ -112,15 +119,13 @@ def create(
     *,
     ref: str,
     actor_email: str,
-    start: date | None = None,
-    end: date | None = None,
     amounts: dict[Any, Any] | None = None,
     payment_terms: str | None = None,
     early_termination: str | None = None,
     forbund: str | None = None,
 ) -> AgreementView:
-    """Draw up the avtal from the decision: period and amounts default to the case and its
-    granted budget lines; the report plan follows the period and [funding]."""
+    """Draw up the avtal from the decision: the case's decided period, amounts from its
+    granted budget lines (or fewer); the report plan follows the period and [funding]."""
     now = app.clock()
     settings = app.settings.funding
     parsed = parse_amounts(amounts, "avtalsbelopp") if amounts else None
@@ -141,10 +146,11 @@ def create(
                 f"{case_ref(case)} har redan ett avtal; en ändring av belopp eller period "
                 "går via 'begar_andring', beredning och nytt beslut"
             )
-        period_start = start or case.start_date
-        period_end = end or case.end_date
+        period_start, period_end = case.start_date, case.end_date
         if period_start is None or period_end is None:
-            raise BadInput(f"{case_ref(case)} saknar period; ange --start och --end")
+            raise BadInput(
+                f"{case_ref(case)} saknar period; en ändring av perioden går via 'begar_andring'"
+            )
         check_period(period_start, period_end)
         granted = {
             str(line.year): line.granted_tkr
@@ -309,6 +315,7 @@ def _maybe_start(
         trigger="starta",
         now=now,
         values={"agreement_signed_on": signed.isoformat()},
+        service="agreements",
     )
     return True
 

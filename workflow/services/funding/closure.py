@@ -1,26 +1,30 @@
-"""The end of an insats: the board takes note of the approved slutrapport (lägga till
-handlingarna) and the case ends implementerad or ej implementerad; or the board stops it
-(avbruten). An implemented insats gets follow-up questions at 6 and 12 months ([funding])."""
+"""The end of an insats, as funding keeps it: the approved slutrapport the board takes note of
+(lägga till handlingarna) in a § of its protocol, and the follow-up questions at 6 and 12
+months after an implemented insats ([funding]).
+
+The board's side (putting the slutrapport on an agenda, deciding its §) is
+services/board/closing.py; it calls `record_closing` inside the transaction of the §. The §
+that granted the insats stays its 'Beslut §'; the closing § is kept on the slutrapport.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from workflow.app import App
-from workflow.clock import local_date
-from workflow.errors import BadInput, NotPermitted
-from workflow.models import FollowUpQuestion, Insats, Report
-from workflow.services.cases import case_ref, find_case, fire_in
-from workflow.services.cases.change import begin_change
+from workflow.models import FollowUpQuestion, ForbundRef, Insats, Paragraph, Report
+from workflow.services.cases import case_ref, find_case
+from workflow.services.cases.audit import ChainHead
 from workflow.services.funding.report_plan import add_months
 from workflow.services.funding.support import record
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.text_guard import check_free_text, check_one_line
+from workflow.services.organisation.people import Actor
 
+# How an insats ends at the board, and the lifecycle step that ends it so.
 OUTCOMES = {
     "implementerad": "implementera",
     "ej_implementerad": "ej_implementera",
@@ -37,128 +41,131 @@ class ClosureView:
     ref: str
     state: str
     state_label: str
-    decision_paragraph: str
+    # The § that granted the insats, and the § of the board's closing decision.
+    decision_paragraph: str | None
+    closing_paragraph: str | None
     final_report_id: int | None
+    final_report_noted_on: date | None
     follow_up: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def close(
-    app: App,
+def final_report(session: Session, case: Insats) -> Report | None:
+    """The insats's approved slutrapport (the latest, if an ändring gave it a second one)."""
+    return session.exec(
+        select(Report)
+        .where(Report.insats_id == case.id, Report.kind == "slut", Report.status == "godkand")
+        .order_by(col(Report.id).desc())
+    ).first()
+
+
+def record_closing(
+    session: Session,
     *,
-    ref: str,
+    forbund: ForbundRef,
+    head: ChainHead,
+    case: Insats,
+    actor: Actor,
     outcome: str,
     paragraph: str,
-    actor_email: str,
-    comment: str | None = None,
-    forbund: str | None = None,
-) -> ClosureView:
-    """Record the board's closing decision; all of it (note, case move, questions) or nothing."""
-    if outcome not in OUTCOMES:
-        raise BadInput(f"okänt utfall {outcome!r}; välj bland: {', '.join(OUTCOMES)}")
-    paragraph = check_one_line(paragraph, "paragrafen", 40)
-    comment = check_free_text(comment, "kommentaren") if comment else None
-    now = app.clock()
-    today = local_date(now, app.settings.zone)
-    lifecycle = app.lifecycles["insats"].lifecycle
-    with app.db.transaction() as session:
-        organisation, head, actor = begin_change(session, forbund, actor_email)
-        case = find_case(session, organisation, ref)
-        final: Report | None = session.exec(
-            select(Report)
-            .where(Report.insats_id == case.id, Report.kind == "slut", Report.status == "godkand")
-            .order_by(col(Report.id).desc())
-        ).first()
-        values: dict[str, Any] = {"decision_paragraph": paragraph}
-        if outcome != "avbruten":
-            if final is None:
-                raise NotPermitted(
-                    f"{case_ref(case)} har ingen godkänd slutrapport; den ska lämnas in och "
-                    "godkännas innan styrelsen lägger den till handlingarna"
-                )
-            values["final_report_on"] = (final.submitted_on or today).isoformat()
-            if case.state == "pagaende":
-                # The insats has reached its end (or the board gives the reason) first.
-                fire_in(
-                    session,
-                    app,
-                    forbund=organisation,
-                    case=case,
-                    actor=actor,
-                    trigger="avsluta",
-                    now=now,
-                    comment=comment,
-                )
-        fire_in(
+    decided_on: date,
+    now: datetime,
+    followup_months: list[int],
+) -> None:
+    """What the board's closing § does beside ending the case, in the §'s transaction.
+
+    Steps: the approved slutrapport is noted with the § and the meeting's day (for
+    implementerad and ej implementerad); an implemented insats gets its follow-up questions,
+    dated from the decision.
+    """
+    report = final_report(session, case) if outcome != "avbruten" else None
+    if report is not None:
+        report.noted_paragraph = paragraph
+        report.noted_on = decided_on
+        report.updated_at = now
+        session.add(report)
+        session.flush()
+        record(
             session,
-            app,
-            forbund=organisation,
-            case=case,
+            head,
+            kind="report",
+            row_id=report.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} slutrapport",
+            from_state="godkand",
+            to_state="godkand",
+            trigger="lagga_till_handlingarna",
             actor=actor,
-            trigger=OUTCOMES[outcome],
             now=now,
-            comment=comment,
-            values=values,
+            data={"paragraph": paragraph},
         )
-        if final is not None:
-            final.noted_paragraph = paragraph
-            final.noted_on = today
-            final.updated_at = now
-            session.add(final)
-            record(
-                session,
-                head,
-                kind="report",
-                row_id=final.id,  # type: ignore[arg-type]
-                ref=f"{case_ref(case)} slutrapport",
-                from_state="godkand",
-                to_state="godkand",
-                trigger="lagga_till_handlingarna",
-                actor=actor,
-                now=now,
-                data={"paragraph": paragraph},
-            )
-        questions: list[dict[str, Any]] = []
-        if outcome == "implementerad":
-            for months in app.settings.funding.followup_months:
-                question = FollowUpQuestion(
-                    forbund_id=organisation.id,  # type: ignore[arg-type]
-                    insats_id=case.id,  # type: ignore[arg-type]
-                    months_after=months,
-                    due_on=add_months(today, months),
-                    question=QUESTION.format(months=months),
-                )
-                session.add(question)
-                session.flush()
-                record(
-                    session,
-                    head,
-                    kind="follow_up",
-                    row_id=question.id,  # type: ignore[arg-type]
-                    ref=f"{case_ref(case)} uppföljning {months} mån",
-                    from_state=None,
-                    to_state="planerad",
-                    trigger="planera_uppfoljning",
-                    actor=actor,
-                    now=now,
-                    data={"due_on": question.due_on},
-                )
-                questions.append(
-                    {
-                        "months_after": months,
-                        "due_on": question.due_on,
-                        "question": question.question,
-                    }
-                )
+    if outcome != "implementerad":
+        return
+    for months in followup_months:
+        question = FollowUpQuestion(
+            forbund_id=forbund.id,  # type: ignore[arg-type]
+            insats_id=case.id,  # type: ignore[arg-type]
+            months_after=months,
+            due_on=add_months(decided_on, months),
+            question=QUESTION.format(months=months),
+        )
+        session.add(question)
+        session.flush()
+        record(
+            session,
+            head,
+            kind="follow_up",
+            row_id=question.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} uppföljning {months} mån",
+            from_state=None,
+            to_state="planerad",
+            trigger="planera_uppfoljning",
+            actor=actor,
+            now=now,
+            data={"due_on": question.due_on},
+        )
+
+
+def _closing_paragraph(session: Session, case: Insats) -> Paragraph | None:
+    """The decided closing § of the case (board/closing.py gives it an outcome)."""
+    return session.exec(
+        select(Paragraph)
+        .where(
+            Paragraph.insats_id == case.id,
+            col(Paragraph.outcome).is_not(None),
+            col(Paragraph.decision).is_not(None),
+        )
+        .order_by(col(Paragraph.id).desc())
+    ).first()
+
+
+def get(app: App, *, ref: str, forbund: str | None = None) -> ClosureView:
+    """How an insats ended (or stands): its decision §, its closing §, the slutrapport and the
+    follow-up questions."""
+    lifecycle = app.lifecycles["insats"].lifecycle
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        case = find_case(session, organisation, ref)
+        report = final_report(session, case)
+        closing = _closing_paragraph(session, case)
+        questions = session.exec(
+            select(FollowUpQuestion)
+            .where(FollowUpQuestion.insats_id == case.id)
+            .order_by(col(FollowUpQuestion.months_after))
+        )
         return ClosureView(
             ref=case_ref(case),
             state=case.state,
             state_label=lifecycle.label_of(case.state),
-            decision_paragraph=paragraph,
-            final_report_id=final.id if final else None,
-            follow_up=questions,
+            decision_paragraph=case.decision_paragraph,
+            closing_paragraph=f"§ {closing.number}/{closing.year}" if closing else None,
+            final_report_id=report.id if report else None,
+            final_report_noted_on=report.noted_on if report else None,
+            follow_up=[
+                {"months_after": q.months_after, "due_on": q.due_on, "question": q.question}
+                for q in questions
+            ],
         )
 
 
