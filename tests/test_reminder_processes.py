@@ -370,12 +370,13 @@ def _bulk_policies(world: World, count: int) -> None:
         )
 
 
+# 200 reminders by default; the thousand with `pytest -m full`.
 @pytest.mark.postgres
 @pytest.mark.slow
+@pytest.mark.parametrize("count", [200, pytest.param(1000, marks=pytest.mark.full)])
 def test_three_scheduler_processes_send_a_thousand_reminders_each_exactly_once(
-    postgres_url: str, clock: TravelClock, smtp: SmtpServer
+    postgres_url: str, clock: TravelClock, smtp: SmtpServer, count: int
 ) -> None:
-    count = 1000
     world = _world(postgres_url, clock, smtp)
     _bulk_policies(world, count)
     clock.set(morning(SEP_30, 12, 0))
