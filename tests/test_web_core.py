@@ -63,7 +63,7 @@ def test_a_page_needs_a_login_and_comes_back_after_it(anonymous: WebClient) -> N
 def test_login_is_an_audit_event_through_the_web_and_the_chain_still_holds(
     client_as: ClientFactory, demo_app: App
 ) -> None:
-    client_as(Role.FORBUNDSCHEF)
+    client_as(Role.FORBUNDSCHEF, through_form=True)
     (event,) = _events(demo_app, "logga_in")
     assert event.channel == "web" and event.actor_email == "chef@akst.example"
     assert all(report.ok for report in verify_all(demo_app))
@@ -88,22 +88,22 @@ def _message(page: str) -> str:
 
 
 def test_logout_ends_the_session_on_the_server(client_as: ClientFactory, demo_app: App) -> None:
-    client = client_as(Role.SEKRETERARE)
+    client = client_as(Role.SEKRETERARE, through_form=True)
     stolen = client.cookies[SESSION_COOKIE]
     assert _sessions(demo_app) == 1
     answer = client.post_form("/logga-ut", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/logga-in?utloggad=1"
     assert _sessions(demo_app) == 0
     # The old cookie, replayed, no longer opens anything.
-    client.cookies.set(SESSION_COOKIE, stolen)
+    client.cookies.set(SESSION_COOKIE, stolen, domain="testserver.local", path="/")
     assert client.get("/", follow_redirects=False).status_code == 303
     assert [e.channel for e in _events(demo_app, "logga_ut")] == ["web"]
 
 
 def test_each_login_gets_a_new_session_id(anonymous: WebClient) -> None:
-    anonymous.cookies.set(SESSION_COOKIE, "planted-by-someone-else")
+    anonymous.cookies.set(SESSION_COOKIE, "planted", domain="testserver.local", path="/")
     answer = anonymous.login(demo_login(Role.ADMIN).email)
-    assert answer.cookies[SESSION_COOKIE] != "planted-by-someone-else"
+    assert answer.cookies[SESSION_COOKIE] != "planted"
 
 
 def test_a_session_ends_when_idle_and_at_its_absolute_limit(
@@ -212,7 +212,7 @@ def test_the_rehash_happens_at_login_when_parameters_change(
             .where(PasswordCredential.person_id == person_id)
             .values(password_hash=weak)
         )
-    client_as(Role.ADMIN)
+    client_as(Role.ADMIN, through_form=True)
     with demo_app.db.reading() as session:
         now = session.get(PasswordCredential, person_id)
         assert now is not None and now.password_hash != weak

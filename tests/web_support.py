@@ -26,15 +26,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from tests.support import TravelClock
 from workflow.app import App
+from workflow.models import Forbund, Person
 from workflow.services import demo
+from workflow.services.access.sessions import create_session
 from workflow.services.demo.logins import DEMO_PASSWORD, demo_login
 from workflow.settings import load_settings
 from workflow.vocabulary import Role
 from workflow.web.app import create_web_app
+from workflow.web.deps import SESSION_COOKIE
 
 # The demo's "today" (its newer cases are dated from it), as the README's.
 DEMO_DAY = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -183,17 +186,43 @@ def anonymous(web: FastAPI) -> Iterator[WebClient]:
         yield client
 
 
+def open_session(app: App, email: str, forbund: str) -> str:
+    """A session for the person, opened as a login does but without the password's work
+    (argon2 costs a good part of a second on a busy machine); the cookie's token."""
+    with app.db.transaction() as session:
+        person_id = session.execute(
+            select(Person.id)
+            .join(Forbund, Forbund.id == Person.forbund_id)
+            .where(Forbund.slug == forbund, Person.email == email)
+        ).scalar_one()
+        return create_session(app, session, person_id, app.clock())
+
+
+def logged_in_client(web: FastAPI, email: str, forbund: str) -> WebClient:
+    client = WebClient(web, base_url=BASE_URL)
+    client.__enter__()
+    token = open_session(web.state.finsam, email, forbund)
+    client.cookies.set(SESSION_COOKIE, token, domain="testserver.local", path="/")
+    return client
+
+
 @pytest.fixture
 def client_as(web: FastAPI) -> Iterator[ClientFactory]:
-    """`client_as(role, forbund="akst")`: a client logged in as the demo login of that role."""
+    """`client_as(role, forbund="akst")`: a client logged in as the demo login of that role
+    (`through_form=True`: by the login form, with the password, as a person does)."""
     clients: list[WebClient] = []
 
-    def make(role: Role | str, forbund: str = "akst") -> WebClient:
-        client = WebClient(web, base_url=BASE_URL)
-        client.__enter__()
+    def make(role: Role | str, forbund: str = "akst", *, through_form: bool = False) -> WebClient:
+        email = demo_login(role, forbund).email
+        if through_form:
+            client = WebClient(web, base_url=BASE_URL)
+            client.__enter__()
+            answer = client.login(email)
+            assert answer.status_code == 303, answer.text
+        else:
+            client = logged_in_client(web, email, forbund)
         clients.append(client)
-        answer = client.login(demo_login(role, forbund).email)
-        assert answer.status_code == 303, answer.text
+        assert client.get("/", follow_redirects=False).status_code == 200
         return client
 
     yield make

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Scope
@@ -89,9 +90,43 @@ def server_error_response(scope: Scope) -> Response:
     return HTMLResponse(body, status_code=500)
 
 
+def record_refusal(request: Request, status: int, reason: str) -> None:
+    """A logged-in person refused by a route (403, or 404 for what is not theirs, e.g. another
+    förbund's case) is an `atkomst_nekad` event in their förbund's chain. A path no route
+    has is only a 404, not an attempt at anything: what tells them apart is that a route
+    asked who the person is (CurrentUser), which a path without a route never does."""
+    from workflow.services.access import events
+    from workflow.web.deps import get_app
+
+    if status not in (403, 404) or not hasattr(request.state, "principal"):
+        return
+    principal = request.state.principal
+    if principal is None:
+        return
+    app = get_app(request)
+    with app.db.transaction() as session:
+        events.record(
+            session,
+            forbund_id=principal.forbund_id,
+            person_id=principal.person_id,
+            email=principal.email,
+            name=principal.name,
+            trigger=events.ATKOMST_NEKAD,
+            now=app.clock(),
+            comment=f"åtkomst nekad ({status}): {request.method} {request.url.path}",
+            data={
+                "status": status,
+                "method": request.method,
+                "path": request.url.path,
+                "reason": reason[:200],
+            },
+        )
+
+
 def install(web: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        await run_in_threadpool(record_refusal, request, exc.status_code, str(exc.detail))
         if exc.status_code == 403 and exc.detail == "csrf":
             return error_page(request, 403, CSRF_MESSAGE)
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail[:1].islower() else None
@@ -103,6 +138,7 @@ def install(web: FastAPI) -> None:
     async def on_finsam_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FinsamError)
         message = str(exc)
+        await run_in_threadpool(record_refusal, request, exc.http_status, message)
         return error_page(request, exc.http_status, message[:1].upper() + message[1:] + ".")
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

@@ -22,6 +22,7 @@ LOGGA_UT = "logga_ut"
 INLOGGNING_NEKAD = "inloggning_nekad"
 ATKOMST_NEKAD = "atkomst_nekad"
 BYT_LOSENORD = "byt_losenord"
+SKICKA_LOSENORDSLANK = "skicka_losenordslank"
 
 _TO_STATE = {
     LOGGA_IN: "inloggad",
@@ -29,6 +30,7 @@ _TO_STATE = {
     INLOGGNING_NEKAD: "nekad",
     ATKOMST_NEKAD: "nekad",
     BYT_LOSENORD: "nytt_losenord",
+    SKICKA_LOSENORDSLANK: "lank_skickad",
 }
 
 

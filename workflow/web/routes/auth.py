@@ -12,6 +12,7 @@ from workflow.services.access.throttle import LoginThrottled
 from workflow.web.deps import (
     AppDep,
     OptionalUser,
+    secure_cookies,
     session_cookie_name,
     session_token,
     set_cookie,
@@ -54,11 +55,17 @@ def _form(
 
 @router.get(LOGIN_PATH, response_class=HTMLResponse, include_in_schema=False)
 def login_page(
-    request: Request, user: OptionalUser, nasta: str = "/", utloggad: str | None = None
+    request: Request,
+    user: OptionalUser,
+    nasta: str = "/",
+    utloggad: str | None = None,
+    nytt: str | None = None,
 ) -> Response:
     if user is not None:
         return RedirectResponse(safe_next(nasta), status_code=303)
     notice = "Du är utloggad." if utloggad else None
+    if nytt:
+        notice = "Ditt nya lösenord är sparat. Logga in med det."
     error = None if transport_allows_login(request) else HTTPS_REQUIRED
     return _form(request, nasta=nasta, notice=notice, error=error)
 
@@ -97,7 +104,11 @@ def logout_submit(request: Request, app: AppDep) -> Response:
     logout(app, session_token(request))
     response = RedirectResponse(f"{LOGIN_PATH}?utloggad=1", status_code=303)
     response.delete_cookie(
-        session_cookie_name(request), path="/", secure=True, httponly=True, samesite="lax"
+        session_cookie_name(request),
+        path="/",
+        secure=secure_cookies(request),
+        httponly=True,
+        samesite="lax",
     )
     return response
 
