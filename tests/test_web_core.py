@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support import TravelClock
@@ -241,3 +243,38 @@ def test_swedish_dates_and_times() -> None:
 
     late = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
     assert datum(late) == "1 januari 2027" and tid(late) == "kl. 0.30"
+
+
+def test_finsam_people_password_from_stdin_then_the_web_login_works(
+    demo_app: App,
+    demo_url: str,
+    anonymous: WebClient,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support import finsam
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("ett helt nytt lösen\n"))
+    code, out, err = finsam(capsys, demo_url, "people", "password", "chef@akst.example", "--stdin")
+    assert code == 0, err
+    assert "Nytt lösenord satt för Maria Lindqvist" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("kort\n"))
+    code, _, err = finsam(capsys, demo_url, "people", "password", "chef@akst.example", "--stdin")
+    assert code == 2 and err.startswith("fel: lösenordet är för kort")
+    assert anonymous.login("chef@akst.example", "ett helt nytt lösen").status_code == 303
+    changed = [e for e in _events(demo_app, "byt_losenord") if e.channel == "cli"]
+    assert [e.actor_email for e in changed] == ["finsam people password"]
+
+
+def test_the_accessibility_statement_says_what_the_law_asks(anonymous: WebClient) -> None:
+    page = anonymous.get("/tillganglighet").text
+    for part in (
+        "delvis förenlig",
+        "Innehåll som inte är tillgängligt",
+        "Hur vi testat",
+        "Senaste bedömningen gjordes den",
+        "uppdaterades senast den",
+        "kansliet@example.se",
+        "https://www.digg.se/tdosanmalan",
+    ):
+        assert part in page, part

@@ -3,6 +3,7 @@ deactivating them (every change names who made it, `--as`)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 
 import click
@@ -204,13 +205,18 @@ def password_command(app: App, email: str, from_stdin: bool) -> None:
     from workflow.services.access import passwords
 
     if from_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt(
             "Nytt lösenord", hide_input=True, confirmation_prompt="Upprepa lösenordet"
         )
     name = passwords.set_password(
-        app, email=email, password=password, forbund=app.settings.forbund,
+        app,
+        email=email,
+        password=password,
+        forbund=app.settings.forbund,
         by="finsam people password",
     )
-    click.echo(f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade.")
+    click.echo(
+        f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade."
+    )
