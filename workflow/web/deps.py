@@ -149,6 +149,12 @@ def set_cookie(
     )
 
 
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Give the browser its new session (after any kind of login)."""
+    max_age = get_app(request).settings.web.session_absolute_minutes * 60
+    set_cookie(request, response, session_cookie_name(request), token, max_age=max_age)
+
+
 async def verify_csrf(request: Request) -> None:
     """A state-changing request must carry this session's token (form field or header);
     a cross-site POST cannot know it and gets 403."""

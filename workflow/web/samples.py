@@ -41,9 +41,14 @@ def sample(name: str) -> Callable[[Finder], Finder]:
     return register
 
 
+_F = Forbund.__table__  # type: ignore[attr-defined]
+_I = Insats.__table__  # type: ignore[attr-defined]
+_P = Person.__table__  # type: ignore[attr-defined]
+
+
 def _forbund_id(app: App, slug: str) -> int:
     with app.db.reading() as session:
-        return int(session.execute(select(Forbund.id).where(Forbund.slug == slug)).scalar_one())
+        return int(session.execute(select(_F.c.id).where(_F.c.slug == slug)).scalar_one())
 
 
 @sample("ref")
@@ -54,12 +59,14 @@ def case_ref(app: App, slug: str) -> str:
     """
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:
-        insats = session.execute(
-            select(Insats)
-            .where(Insats.forbund_id == forbund_id)
-            .order_by(Insats.dnr.is_(None), Insats.id)  # type: ignore[union-attr]
+        insats_id = session.execute(
+            select(_I.c.id)
+            .where(_I.c.forbund_id == forbund_id)
+            .order_by(_I.c.dnr.is_(None), _I.c.id)
             .limit(1)
         ).scalar_one()
+        insats = session.get(Insats, insats_id)
+        assert insats is not None
     from workflow.services.cases.records import case_ref as ref_of
 
     return ref_of(insats)
@@ -70,9 +77,7 @@ def person_id(app: App, slug: str) -> str:
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:
         return str(
-            session.execute(
-                select(Person.id).where(Person.forbund_id == forbund_id).order_by(Person.id)
-            )
+            session.execute(select(_P.c.id).where(_P.c.forbund_id == forbund_id).order_by(_P.c.id))
             .scalars()
             .first()
         )

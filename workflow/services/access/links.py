@@ -27,6 +27,10 @@ TEMPLATE = "losenordslank"
 # At most one link per person this often: the form cannot be used to flood someone's inbox.
 RESEND_AFTER = timedelta(minutes=2)
 
+_F = Forbund.__table__  # type: ignore[attr-defined]
+_P = Person.__table__  # type: ignore[attr-defined]
+_L = PasswordLink.__table__  # type: ignore[attr-defined]
+
 LINK_INVALID = (
     "länken för att välja nytt lösenord gäller inte längre (den är använd eller för gammal); "
     "be om en ny länk"
@@ -41,15 +45,15 @@ def request_link(app: App, *, email: str, address: str) -> None:
     assert app.notifications is not None
     with app.db.transaction() as session:
         people = session.execute(
-            select(Person, Forbund.name)
-            .join(Forbund, Forbund.id == Person.forbund_id)
-            .where(Person.email == account, Person.deactivated_at.is_(None))  # type: ignore[union-attr]
+            select(Person, _F.c.name)
+            .join(_F, _F.c.id == _P.c.forbund_id)
+            .where(_P.c.email == account, _P.c.deactivated_at.is_(None))
         ).all()
         for person, forbund_name in people:
             recent = session.execute(
-                select(PasswordLink.created_at)
-                .where(PasswordLink.person_id == person.id)
-                .order_by(PasswordLink.created_at.desc())  # type: ignore[attr-defined]
+                select(_L.c.created_at)
+                .where(_L.c.person_id == person.id)
+                .order_by(_L.c.created_at.desc())
                 .limit(1)
             ).scalar_one_or_none()
             if recent is not None and now - as_utc(recent) < RESEND_AFTER:
@@ -99,8 +103,8 @@ def _live_link(app: App, token: str, now: datetime) -> tuple[PasswordLink, Perso
     with app.db.reading() as session:
         row = session.execute(
             select(PasswordLink, Person)
-            .join(Person, Person.id == PasswordLink.person_id)
-            .where(PasswordLink.token_hash == sessions.token_hash(token))
+            .join(_P, _P.c.id == _L.c.person_id)
+            .where(_L.c.token_hash == sessions.token_hash(token))
         ).first()
     if row is None:
         raise NotFound(LINK_INVALID)
@@ -125,12 +129,9 @@ def use_link(app: App, *, token: str, password: str) -> str:
     assert person.id is not None
     with app.db.transaction() as session:
         # Used once: the conditional update is the claim (two tabs cannot both use it).
-        claimed = session.execute(
-            update(PasswordLink)
-            .where(
-                PasswordLink.token_hash == link.token_hash,
-                PasswordLink.used_at.is_(None),  # type: ignore[union-attr]
-            )
+        claimed = session.connection().execute(
+            update(_L)
+            .where(_L.c.token_hash == link.token_hash, _L.c.used_at.is_(None))
             .values(used_at=now)
         )
         if claimed.rowcount != 1:

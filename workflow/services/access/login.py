@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
+from sqlmodel import Session
 
 from workflow.clock import as_utc
 from workflow.errors import NotPermitted
@@ -92,18 +93,45 @@ def login(app: App, *, email: str, password: str, address: str) -> str:
         if passwords.needs_rehash(matched.password_hash):
             passwords.store(session, matched.person_id, passwords.hash_password(password), now)
         throttle.forget_account(session, account)
-        token = sessions.create_session(app, session, matched.person_id, now)
-        events.record(
-            session,
-            forbund_id=matched.forbund_id,
-            person_id=matched.person_id,
-            email=matched.email,
-            name=matched.name,
-            trigger=events.LOGGA_IN,
-            now=now,
-            comment=f"{matched.name} loggade in",
-            data={"address": address, "method": "password"},
+        return open_session_in(
+            app, session, matched.person_id, method="password", address=address, now=now
         )
+
+
+def open_session_for(app: App, person_id: int, *, method: str, address: str) -> str:
+    """A login by other means (OpenID Connect): the person is known and active; opens the
+    session and records `logga_in`. Returns the cookie's token."""
+    with app.db.transaction() as session:
+        return open_session_in(app, session, person_id, method=method, address=address)
+
+
+def open_session_in(
+    app: App,
+    session: Session,
+    person_id: int,
+    *,
+    method: str,
+    address: str,
+    now: datetime | None = None,
+) -> str:
+    """The session and its `logga_in` event, in the caller's transaction; refuses a
+    deactivated person (LoginRefused)."""
+    now = now or app.clock()
+    person = session.get(Person, person_id)
+    if person is None or person.deactivated_at is not None:
+        raise LoginRefused(REFUSED)
+    token = sessions.create_session(app, session, person_id, now, method=method)
+    events.record(
+        session,
+        forbund_id=person.forbund_id,
+        person_id=person_id,
+        email=person.email,
+        name=person.name,
+        trigger=events.LOGGA_IN,
+        now=now,
+        comment=f"{person.name} loggade in",
+        data={"address": address, "method": method},
+    )
     return token
 
 

@@ -17,6 +17,10 @@ from workflow.vocabulary import Role
 
 DEMO_PASSWORD = "demo-finsam-2026"
 
+_F = Forbund.__table__  # type: ignore[attr-defined]
+_P = Person.__table__  # type: ignore[attr-defined]
+_C = PasswordCredential.__table__  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -65,14 +69,12 @@ def set_demo_passwords(app: App, forbund: str) -> int:
     now = app.clock()
     count = 0
     with app.db.transaction() as session:
-        forbund_row = session.execute(select(Forbund).where(Forbund.slug == forbund)).scalar_one()
+        forbund_row = session.execute(select(Forbund).where(_F.c.slug == forbund)).scalar_one()
         for login in DEMO_LOGINS:
             if login.forbund != forbund:
                 continue
             person = session.execute(
-                select(Person).where(
-                    Person.forbund_id == forbund_row.id, Person.email == login.email
-                )
+                select(Person).where(_P.c.forbund_id == forbund_row.id, _P.c.email == login.email)
             ).scalar_one_or_none()
             if person is None or session.get(PasswordCredential, person.id) is not None:
                 continue
@@ -96,9 +98,9 @@ def demo_logins_present(app: App) -> list[DemoLogin]:
     """The demo logins this database has (with a password), in order."""
     with app.db.reading() as session:
         rows = session.execute(
-            select(Forbund.slug, Person.email)
-            .join(Person, Person.forbund_id == Forbund.id)
-            .join(PasswordCredential, PasswordCredential.person_id == Person.id)
+            select(_F.c.slug, _P.c.email)
+            .join(_P, _P.c.forbund_id == _F.c.id)
+            .join(_C, _C.c.person_id == _P.c.id)
         ).all()
     present = {(slug, email) for slug, email in rows}
     return [x for x in DEMO_LOGINS if (x.forbund, x.email) in present]

@@ -15,7 +15,7 @@ from workflow.web.deps import (
     secure_cookies,
     session_cookie_name,
     session_token,
-    set_cookie,
+    set_session_cookie,
     transport_allows_login,
     verify_csrf,
 )
@@ -94,8 +94,7 @@ def login_submit(
         return _form(request, email=email, nasta=nasta, error=_sentence(refused), status_code=401)
     response = RedirectResponse(safe_next(nasta), status_code=303)
     # The cookie lives as long as the session may; the server ends it earlier when idle.
-    max_age = app.settings.web.session_absolute_minutes * 60
-    set_cookie(request, response, session_cookie_name(request), token, max_age=max_age)
+    set_session_cookie(request, response, token)
     return response
 
 
