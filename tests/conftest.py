@@ -122,3 +122,19 @@ def app(db_url: str, clock: TravelClock) -> Iterator[App]:
 @pytest.fixture
 def world(app: App, clock: TravelClock) -> World:
     return build_world(app, clock)
+
+
+
+# The web application's fixtures (tests/web_support.py) and the browser's (marker `browser`,
+# tests/browser_support.py), registered here so every test module can use them.
+from tests.browser_support import browser, live_server, page  # noqa: E402, F401
+from tests.web_support import (  # noqa: E402, F401
+    anonymous,
+    client_as,
+    demo_app,
+    demo_postgres_template,
+    demo_sqlite_template,
+    demo_url,
+    web,
+    web_clock,
+)

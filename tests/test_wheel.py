@@ -29,6 +29,9 @@ def test_the_wheel_installs_and_runs_the_demo_from_an_empty_directory(tmp_path: 
     assert "workflow/_data/config/finsam.toml" in names
     assert any(n.startswith("workflow/_data/notifications/") for n in names)
     assert any(n.startswith("workflow/migrations/versions/") for n in names)
+    # The web's own files: no CDN, so htmx and the stylesheet ship with the code.
+    for name in ("static/htmx.min.js", "static/finsam.css", "templates/_layout.html.j2"):
+        assert f"workflow/web/{name}" in names, name
 
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)

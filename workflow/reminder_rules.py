@@ -51,7 +51,7 @@ MONTHS = [
     "december",
 ]
 # Templates the code itself uses (not tied to a rule), with the context they are given.
-SYSTEM_TEMPLATES = ("leveransfel",)
+SYSTEM_TEMPLATES = ("leveransfel", "losenordslank")
 
 
 def swedish_date(value: date | None) -> str:
@@ -160,6 +160,18 @@ SAMPLE_NOTICE = notice_context(
         "message_id": "<x@example.se>",
     },
 )
+
+
+# A one-time link to choose a new password (workflow/services/access/links.py).
+SAMPLE_PASSWORD_LINK = {
+    "forbund": {"name": "Samordningsförbundet"},
+    "recipient": {"name": "Maria Lindqvist"},
+    "link": {"url": "https://finsam.example.se/nytt-losenord?nyckel=abc", "minutes": 60},
+}
+SYSTEM_SAMPLES: dict[str, dict[str, Any]] = {
+    "leveransfel": SAMPLE_NOTICE,
+    "losenordslank": SAMPLE_PASSWORD_LINK,
+}
 
 
 class Templates:
@@ -361,5 +373,5 @@ def load_notifications(folder: Path) -> Notifications:
     for name in SYSTEM_TEMPLATES:
         if not templates.exists(name):
             raise _fail(path, "(mallar)", f"systemmallen {name!r} saknas i {templates.folder}")
-        _check_renders(path, f"systemmallen {name}", templates, name, SAMPLE_NOTICE)
+        _check_renders(path, f"systemmallen {name}", templates, name, SYSTEM_SAMPLES[name])
     return Notifications(folder=folder, rules=rules, templates=templates)

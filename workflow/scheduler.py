@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.app import App
+from workflow.channel import acting_through
 from workflow.services.reminders import outbox
 from workflow.services.reminders import planner as reminders
 from workflow.services.reminders.workers import Worker, forget_old
@@ -103,7 +104,8 @@ def run_once(app: App, worker: Worker | None = None) -> Totals:
     totals = Totals()
     own = worker is None
     worker = worker or Worker(app, kind="once")
-    sweep_and_deliver(app, worker, threading.Event(), totals)
+    with acting_through("scheduler"):
+        sweep_and_deliver(app, worker, threading.Event(), totals)
     if own:
         worker.stop()
     return totals
@@ -136,10 +138,12 @@ def run_forever(
         if stop.is_set():
             return
         try:
-            if job == "sweep":
-                sweep_and_deliver(app, me, stop, totals)
-            else:
-                deliver(app, me, stop, totals)
+            # The job runs in the scheduler's thread: the channel is said there.
+            with acting_through("scheduler"):
+                if job == "sweep":
+                    sweep_and_deliver(app, me, stop, totals)
+                else:
+                    deliver(app, me, stop, totals)
         except SQLAlchemyError as exc:  # the database is away: the next tick tries again
             if not failing.is_set():
                 log.warning("%s misslyckades, databasen svarar inte: %s", job, _one_line(exc))

@@ -145,6 +145,41 @@ class MailSettings(BaseModel):
     catch_up_days: int = Field(default=14, ge=0)
 
 
+class WebSettings(BaseModel):
+    """[web] in config/finsam.toml: the web application (`finsam serve`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # The address people reach the site at, for links in e-mail (a password link).
+    public_url: str = "http://127.0.0.1:8000"
+    # A session ends after this long without a request, and at the latest this long after login.
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_minutes: int = Field(default=12 * 60, ge=1)
+    # The session cookie is Secure (https only); plain http is then allowed only on loopback,
+    # for the demo. Turn off only behind a proxy that cannot say X-Forwarded-Proto.
+    secure_cookies: bool = True
+    # Proxies whose X-Forwarded-For/-Proto are believed (uvicorn's forwarded_allow_ips).
+    trusted_proxies: list[str] = []
+    # Shown on the tillgänglighetsredogörelse and the error pages: where to write.
+    contact_email: str = "kansliet@example.se"
+    # Login throttle: after this many failed logins within the window, per account (the
+    # e-mail given) or per address, the next attempts are refused until the window has passed.
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    # A password link sent by e-mail works once, for this long.
+    password_link_minutes: int = Field(default=60, ge=5)
+
+    @field_validator("session_absolute_minutes")
+    @classmethod
+    def _absolute_not_shorter(cls, value: int, info: Any) -> int:
+        if value < info.data.get("session_idle_minutes", 0):
+            raise ValueError("den absoluta tidsgränsen får inte vara kortare än den för inaktivitet")
+        return value
+
+
 class Settings(BaseSettings):
     # Nested values from the environment: FINSAM_MAIL__SMTP_HOST=... sets mail.smtp_host.
     model_config = SettingsConfigDict(
@@ -161,6 +196,7 @@ class Settings(BaseSettings):
     meetings: MeetingSettings = MeetingSettings()
     funding: FundingSettings = FundingSettings()
     mail: MailSettings = MailSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import DBAPIError
 
+from workflow.channel import acting_through
 from workflow.cli import (
     agreements_cmd,
     audit_cmd,
@@ -26,6 +27,7 @@ from workflow.cli import (
     reminders_cmd,
     reports_cmd,
     setup_cmd,
+    web_cmd,
 )
 from workflow.errors import ExitCode, FinsamError
 
@@ -64,11 +66,13 @@ cli.add_command(reports_cmd.closure)
 reminders_cmd.register(cli)
 policies_cmd.register(cli)
 backup_cmd.register(cli)
+web_cmd.register(cli)
 
 
 def run(argv: list[str] | None = None) -> int:
     try:
-        result = cli.main(args=argv, prog_name="finsam", standalone_mode=False)
+        with acting_through("cli"):
+            result = cli.main(args=argv, prog_name="finsam", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except FinsamError as error:
         click.echo(f"fel: {error}", err=True)

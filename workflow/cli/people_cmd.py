@@ -3,6 +3,7 @@ deactivating them (every change names who made it, `--as`)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 
 import click
@@ -194,3 +195,28 @@ def activate_command(app: App, email: str, actor: str, as_json: bool) -> None:
         app, actor_email=actor, email=email, forbund=app.settings.forbund
     )
     _emit_person(as_json, view, f"{view.name} är aktiv igen.")
+
+
+@people.command("password", help="Sätt ett nytt lösenord för inloggning på webben.")
+@click.argument("email")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Läs lösenordet från stdin (en rad).")
+@pass_app()
+def password_command(app: App, email: str, from_stdin: bool) -> None:
+    from workflow.services.access import passwords
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Nytt lösenord", hide_input=True, confirmation_prompt="Upprepa lösenordet"
+        )
+    name = passwords.set_password(
+        app,
+        email=email,
+        password=password,
+        forbund=app.settings.forbund,
+        by="finsam people password",
+    )
+    click.echo(
+        f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade."
+    )

@@ -1,5 +1,6 @@
 """All tables; importing this module registers them on SQLModel.metadata."""
 
+from workflow.models.access import LoginFailure, PasswordCredential, PasswordLink, WebSession
 from workflow.models.audit import AuditChain, AuditEvent
 from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
 from workflow.models.funding import (
@@ -71,3 +72,4 @@ __all__ += [
     "Report",
     "UppfoljningRecord",
 ]
+__all__ += ["LoginFailure", "PasswordCredential", "PasswordLink", "WebSession"]

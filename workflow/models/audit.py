@@ -33,6 +33,9 @@ class AuditEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(), nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # web, api, cli or scheduler (workflow/channel.py); None before migration 0011 and where
+    # no entry point said.
+    channel: str | None = Field(default=None, max_length=10)
 
 
 class AuditChain(SQLModel, table=True):

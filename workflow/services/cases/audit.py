@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
+from workflow.channel import current_channel
 from workflow.clock import as_utc
 from workflow.models import AuditChain, AuditEvent, Forbund, ForbundRef
 from workflow.services.organisation.people import Actor
@@ -46,6 +47,10 @@ _HASHED = (
 
 def _digest(fields: Mapping[str, Any]) -> str:
     content = {name: fields[name] for name in _HASHED}
+    # The channel came later (migration 0011): hashed only when known, so the chains written
+    # before it still verify.
+    if fields.get("channel") is not None:
+        content["channel"] = fields["channel"]
     content["at"] = as_utc(content["at"]).isoformat(timespec="microseconds")
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -138,6 +143,8 @@ def append(
         # Stored as it reads back: dates and other values become their JSON text.
         "data": json.loads(json.dumps(data or {}, default=str)),
         "prev_hash": head.head_hash,
+        # Web, API, CLI or scheduler: said once by the entry point (workflow/channel.py).
+        "channel": current_channel(),
     }
     event["hash"] = _digest(event)
     # The database moves the chain head to this event as part of the insert (migration 0005).
@@ -185,7 +192,7 @@ def _verify_one(session: Session, forbund: ForbundRef) -> ChainReport:
             return ChainReport(
                 forbund.slug, count, event.seq, "länken till föregående händelse är bruten"
             )
-        if _digest({name: getattr(event, name) for name in _HASHED}) != event.hash:
+        if _digest({name: getattr(event, name) for name in (*_HASHED, "channel")}) != event.hash:
             return ChainReport(
                 forbund.slug, count, event.seq, "innehållet har ändrats efter att det skrevs"
             )

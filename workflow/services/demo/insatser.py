@@ -360,8 +360,15 @@ def _run_steps(app: App, steps: list[_Step], refs: dict[str, str]) -> None:
 def load_demo(app: App) -> DemoResult:
     """Both demo förbund, each once: Ale, Kungälv, Stenungsund och Tjörn, then Norra
     Västmanland (the second in `also`)."""
+    from workflow.services.demo.logins import set_demo_passwords
+
     result = load_akst(app)
     created = load_norra_vastmanland(app)
+    # One login per role in each förbund, for the web (`finsam serve` prints them).
+    if result.created:
+        set_demo_passwords(app, SLUG)
+    if created:
+        set_demo_passwords(app, NV_SLUG)
     with app.db.reading() as session:
         second = session.exec(select(Forbund).where(Forbund.slug == NV_SLUG)).one()
         name = second.name

@@ -400,6 +400,10 @@ def set_active_in(edit: Edit, person: Person, active: bool) -> bool:
     edit.session.flush()
     if not active:
         keep_a_manager(edit, roles_of(edit.session, person))
+        # Their web sessions end now, in the same transaction (a lookup refuses them anyway).
+        from workflow.services.access.sessions import end_sessions_of
+
+        end_sessions_of(edit.session, person.id)  # type: ignore[arg-type]
     edit.record(
         kind=SUBJECT,
         row_id=person.id,  # type: ignore[arg-type]

@@ -1,0 +1,141 @@
+"""The login throttle and password links, through the pages."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from tests.support import TravelClock
+from tests.web_support import WebClient
+from workflow.app import App
+from workflow.models import AuditEvent, OutboxMessage
+from workflow.services.demo.logins import DEMO_PASSWORD, demo_login
+from workflow.vocabulary import Role
+
+WRONG = "inte-rätt-lösenord"
+
+
+def _alert(page: str) -> str:
+    start = page.index('role="alert"')
+    return page[start : page.index("</div>", start)]
+
+
+def test_failed_logins_are_throttled_per_account_with_one_answer_for_known_and_unknown(
+    anonymous: WebClient, web_clock: TravelClock
+) -> None:
+    known = demo_login(Role.HANDLAGGARE).email
+    for _ in range(5):
+        assert anonymous.login(known, WRONG).status_code == 401
+        assert anonymous.login("okand@akst.example", WRONG).status_code == 401
+    # The sixth try is refused even with the right password; an unknown account the same.
+    right = anonymous.login(known, DEMO_PASSWORD)
+    unknown = anonymous.login("okand@akst.example", WRONG)
+    assert right.status_code == unknown.status_code == 429
+    assert _alert(right.text) == _alert(unknown.text)
+    assert "för många misslyckade inloggningar" in _alert(right.text).lower()
+    assert "15 minuter" in _alert(right.text)
+    web_clock.advance(minutes=15, seconds=1)
+    assert anonymous.login(known, DEMO_PASSWORD).status_code == 303
+
+
+def test_failed_logins_are_throttled_per_address_across_accounts(
+    anonymous: WebClient, demo_app: App
+) -> None:
+    demo_app.settings.web.login_failures_per_address = 4  # 20 by default; each try costs argon2
+    emails = [login.email for login in _logins()]
+    for index in range(4):
+        assert anonymous.login(emails[index % len(emails)], WRONG).status_code == 401
+    assert anonymous.login(demo_login(Role.ADMIN, "nv").email, DEMO_PASSWORD).status_code == 429
+
+
+def _logins():  # type: ignore[no-untyped-def]
+    from workflow.services.demo.logins import DEMO_LOGINS
+
+    return DEMO_LOGINS
+
+
+def test_a_success_clears_the_accounts_failures(anonymous: WebClient) -> None:
+    email = demo_login(Role.SEKRETERARE).email
+    for _ in range(4):
+        anonymous.login(email, WRONG)
+    assert anonymous.login(email, DEMO_PASSWORD).status_code == 303
+    anonymous.post_form("/logga-ut")
+    for _ in range(4):
+        assert anonymous.login(email, WRONG).status_code == 401
+    assert anonymous.login(email, DEMO_PASSWORD).status_code == 303
+
+
+def _link_of(app: App, email: str) -> str:
+    with app.db.reading() as session:
+        message = (
+            session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == email, OutboxMessage.kind == "losenordslank")
+                .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+            )
+            .scalars()
+            .first()
+        )
+    assert message is not None, "no password link in the outbox"
+    assert "Välj ett nytt lösenord" in message.html_body
+    found = re.search(r"https?://\S+/nytt-losenord\?nyckel=(\S+)", message.text_body)
+    assert found, message.text_body
+    return found.group(1)
+
+
+def test_a_password_link_sets_a_new_password_once(
+    anonymous: WebClient,
+    demo_app: App,
+    client_as,  # type: ignore[no-untyped-def]
+) -> None:
+    email = demo_login(Role.PROJEKTAGARE).email
+    elsewhere = client_as(Role.PROJEKTAGARE)  # logged in in another browser
+    asked = anonymous.post_form("/glomt-losenord", {"email": email}, token_from="/glomt-losenord")
+    assert asked.status_code == 200 and "Om adressen finns hos oss" in asked.text
+    nobody = anonymous.post_form(
+        "/glomt-losenord", {"email": "ingen@akst.example"}, token_from="/glomt-losenord"
+    )
+    assert nobody.text.count("Om adressen finns hos oss") == 1  # the same answer
+    token = _link_of(demo_app, email)
+    form = anonymous.get(f"/nytt-losenord?nyckel={token}")
+    assert form.status_code == 200 and "Jenny Olsson" in form.text
+    mismatch = anonymous.post_form(
+        "/nytt-losenord",
+        {"nyckel": token, "password": "ett långt lösenord", "password_again": "ett annat"},
+        token_from="/glomt-losenord",
+    )
+    assert mismatch.status_code == 400 and "inte lika" in mismatch.text
+    short = anonymous.post_form(
+        "/nytt-losenord",
+        {"nyckel": token, "password": "kort", "password_again": "kort"},
+        token_from="/glomt-losenord",
+    )
+    assert short.status_code == 400 and "för kort" in short.text
+    done = anonymous.post_form(
+        "/nytt-losenord",
+        {"nyckel": token, "password": "ett långt lösenord", "password_again": "ett långt lösenord"},
+        token_from="/glomt-losenord",
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/logga-in?nytt=1"
+    assert elsewhere.get("/", follow_redirects=False).status_code == 303  # sessions ended
+    assert anonymous.login(email, DEMO_PASSWORD).status_code == 401
+    assert anonymous.login(email, "ett långt lösenord").status_code == 303
+    again = anonymous.get(f"/nytt-losenord?nyckel={token}")
+    assert again.status_code == 404 and "gäller inte längre" in again.text
+    with demo_app.db.reading() as session:
+        triggers = session.execute(
+            select(AuditEvent.trigger, AuditEvent.channel).where(AuditEvent.subject_ref == email)
+        ).all()
+    assert ("skicka_losenordslank", "web") in triggers and ("byt_losenord", "web") in triggers
+
+
+def test_a_password_link_expires(
+    anonymous: WebClient, demo_app: App, web_clock: TravelClock
+) -> None:
+    email = demo_login(Role.ADMIN).email
+    anonymous.post_form("/glomt-losenord", {"email": email}, token_from="/glomt-losenord")
+    token = _link_of(demo_app, email)
+    web_clock.advance(minutes=61)
+    assert anonymous.get(f"/nytt-losenord?nyckel={token}").status_code == 404

@@ -1,0 +1,99 @@
+"""The FastAPI application: pages and (under /api/v1) the JSON API over the same services.
+
+    create_web_app(app)   the application for an App (tests, `finsam serve`)
+    asgi()                a factory for uvicorn: `uvicorn --factory workflow.web.app:asgi`
+
+Each domain's pages are one module in workflow/web/routes/ exposing `router`; add it to
+ROUTERS. The JSON API lives in workflow/web/api/ and is added to API_ROUTERS (mounted under
+/api/v1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from workflow.app import App
+from workflow.web import errors
+from workflow.web.middleware import SecurityMiddleware
+from workflow.web.routes import auth, health, home, info, password
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+# The pages, one router per domain (workflow/web/routes/<domain>.py).
+ROUTERS: list[APIRouter] = [
+    health.router,
+    auth.router,
+    password.router,
+    home.router,
+    info.router,
+]
+
+# The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
+API_PREFIX = "/api/v1"
+API_ROUTERS: list[APIRouter] = []
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route as served: its full path (prefixes included), methods and route object."""
+
+    path: str
+    methods: frozenset[str]
+    route: APIRoute
+
+    @property
+    def params(self) -> list[str]:
+        return re.findall(r"{(\w+)(?::\w+)?}", self.path)
+
+    @property
+    def openapi_extra(self) -> dict[str, Any] | None:
+        return self.route.openapi_extra
+
+
+def route_table(web: FastAPI) -> list[RouteInfo]:
+    """Every FastAPI route the application serves, for tests generated from the routing table
+    (FastAPI 0.16x includes routers lazily, so `web.routes` alone does not list them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI flattens included routers into web.routes
+        contexts: list[Any] = list(web.routes)
+    else:
+        contexts = list(iter_route_contexts(web.routes))
+    table = []
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if isinstance(route, APIRoute):
+            table.append(RouteInfo(str(context.path), frozenset(context.methods or ()), route))
+    return table
+
+
+def create_web_app(app: App) -> FastAPI:
+    web = FastAPI(
+        title="finsam-workflow",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    web.state.finsam = app
+    for router in ROUTERS:
+        web.include_router(router)
+    for router in API_ROUTERS:
+        web.include_router(router, prefix=API_PREFIX)
+    web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    errors.install(web)
+    web.add_middleware(SecurityMiddleware)
+    return web
+
+
+def asgi() -> FastAPI:
+    """For uvicorn's --factory: the App from the settings (FINSAM_* and config/finsam.toml)."""
+    app = App.create()
+    app.db.require_schema()
+    return create_web_app(app)

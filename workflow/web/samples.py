@@ -1,0 +1,90 @@
+"""Sample values of path parameters, per förbund, for the generated security tests.
+
+The cross-förbund matrix (tests/test_web_security.py) walks the routing table: every route
+with path parameters, every role, both demo förbund. To call a route of förbund B as a person
+of förbund A it needs, for each path parameter, a value that exists in B. A route gets it
+in one of two ways:
+
+  - by the parameter's name: a finder registered here with `@sample("ref")` serves every
+    route with a `{ref}` (a case's dnr or idea number);
+  - by the route: `openapi_extra={"x-finsam-samples": {"ref": "case_ref"}}` names the finder
+    to use for that route's parameter when the name alone is ambiguous.
+
+A route with a parameter no finder serves fails the matrix test, naming the route: so a
+route added later is covered, or its author is told what to add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from workflow.app import App
+from workflow.models import Forbund, Insats, Person
+
+# (app, förbund slug) -> a value of that förbund for the parameter.
+Finder = Callable[[App, str], str]
+
+FINDERS: dict[str, Finder] = {}
+
+
+def sample(name: str) -> Callable[[Finder], Finder]:
+    """Register the finder of a path parameter (or of a named sample, see the docstring)."""
+
+    def register(finder: Finder) -> Finder:
+        if name in FINDERS:
+            raise ValueError(f"sample {name!r} registered twice")
+        FINDERS[name] = finder
+        return finder
+
+    return register
+
+
+_F = Forbund.__table__  # type: ignore[attr-defined]
+_I = Insats.__table__  # type: ignore[attr-defined]
+_P = Person.__table__  # type: ignore[attr-defined]
+
+
+def _forbund_id(app: App, slug: str) -> int:
+    with app.db.reading() as session:
+        return int(session.execute(select(_F.c.id).where(_F.c.slug == slug)).scalar_one())
+
+
+@sample("ref")
+def case_ref(app: App, slug: str) -> str:
+    """A registered case of the förbund (its dnr), else an idea (its number).
+
+    A dnr holds a slash (2012/011-01): routes take it as `{ref:path}`.
+    """
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        insats_id = session.execute(
+            select(_I.c.id)
+            .where(_I.c.forbund_id == forbund_id)
+            .order_by(_I.c.dnr.is_(None), _I.c.id)
+            .limit(1)
+        ).scalar_one()
+        insats = session.get(Insats, insats_id)
+        assert insats is not None
+    from workflow.services.cases.records import case_ref as ref_of
+
+    return ref_of(insats)
+
+
+@sample("person_id")
+def person_id(app: App, slug: str) -> str:
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        return str(
+            session.execute(select(_P.c.id).where(_P.c.forbund_id == forbund_id).order_by(_P.c.id))
+            .scalars()
+            .first()
+        )
+
+
+def finder_for(route_extra: dict[str, object] | None, param: str) -> Finder | None:
+    named = (route_extra or {}).get("x-finsam-samples")
+    if isinstance(named, dict) and param in named:
+        return FINDERS.get(str(named[param]))
+    return FINDERS.get(param)
