@@ -33,7 +33,7 @@ from workflow.services.cases.records import (
     find_case,
     parties_of,
 )
-from workflow.services.cases.rights import scopes_clause, visible_case, visible_scopes
+from workflow.services.cases.rights import Scope, scopes_clause, visible_case, visible_scopes
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import find_actor
 from workflow.services.paging import Keyset, Page, bytewise, check_limit
@@ -196,6 +196,7 @@ class CaseFilter:
     - `text`: found in the diarienummer or the title, case-insensitively.
     - `project_owner_email`: the case's projektägare.
     - `viewer_email`: only the cases this person may see (services/cases/rights.py).
+    - `scopes`: only the cases in the union of these scopes (rights.py; () is no case).
     """
 
     state: str | None = None
@@ -206,6 +207,7 @@ class CaseFilter:
     text: str | None = None
     project_owner_email: str | None = None
     viewer_email: str | None = None
+    scopes: tuple[Scope, ...] | None = None
 
 
 _INSATS = INSATS_TABLE
@@ -304,6 +306,9 @@ def _conditions(
         visible = scopes_clause(visible_scopes(app, viewer))
         if visible is not None:
             where.append(visible)
+    within = scopes_clause(filters.scopes)
+    if within is not None:
+        where.append(within)
     return where
 
 
