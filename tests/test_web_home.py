@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from tests.support import TravelClock
 from tests.web_support import BASE_URL, ClientFactory, WebClient
@@ -37,8 +37,8 @@ def signed_in(web: FastAPI, demo_app: App) -> Iterator[ClientFactory]:
         login: DemoLogin = demo_login(role, forbund)
         with demo_app.db.transaction() as session:
             person_id = session.execute(
-                select(Person.id)
-                .join(Forbund, Forbund.id == Person.forbund_id)
+                select(col(Person.id))
+                .join(Forbund, col(Forbund.id) == Person.forbund_id)
                 .where(Forbund.slug == forbund, Person.email == login.email)
             ).scalar_one()
             token = create_session(demo_app, session, person_id, demo_app.clock())
