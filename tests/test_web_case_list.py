@@ -9,9 +9,12 @@ import re
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests import test_web_home
+from tests.browser_support import assert_accessible, log_in
 from tests.web_support import ClientFactory, WebClient
 from workflow.app import App
 from workflow.services import cases
@@ -225,3 +228,75 @@ def test_the_lists_need_a_login(anonymous: WebClient) -> None:
     for path in ("/", "/arenden?state=inkommen", "/arenden.csv", "/arenden.xlsx"):
         answer = anonymous.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/logga-in")
+
+
+# -- in a real browser ----------------------------------------------------------------------
+
+
+def _tab_to(page: Page, target: Locator, presses: int = 40) -> None:
+    """Press Tab until `target` has the focus (a keyboard user's way there), visibly."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("el => el === document.activeElement"):
+            break
+    expect(target).to_be_focused()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+@pytest.mark.browser
+def test_filter_and_page_through_the_list_by_keyboard_only(
+    live_server: str, page: Page, demo_app: App
+) -> None:
+    page.goto(f"{live_server}/logga-in?nasta=/arenden%3Flimit%3D2")
+    log_in(page, demo_login(Role.FORBUNDSCHEF).email)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ärenden")
+    assert_accessible(page)
+    # Choose the state with the arrow keys in the closed list, the year in its field, Enter.
+    state = page.get_by_label("Tillstånd")
+    _tab_to(page, state)
+    for _ in range(20):
+        if state.input_value() == "pagaende":
+            break
+        page.keyboard.press("ArrowDown")
+    expect(state).to_have_value("pagaende")
+    year = page.get_by_label("År")
+    _tab_to(page, year, presses=5)
+    page.keyboard.type("2014")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"state=pagaende.*year=2014.*limit=2"))
+    expected = _service_refs(demo_app, "akst", state="pagaende", year=2014)
+    expect(page.get_by_role("heading", level=2)).to_have_text(f"{len(expected)} ärenden")
+    seen = [row.get_attribute("data-ref") for row in page.locator("tr[data-ref]").all()]
+    while True:
+        following = page.get_by_role("link", name="Nästa sida")
+        if following.count() == 0:
+            break
+        _tab_to(page, following, presses=60)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        seen += [row.get_attribute("data-ref") for row in page.locator("tr[data-ref]").all()]
+    assert seen == expected and len(expected) > 2
+    expect(page.get_by_label("År")).to_have_value("2014")  # the filter is still chosen
+    assert_accessible(page)
+
+
+@pytest.mark.browser
+def test_the_start_page_and_the_list_are_accessible_for_two_roles(
+    live_server: str, browser: Browser
+) -> None:
+    for role in (Role.FORBUNDSCHEF, Role.PROJEKTAGARE):
+        context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm")
+        tab = context.new_page()
+        tab.goto(f"{live_server}/logga-in")
+        log_in(tab, demo_login(role).email)
+        expect(tab.get_by_role("heading", level=1)).to_have_text("Att göra")
+        expect(tab.get_by_role("heading", name="Väntar på dig")).to_be_visible()
+        assert_accessible(tab)
+        tab.get_by_role("link", name="Ärenden", exact=True).click()
+        expect(tab.get_by_role("heading", level=1)).to_have_text("Ärenden")
+        expect(tab.get_by_role("link", name="Ärenden", exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+        assert_accessible(tab)
+        context.close()
