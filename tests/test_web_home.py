@@ -168,3 +168,18 @@ def test_a_handlaggare_sees_their_ideas_and_a_projektagare_their_insatser(
         )
         # Their own are what they may see (actions.yaml see_case), the first ten in list order.
         assert refs == [view.ref for view in visible][:10] and refs
+
+
+def test_a_large_state_is_counted_up_to_a_cap_and_says_so(
+    signed_in: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow.services.cases import todo
+
+    # The cap keeps a count from reading a whole state's index; a small one shows its words.
+    monkeypatch.setattr(todo, "COUNT_CAP", 2)
+    page = signed_in(Role.FORBUNDSCHEF).get("/").text
+    assert "Pågående (fler än 2)</h3>" in page and "Idé (2)</h3>" in page
+    assert "Fler än " in page
+    start = page.index('aria-labelledby="att-gora-pagaende"')
+    pagaende = page[start : page.index("</table>", start)]
+    assert len(re.findall(r"<tr data-ref=", pagaende)) == 6  # all shown; only the count stops

@@ -10,8 +10,9 @@ agreements, closure) wait on their own pages, not on a case's; the kansli's over
     mine_for(app, forbund=..., viewer_email=..., limit=10)     -> Mine: their ideas, insatser
     kansli_overview(app, forbund=..., viewer_email=...)        -> per state, or None
 
-Every list is filtered in SQL and cut at `limit` per group (keyset order, as the case list):
-a start page costs a few queries whatever the number of cases. "Since" is when the case last
+Every list is filtered in SQL and cut at `limit` per group (what waits: the longest known
+first, by id; one's own: in the case list's order): a start page costs a few queries per state
+whatever the number of cases. "Since" is when the case last
 entered its state (its audit history), read for the cases shown only.
 """
 
@@ -22,17 +23,24 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlmodel import Session
+from sqlmodel import select as sqlmodel_select
 
 from workflow.clock import local, local_date
 from workflow.conditions import RELATIONS, relations_held
 from workflow.lifecycle.definition import SERVICES, Lifecycle, TransitionDef
 from workflow.lifecycle.refusals import who_may
-from workflow.models import AuditEvent, ForbundRef
+from workflow.models import AuditEvent, ForbundRef, Insats
 from workflow.services.cases.records import INSATS_TABLE, SUBJECT
 from workflow.services.cases.rights import SEE, Scope, actionable_scopes, scopes_clause
-from workflow.services.cases.views import CaseFilter, CaseView, count_cases, list_cases
+from workflow.services.cases.views import (  # _views: the list's views, 3 queries a page
+    CaseFilter,
+    CaseView,
+    _views,
+    count_cases,
+    list_cases,
+)
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.services.paging import check_limit
@@ -47,6 +55,9 @@ KANSLI_ROLES = frozenset({Role.FORBUNDSCHEF, Role.SEKRETERARE, Role.ADMIN})
 OVERVIEW_ROLES = frozenset({Role.FORBUNDSCHEF})
 
 MAX_PER_GROUP = 100
+# A start page counts the cases of a state up to this many: each count then reads at most that
+# many rows of the state's index, and "more than 1 000" is as much to do as 10 000.
+COUNT_CAP = 1000
 
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
@@ -68,8 +79,10 @@ class TodoGroup:
 
     state: str
     state_label: str
+    # How many, counted up to COUNT_CAP; more than that is `capped` ("fler än 1 000").
     count: int
     cases: list[Waiting]
+    capped: bool = False
 
     @property
     def more(self) -> bool:
@@ -83,6 +96,10 @@ class Todo:
     @property
     def count(self) -> int:
         return sum(group.count for group in self.groups)
+
+    @property
+    def capped(self) -> bool:
+        return any(group.capped for group in self.groups)
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,7 @@ class KansliState:
     state_label: str
     count: int
     steps: tuple[KansliStep, ...]
+    capped: bool = False
 
 
 # -- what waits on a person -----------------------------------------------------------------
@@ -129,17 +147,26 @@ def todo_for(app: App, *, forbund: str | None, viewer_email: str, limit: int = 1
         organisation = resolve_forbund(session, forbund, viewer_email)
         actor = find_actor(session, organisation, viewer_email)
         scopes = tuple(actionable_scopes(app, actor))
-        counts = _counts_by_state(session, organisation, scopes)
-    pages: list[tuple[str, int, list[CaseView]]] = []
-    for state in lifecycle.states:
-        if counts.get(state):
-            filters = CaseFilter(state=state, scopes=scopes)
-            page = list_cases(app, forbund=organisation.slug, filters=filters, limit=limit)
-            pages.append((state, counts[state], page.items))
+        acting = {state for scope in scopes for state in scope.states or lifecycle.states}
+        states = [state for state in lifecycle.states if state in acting]
+        counts = _counts_in_states(session, organisation, scopes, states)
+        waiting = [state for state in states if counts.get(state)]
+        first = _first_in_states(session, organisation, scopes, waiting, limit)
+        views = {view.id: view for view in _views(session, app, first)}
+        pages: list[tuple[str, int, list[CaseView]]] = [
+            (state, counts[state], [views[c.id] for c in first if c.state == state])  # type: ignore[index]
+            for state in waiting
+        ]
     shown = _waiting(app, actor, lifecycle, [view for _, _, items in pages for view in items])
     return Todo(
         [
-            TodoGroup(state, lifecycle.label_of(state), count, [shown[v.id] for v in items])
+            TodoGroup(
+                state,
+                lifecycle.label_of(state),
+                min(count, COUNT_CAP),
+                [shown[v.id] for v in items],
+                capped=count > COUNT_CAP,
+            )
             for state, count, items in pages
         ]
     )
@@ -193,17 +220,26 @@ def kansli_overview(
         actor = find_actor(session, organisation, viewer_email)
         if not actor.roles & OVERVIEW_ROLES:
             return None
-        counts = _counts_by_state(session, organisation, None)
-    overview = []
-    for state in lifecycle.states:
-        steps = tuple(
-            _kansli_step(lifecycle, transition)
-            for transition in lifecycle.transitions
-            if state in transition.sources and transition.roles & KANSLI_ROLES
+        steps = {
+            state: tuple(
+                _kansli_step(lifecycle, transition)
+                for transition in lifecycle.transitions
+                if state in transition.sources and transition.roles & KANSLI_ROLES
+            )
+            for state in lifecycle.states
+        }
+        counts = _counts_in_states(session, organisation, None, [s for s in steps if steps[s]])
+    return [
+        KansliState(
+            state,
+            lifecycle.label_of(state),
+            min(counts[state], COUNT_CAP),
+            steps[state],
+            capped=counts[state] > COUNT_CAP,
         )
-        if steps and counts.get(state):
-            overview.append(KansliState(state, lifecycle.label_of(state), counts[state], steps))
-    return overview
+        for state in lifecycle.states
+        if counts.get(state)
+    ]
 
 
 def _kansli_step(lifecycle: Lifecycle, transition: TransitionDef) -> KansliStep:
@@ -217,17 +253,68 @@ def _kansli_step(lifecycle: Lifecycle, transition: TransitionDef) -> KansliStep:
 # -- shared ---------------------------------------------------------------------------------
 
 
-def _counts_by_state(
-    session: Session, organisation: ForbundRef, scopes: tuple[Scope, ...] | None
-) -> dict[str, int]:
-    where = [INSATS_TABLE.c.forbund_id == organisation.id]
+def _within(
+    organisation: ForbundRef, scopes: tuple[Scope, ...] | None, state: str
+) -> list[ColumnElement[bool]]:
+    where = [INSATS_TABLE.c.forbund_id == organisation.id, INSATS_TABLE.c.state == state]
     within = scopes_clause(scopes)
     if within is not None:
         where.append(within)
-    rows = session.execute(
-        select(INSATS_TABLE.c.state, func.count()).where(*where).group_by(INSATS_TABLE.c.state)
-    ).all()
+    return where
+
+
+def _counts_in_states(
+    session: Session,
+    organisation: ForbundRef,
+    scopes: tuple[Scope, ...] | None,
+    states: list[str],
+) -> dict[str, int]:
+    """How many of the förbund's cases in each state are within the scopes, each counted up to
+    one more than COUNT_CAP (so the caller can tell "more than"): one query, reading at most
+    that many rows of the state's index per state."""
+    if not states:
+        return {}
+    parts = []
+    for state in states:
+        found = (
+            select(INSATS_TABLE.c.id)
+            .where(*_within(organisation, scopes, state))
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        parts.append(
+            select(literal(state).label("state"), func.count().label("n")).select_from(found)
+        )
+    rows = session.execute(union_all(*parts)).all()
     return {state: int(count) for state, count in rows}
+
+
+def _first_in_states(
+    session: Session,
+    organisation: ForbundRef,
+    scopes: tuple[Scope, ...],
+    states: list[str],
+    limit: int,
+) -> list[Insats]:
+    """The first `limit` cases of each state within the scopes, the longest known first (by
+    id: the order they came in, which the state's index gives without sorting)."""
+    if not states:
+        return []
+    parts = [
+        select(
+            select(INSATS_TABLE.c.id)
+            .where(*_within(organisation, scopes, state))
+            .order_by(INSATS_TABLE.c.id)
+            .limit(limit)
+            .subquery()
+        )
+        for state in states
+    ]
+    ids = session.execute(union_all(*parts)).scalars().all()
+    if not ids:
+        return []
+    query = sqlmodel_select(Insats).where(INSATS_TABLE.c.id.in_(ids)).order_by(INSATS_TABLE.c.id)
+    return list(session.exec(query).all())
 
 
 def _waiting(
