@@ -186,10 +186,10 @@ class EngineRun:
             return session.exec(select(func.count()).select_from(AuditEvent)).one()
 
     def ended(self) -> int:
-        return sum(
-            1
-            for c in cases.list_cases(self.app, forbund="bench")
-            if c.state == "avslutad_implementerad"
+        return cases.count_cases(
+            self.app,
+            forbund="bench",
+            filters=cases.CaseFilter(state="avslutad_implementerad"),
         )
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ def test_the_demo_holds_seed_004_in_its_states_with_a_whole_audit_trail(
 ) -> None:
     result = demo.load_demo(app)
     assert result.created
-    listed = cases.list_cases(app, forbund=demo.SLUG)
+    listed = list(cases.iter_cases(app, forbund=demo.SLUG))
     by_title = {c.title: c for c in listed}
     utgangspunkten = by_title["Utgångspunkten"]
     assert (utgangspunkten.dnr, utgangspunkten.state) == ("2012/011-01", "pagaende")
@@ -41,7 +41,7 @@ def test_the_demo_holds_seed_004_in_its_states_with_a_whole_audit_trail(
     with app.db.reading() as session:
         assert all(r.ok for r in audit.verify(session))
     assert not demo.load_demo(app).created  # a second run changes nothing
-    assert len(cases.list_cases(app, forbund=demo.SLUG)) == len(listed)
+    assert cases.count_cases(app, forbund=demo.SLUG) == len(listed)
 
 
 def test_the_demos_2012_history_is_made_of_the_real_records(app: App) -> None:
@@ -50,7 +50,7 @@ def test_the_demos_2012_history_is_made_of_the_real_records(app: App) -> None:
     avtal behind it. Now each seed-004 insats has its recommendation, its bifall in §§ 45–50
     of the justerat protocol of 2012-11-23, its budget lines from that §, and a signed avtal."""
     demo.load_demo(app)
-    by_title = {c.title: c for c in cases.list_cases(app, forbund=demo.SLUG)}
+    by_title = {c.title: c for c in cases.iter_cases(app, forbund=demo.SLUG)}
     with app.db.reading() as session:
         for number, seed in enumerate(demo.SEED_004, start=45):
             case = by_title[seed[0]]

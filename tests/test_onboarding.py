@@ -359,7 +359,7 @@ def test_the_demo_sets_up_norra_vastmanland_from_its_file_with_the_2011_grant(
     result = demo.load_demo(app)
     [second] = result.also
     assert (second.forbund, second.created, second.cases) == ("nv", True, 1)
-    [insats] = cases.list_cases(app, forbund="nv")
+    [insats] = cases.list_cases(app, forbund="nv").items
     assert (insats.title, insats.state) == (norra_vastmanland.TITLE, "pagaende")
     [year] = budget.figures(app, years=[2011], forbund="nv")
     assert (year.frame_tkr, [i.granted_tkr for i in year.insatser]) == (7000, [150])

@@ -14,6 +14,7 @@ from workflow.app import App
 from workflow.case_fields import parse_assignments
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.paged import emit_pages, page_options
 from workflow.errors import BadInput
 from workflow.lifecycle.definition import Lifecycle
 from workflow.services import cases as case_service
@@ -31,31 +32,64 @@ def _period(view: CaseView) -> str:
     return f"{view.start or '?'} – {view.end or '?'}"
 
 
-@cases.command("list", help="Lista förbundets insatser.")
+@cases.command(
+    "list", help="Lista förbundets insatser, en sida i taget (registrerade efter dnr, sedan idéer)."
+)
 @click.option("--state", help="Visa bara insatser i detta tillstånd (t.ex. pagaende).")
+@click.option("--inriktning", help="Bara denna inriktning (individ eller struktur).")
+@click.option("--year", type=int, help="Bara insatser vars period berör detta år.")
+@click.option("--party", help="Bara insatser där denna part (namn eller id) deltar eller äger.")
+@click.option("--search", "text", help="Sök i dnr och titel (skiftlägesokänsligt).")
+@click.option("--owner", "owner_email", metavar="EMAIL", help="Bara denna projektägares insatser.")
+@click.option("--as", "viewer", metavar="EMAIL", help="Bara de insatser denna person får se.")
+@page_options
 @json_option
 @pass_app()
-def list_command(app: App, state: str | None, as_json: bool) -> None:
-    views = case_service.list_cases(app, forbund=app.settings.forbund, state=state)
-    emit(
-        as_json,
-        [v.to_json() for v in views],
-        lambda: print_table(
-            ["Dnr", "Titel", "Tillstånd", "Rekommendation", "Insatsägare", "Period", "Version"],
-            [
-                [
-                    v.ref,
-                    v.title,
-                    v.state_label,
-                    v.recommendation_label,
-                    v.owner_party,
-                    _period(v),
-                    v.version,
-                ]
-                for v in views
-            ],
-            empty="(inga insatser)",
+def list_command(
+    app: App,
+    state: str | None,
+    inriktning: str | None,
+    year: int | None,
+    party: str | None,
+    text: str | None,
+    owner_email: str | None,
+    viewer: str | None,
+    limit: int,
+    after: str | None,
+    all_pages: bool,
+    as_json: bool,
+) -> None:
+    filters = case_service.CaseFilter(
+        state=state,
+        inriktning=inriktning,
+        year=year,
+        party=party,
+        text=text,
+        project_owner_email=owner_email,
+        viewer_email=viewer,
+    )
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: case_service.list_cases(
+            app, forbund=forbund, filters=filters, after=start, limit=size
         ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=CaseView.to_json,
+        headers=["Dnr", "Titel", "Tillstånd", "Rekommendation", "Insatsägare", "Period", "Version"],
+        row=lambda v: [
+            v.ref,
+            v.title,
+            v.state_label,
+            v.recommendation_label,
+            v.owner_party,
+            _period(v),
+            v.version,
+        ],
+        empty="(inga insatser)",
+        more="Fler ärenden",
     )
 
 

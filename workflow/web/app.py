@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, health, home, info, password
+from workflow.web.routes import auth, case_list, health, home, info, password
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -33,6 +33,7 @@ ROUTERS: list[APIRouter] = [
     password.router,
     home.router,
     info.router,
+    case_list.router,
 ]
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.

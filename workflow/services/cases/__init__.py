@@ -10,26 +10,34 @@ from workflow.services.cases.records import SUBJECT, case_ref, find_case, read_c
 from workflow.services.cases.rights import Scope, actionable_scopes, can_see, visible_scopes
 from workflow.services.cases.steps import OthersCan, Step, others_can, steps_for
 from workflow.services.cases.views import (
+    CaseFilter,
     CaseView,
     EventView,
+    count_cases,
     get_case,
+    iter_cases,
     list_cases,
 )
+from workflow.services.paging import Page
 
 __all__ = [
     "SUBJECT",
+    "CaseFilter",
     "CaseView",
     "EventView",
     "OthersCan",
+    "Page",
     "Scope",
     "Step",
     "actionable_scopes",
     "can_see",
     "case_ref",
+    "count_cases",
     "find_case",
     "fire",
     "fire_in",
     "get_case",
+    "iter_cases",
     "list_cases",
     "others_can",
     "read_case",

@@ -49,6 +49,9 @@ class Step:
     reasons: tuple[str, ...]
     to_state: str = ""
     to_label: str = ""
+    # The person's roles and relation to the case allow the step (its conditions aside): the
+    # step waits on them (services/cases/todo.py lists such cases on their start page).
+    permitted: bool = False
 
 
 # A stand-in comment for the dry run: which conditions does a comment satisfy?
@@ -86,6 +89,7 @@ def judge(
             reasons.append(role_reason(lifecycle, transition))
         elif not transition.permits(actor.roles, held):
             reasons.append(relation_reason(lifecycle, transition, actor.roles))
+        permitted = not reasons
         without = _unmet(transition, facts)
         remaining = _unmet(transition, with_comment)
         if not reasons:
@@ -102,6 +106,7 @@ def judge(
                 reasons=tuple(reasons),
                 to_state=transition.dest,
                 to_label=lifecycle.label_of(transition.dest),
+                permitted=permitted,
             )
         )
     return steps

@@ -4,10 +4,13 @@ what a person may do on a case now.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -17,16 +20,24 @@ from workflow.errors import BadInput
 from workflow.models import (
     AuditEvent,
     Case,
+    ForbundRef,
     Insats,
     InsatsParty,
     Party,
     Person,
 )
-from workflow.services.cases.records import SUBJECT, case_ref, find_case, parties_of
-from workflow.services.cases.rights import visible_case
+from workflow.services.cases.records import (
+    INSATS_TABLE,
+    SUBJECT,
+    case_ref,
+    find_case,
+    parties_of,
+)
+from workflow.services.cases.rights import Scope, scopes_clause, visible_case, visible_scopes
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import find_actor
-from workflow.vocabulary import inriktning_label, recommendation_label
+from workflow.services.paging import Keyset, Page, bytewise, check_limit
+from workflow.vocabulary import Inriktning, inriktning_label, recommendation_label
 
 
 @dataclass
@@ -171,34 +182,224 @@ def get_case(
         return view(session, app, case, with_history=True)
 
 
-def list_cases(app: App, *, forbund: str | None = None, state: str | None = None) -> list[CaseView]:
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a list shows; every field narrows it (all of them together), in SQL.
+
+    - `state`, `states`: the case is in this state / in one of these (both given: in both).
+    - `inriktning`: individ or struktur.
+    - `year`: the case's period touches that calendar year: it starts on or before 31 December
+      and has no end or ends on or after 1 January. A case without a start date (an idea, most
+      drafts) has no period and is not in any year. (The period, not the requested budget's
+      years: the period is what the case says it runs; the budget is a request.)
+    - `party`: a party's name (any case) or id that takes part in the case or owns it.
+    - `text`: found in the diarienummer or the title, case-insensitively.
+    - `project_owner_email`: the case's projektägare.
+    - `viewer_email`: only the cases this person may see (services/cases/rights.py).
+    - `scopes`: only the cases in the union of these scopes (rights.py; () is no case).
+    """
+
+    state: str | None = None
+    states: tuple[str, ...] = ()
+    inriktning: str | None = None
+    year: int | None = None
+    party: str | None = None
+    text: str | None = None
+    project_owner_email: str | None = None
+    viewer_email: str | None = None
+    scopes: tuple[Scope, ...] | None = None
+
+
+_INSATS = INSATS_TABLE
+_INSATS_PARTY = InsatsParty.__table__  # type: ignore[attr-defined]
+
+# Registered cases by dnr (bytewise, the same on both databases), then ideas by id.
+_IDEAS_LAST = when((_INSATS.c.dnr.is_(None), 1), else_=0)
+CASE_ORDER = Keyset("cases", (_IDEAS_LAST, bytewise(_INSATS.c.dnr), _INSATS.c.id))
+
+
+def _case_key(case: Insats) -> tuple[int, str | None, int]:
+    return (1 if case.dnr is None else 0, case.dnr, case.id)  # type: ignore[return-value]
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _party_id(session: Session, organisation: ForbundRef, party: str) -> int:
+    wanted = party.strip()
+    rows = session.exec(
+        select(Party.id, Party.name)
+        .where(Party.forbund_id == organisation.id)
+        .order_by(col(Party.name))
+    ).all()
+    for party_id, name in rows:
+        if name.casefold() == wanted.casefold() or (wanted.isdigit() and party_id == int(wanted)):
+            return party_id  # type: ignore[return-value]
+    known = ", ".join(name for _, name in rows) or "inga"
+    raise BadInput(f"okänd part {party!r} i förbundet {organisation.slug}; kända: {known}")
+
+
+def _person_id(session: Session, organisation: ForbundRef, email: str) -> int:
+    person_id = session.exec(
+        select(Person.id).where(
+            Person.forbund_id == organisation.id, Person.email == email.strip().lower()
+        )
+    ).first()
+    if person_id is None:
+        raise BadInput(
+            f"ingen person med e-post {email!r} i förbundet {organisation.slug}; "
+            "se 'finsam people list'"
+        )
+    return person_id
+
+
+def _conditions(
+    session: Session, app: App, organisation: ForbundRef, filters: CaseFilter
+) -> list[ColumnElement[bool]]:
+    """The filter as WHERE conditions on the insats table (the förbund's cases only)."""
     lifecycle = app.lifecycles[SUBJECT].lifecycle
-    if state is not None and state not in lifecycle.states:
-        raise BadInput(f"okänt tillstånd {state!r}; kända: {', '.join(lifecycle.states)}")
-    with app.db.reading() as session:
-        organisation = resolve_forbund(session, forbund)
-        query = select(Insats).where(Insats.forbund_id == organisation.id)
-        if state is not None:
-            query = query.where(Insats.state == state)
-        # Registered cases by dnr, then ideas; the same order on SQLite and PostgreSQL.
-        order = (col(Insats.dnr).is_(None), col(Insats.dnr), col(Insats.id))
-        cases = session.exec(query.order_by(*order)).all()
-        # Parties and project owners of all listed cases in two queries, not two per case.
-        parties: dict[int, list[PartyRef]] = {case.id: [] for case in cases}  # type: ignore[misc]
-        for insats_id, party in session.exec(
-            select(InsatsParty.insats_id, Party)
+    for state in (filters.state, *filters.states):
+        if state is not None and state not in lifecycle.states:
+            raise BadInput(f"okänt tillstånd {state!r}; kända: {', '.join(lifecycle.states)}")
+    known_inriktning = [i.value for i in Inriktning]
+    if filters.inriktning is not None and filters.inriktning not in known_inriktning:
+        raise BadInput(
+            f"okänd inriktning {filters.inriktning!r}; kända: {', '.join(known_inriktning)}"
+        )
+    where: list[ColumnElement[bool]] = [_INSATS.c.forbund_id == organisation.id]
+    if filters.state is not None:
+        where.append(_INSATS.c.state == filters.state)
+    if filters.states:
+        where.append(_INSATS.c.state.in_(sorted(set(filters.states))))
+    if filters.inriktning is not None:
+        where.append(_INSATS.c.inriktning == filters.inriktning)
+    if filters.year is not None:
+        if isinstance(filters.year, bool) or not 1900 <= filters.year <= 2200:
+            raise BadInput(f"ogiltigt år {filters.year!r}; ange ett år som 2026")
+        where.append(_INSATS.c.start_date <= date(filters.year, 12, 31))
+        where.append(
+            or_(_INSATS.c.end_date.is_(None), _INSATS.c.end_date >= date(filters.year, 1, 1))
+        )
+    if filters.party is not None:
+        party_id = _party_id(session, organisation, filters.party)
+        takes_part = (
+            select(_INSATS_PARTY.c.insats_id)
+            .where(_INSATS_PARTY.c.insats_id == _INSATS.c.id, _INSATS_PARTY.c.party_id == party_id)
+            .exists()
+        )
+        where.append(or_(_INSATS.c.owner_party_id == party_id, takes_part))
+    if filters.text is not None and filters.text.strip():
+        pattern = _like(filters.text.strip())
+        where.append(
+            or_(
+                _INSATS.c.dnr.ilike(pattern, escape="\\"),
+                _INSATS.c.title.ilike(pattern, escape="\\"),
+            )
+        )
+    if filters.project_owner_email is not None:
+        owner_id = _person_id(session, organisation, filters.project_owner_email)
+        where.append(_INSATS.c.project_owner_id == owner_id)
+    if filters.viewer_email is not None:
+        viewer = find_actor(session, organisation, filters.viewer_email)
+        visible = scopes_clause(visible_scopes(app, viewer))
+        if visible is not None:
+            where.append(visible)
+    within = scopes_clause(filters.scopes)
+    if within is not None:
+        where.append(within)
+    return where
+
+
+def _organisation(session: Session, forbund: str | None, filters: CaseFilter) -> ForbundRef:
+    return resolve_forbund(session, forbund, filters.viewer_email)
+
+
+def _views(session: Session, app: App, found: Sequence[Insats]) -> list[CaseView]:
+    """The views of these cases: their parties, owner parties and project owners in three
+    queries, whatever the number of cases."""
+    ids = [case.id for case in found]
+    parties: dict[int, list[PartyRef]] = {case_id: [] for case_id in ids}  # type: ignore[misc]
+    if ids:
+        for insats_id, party_id, kind, name in session.exec(
+            select(InsatsParty.insats_id, Party.id, Party.kind, Party.name)
             .join(Party, col(Party.id) == col(InsatsParty.party_id))
-            .join(Insats, col(Insats.id) == col(InsatsParty.insats_id))
-            .where(Insats.forbund_id == organisation.id)
-            .order_by(col(Party.id))
+            .where(col(InsatsParty.insats_id).in_(ids))
+            .order_by(col(InsatsParty.insats_id), col(Party.id))
         ):
-            if insats_id in parties:
-                parties[insats_id].append(PartyRef(party.id, party.kind, party.name))  # type: ignore[arg-type]
-        people = {
-            person.id: person
-            for person in session.exec(select(Person).where(Person.forbund_id == organisation.id))
-        }
-        return [
-            view(session, app, case, with_history=False, parties=parties[case.id], people=people)  # type: ignore[arg-type, index]
-            for case in cases
-        ]
+            parties[insats_id].append(PartyRef(party_id, kind, name))  # type: ignore[arg-type]
+    # Owners not among a case's parties: loaded once into the session, where `view` finds them.
+    missing = {
+        case.owner_party_id
+        for case in found
+        if case.owner_party_id is not None
+        and all(p.id != case.owner_party_id for p in parties[case.id])  # type: ignore[index]
+    }
+    owners = (
+        list(session.exec(select(Party).where(col(Party.id).in_(sorted(missing)))))
+        if missing
+        else []
+    )
+    wanted = sorted({case.project_owner_id for case in found if case.project_owner_id})
+    people = (
+        {p.id: p for p in session.exec(select(Person).where(col(Person.id).in_(wanted)))}
+        if wanted
+        else {}
+    )
+    views = [
+        view(session, app, case, with_history=False, parties=parties[case.id], people=people)  # type: ignore[arg-type, index]
+        for case in found
+    ]
+    del owners  # kept alive until every view has read its owner from the session
+    return views
+
+
+def list_cases(
+    app: App,
+    *,
+    forbund: str | None = None,
+    filters: CaseFilter = CaseFilter(),
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[CaseView]:
+    """One page of the förbund's cases that match the filter: registered cases by dnr, then
+    ideas by id (the same order on SQLite and PostgreSQL). `after` is the `next_after` of the
+    page before; `limit` 1 to 500."""
+    check_limit(limit)
+    with app.db.reading() as session:
+        organisation = _organisation(session, forbund, filters)
+        query = select(Insats).where(*_conditions(session, app, organisation, filters))
+        rows = session.exec(CASE_ORDER.page(query, after, limit)).all()
+        page = CASE_ORDER.cut(rows, limit, _case_key)
+        return Page(_views(session, app, page.items), page.next_after)
+
+
+def count_cases(app: App, *, forbund: str | None = None, filters: CaseFilter = CaseFilter()) -> int:
+    """How many of the förbund's cases match the filter (one query)."""
+    with app.db.reading() as session:
+        organisation = _organisation(session, forbund, filters)
+        query = (
+            select(func.count())
+            .select_from(_INSATS)
+            .where(*_conditions(session, app, organisation, filters))
+        )
+        return int(session.exec(query).one())
+
+
+def iter_cases(
+    app: App,
+    *,
+    forbund: str | None = None,
+    filters: CaseFilter = CaseFilter(),
+    batch: int = 500,
+) -> Iterator[CaseView]:
+    """Every matching case in list order, a page at a time (for exports and streaming): the
+    memory of one page, whatever the number of cases."""
+    after: str | None = None
+    while True:
+        page = list_cases(app, forbund=forbund, filters=filters, after=after, limit=batch)
+        yield from page.items
+        if page.next_after is None:
+            return
+        after = page.next_after

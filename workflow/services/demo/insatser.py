@@ -373,7 +373,7 @@ def load_demo(app: App) -> DemoResult:
         second = session.exec(select(Forbund).where(Forbund.slug == NV_SLUG)).one()
         name = second.name
     counts = (
-        (len(people(app, NV_SLUG)), len(cases.list_cases(app, forbund=NV_SLUG)))
+        (len(people(app, NV_SLUG)), cases.count_cases(app, forbund=NV_SLUG))
         if created
         else (0, 0)
     )
@@ -460,4 +460,4 @@ def load_akst(app: App) -> DemoResult:
     load_reminder_demo(app)
     load_meetings_demo(app, SLUG)
     # The meetings and reminders demos add insatser of their own: count what is there.
-    return DemoResult(SLUG, NAME, True, len(PEOPLE), len(cases.list_cases(app, forbund=SLUG)))
+    return DemoResult(SLUG, NAME, True, len(PEOPLE), cases.count_cases(app, forbund=SLUG))

@@ -412,4 +412,5 @@ ENDED_2014 = [("Föreningspool Tjörn", "implementerad")]
 
 
 def _ref_of(app: App, forbund: str, title: str) -> str:
-    return next(c.ref for c in cases.list_cases(app, forbund=forbund) if c.title == title)
+    page = cases.list_cases(app, forbund=forbund, filters=cases.CaseFilter(text=title), limit=500)
+    return next(c.ref for c in page.items if c.title == title)

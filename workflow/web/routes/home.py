@@ -1,18 +1,32 @@
-"""The start page: "Att göra" for the person logged in (the pages of issue 10 fill it)."""
+"""The start page: "Att göra" for the person logged in (services/cases/todo.py decides what)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from workflow.services.cases import todo
 from workflow.vocabulary import role_label
-from workflow.web.deps import CurrentUser
+from workflow.web.deps import AppDep, CurrentUser
 from workflow.web.templating import render
 
 router = APIRouter()
 
+# Cases shown per state (and of one's own); the rest are a link to the filtered case list.
+PER_GROUP = 10
+
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def start_page(request: Request, user: CurrentUser) -> HTMLResponse:
+def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
     roles = sorted(role_label(role) for role in user.roles)
-    return render(request, "home/start.html.j2", {"roles": roles})
+    who = {"forbund": user.forbund_slug, "viewer_email": user.email}
+    return render(
+        request,
+        "home/start.html.j2",
+        {
+            "roles": roles,
+            "todo": todo.todo_for(app, **who, limit=PER_GROUP),
+            "mine": todo.mine_for(app, **who, limit=PER_GROUP),
+            "kansli": todo.kansli_overview(app, **who),
+        },
+    )
