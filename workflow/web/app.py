@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, health, home, info
+from workflow.web.routes import auth, cases, health, home, ideas, info
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -28,6 +28,8 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     home.router,
     info.router,
+    ideas.router,
+    cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.

@@ -49,6 +49,9 @@ class Step:
     reasons: tuple[str, ...]
     to_state: str = ""
     to_label: str = ""
+    # Roles and relation allow the step: only its conditions may stand in the way (and the
+    # fields of the step may be what satisfies them).
+    permitted: bool = False
 
 
 # A stand-in comment for the dry run: which conditions does a comment satisfy?
@@ -82,6 +85,7 @@ def judge(
         facts = Facts(case, today, None, list(case_parties), session)
         with_comment = Facts(case, today, _SOME_COMMENT, list(case_parties), session)
         reasons: list[str] = []
+        permitted = transition.permits(actor.roles, held)
         if not transition.roles & actor.roles:
             reasons.append(role_reason(lifecycle, transition))
         elif not transition.permits(actor.roles, held):
@@ -102,6 +106,7 @@ def judge(
                 reasons=tuple(reasons),
                 to_state=transition.dest,
                 to_label=lifecycle.label_of(transition.dest),
+                permitted=permitted,
             )
         )
     return steps
