@@ -173,7 +173,7 @@ def test_a_case_the_person_may_not_see_is_not_found(client_as: ClientFactory, de
     ref = _ref(demo_app, IDEA)
     for client in (client_as(Role.PROJEKTAGARE), client_as(Role.SEKRETERARE, "nv")):
         answer = client.get(case_url(ref))
-        assert answer.status_code == 404 and "Hittar inget" in answer.text or "finns" in answer.text
+        assert answer.status_code == 404 and ref in answer.text
     assert client_as(Role.SEKRETERARE).get(case_url("ide-9999")).status_code == 404
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from workflow.case_fields import field_label, fields_text
 from workflow.clock import local
 from workflow.errors import BadInput, NotPermitted
 from workflow.services import cases
@@ -108,12 +109,10 @@ async def submit_idea(request: Request, app: AppDep, user: CurrentUser) -> Respo
     posted = forms.read_form(form, IDEA_FIELDS)
     unknown = sorted(set(posted) - set(IDEA_FIELDS))
     values = forms.changed_values({k: v for k, v in posted.items() if k in IDEA_FIELDS}, None)
-    if unknown:  # never dropped: the service names what may be given
-        cases.submit_idea(
-            app,
-            actor_email=user.email,
-            values={"title": "", **{k: posted[k] for k in unknown}},
-            forbund=user.forbund_slug,
+    if unknown:  # never dropped: refused, naming what may be given
+        raise BadInput(
+            f"fältet {unknown[0]!r} ({field_label(unknown[0])}) kan inte anges i en ny idé; "
+            f"tillåtna här: {fields_text(IDEA_FIELDS)}"
         )
     errors = cases.field_errors(app, values=values, forbund=user.forbund_slug)
     if "title" not in values:
