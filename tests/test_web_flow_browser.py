@@ -88,7 +88,9 @@ def test_two_browsers_changing_the_same_case_get_a_conflict(
 ) -> None:
     ref = next(
         c.ref
-        for c in cases.list_cases(demo_app, forbund="akst", filters=cases.CaseFilter(text="IPS")).items
+        for c in cases.list_cases(
+            demo_app, forbund="akst", filters=cases.CaseFilter(text="IPS")
+        ).items
     )
     _as(page, live_server, Role.FORBUNDSCHEF, case_url(ref))
     other = second_context.new_page()

@@ -64,7 +64,7 @@ def test_a_handlaggare_submits_an_idea_and_lands_on_its_page(
     assert answer.headers["location"].startswith("/arenden/ide-")
     shown = client.get(answer.headers["location"]).text
     assert "Idén är inlämnad." in shown and "Arbetsträning i Kungälv" in shown
-    assert "<th scope=\"row\">2027</th><td>400</td>" in shown
+    assert '<th scope="row">2027</th><td>400</td>' in shown
     ref = answer.headers["location"].removeprefix("/arenden/").split("?")[0]
     view = cases.get_case(demo_app, ref=ref, forbund="akst")
     assert sorted(view.parties) == ["Försäkringskassan", "Kungälvs kommun"]

@@ -123,7 +123,10 @@ def widgets(
         value = submitted[name] if name in submitted else current_value(case, name)
         if kind == "budget":
             given = {str(k): v for k, v in (value or {}).items()}
-            value = [(year, given.get(str(year), "")) for year in budget_years(case, this_year, submitted)]
+            value = [
+                (year, given.get(str(year), ""))
+                for year in budget_years(case, this_year, submitted)
+            ]
         choices = CHOICES.get(name, [])
         if kind in {"party", "parties"}:
             choices = [(p, p) for p in parties]

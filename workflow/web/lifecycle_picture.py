@@ -57,7 +57,12 @@ def picture(lifecycle: Lifecycle, current: str, passed: Iterable[str]) -> list[S
         )
         result.append(
             StatePicture(
-                state.name, state.label, state.name == current, state.name in been, state.final, exits
+                state.name,
+                state.label,
+                state.name == current,
+                state.name in been,
+                state.final,
+                exits,
             )
         )
     return result

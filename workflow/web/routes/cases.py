@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workflow.clock import local
-from workflow.errors import BadInput, ConditionFailed, Conflict, FinsamError, NotPermitted
+from workflow.errors import BadInput, ConditionFailed, Conflict
 from workflow.services import cases
 from workflow.services.cases import CaseView, Step
 from workflow.services.funding.budget import lines_of
@@ -172,19 +172,18 @@ async def take_step(request: Request, app: AppDep, user: CurrentUser, ref: str) 
             expected_version=version,
         )
     except Conflict as error:
-        return _conflict(request, app, user, case, error)
-    except NotPermitted:
-        raise
+        now = cases.get_case(app, ref=case.ref, forbund=slug, viewer_email=user.email)
+        if now.version == version:  # nobody changed it: the step is not one of this state
+            raise
+        return _conflict(request, now, error)
     except (BadInput, ConditionFailed) as error:
-        status = error.http_status
-        if isinstance(error, ConditionFailed):
-            status = 400
+        # Refused for what was written (a condition unmet, a field unreadable): the page
+        # again, the reason at the form, the input kept. Other refusals (NotPermitted,
+        # NotFound) are error pages in the service's words (web/errors.py).
         unknown = set(posted) - set(shown)
         if unknown:  # a field the step does not record: refused as the service words it
             raise
-        field_errors = cases.field_errors(
-            app, values=values, forbund=slug, count_parties=False
-        )
+        field_errors = cases.field_errors(app, values=values, forbund=slug, count_parties=False)
         return _page(
             request,
             app,
@@ -195,17 +194,14 @@ async def take_step(request: Request, app: AppDep, user: CurrentUser, ref: str) 
             submitted=posted,
             errors=field_errors,
             comment=comment,
-            status_code=status,
+            status_code=400,
         )
-    except FinsamError:
-        raise
     return RedirectResponse(f"{forms.case_url(done.ref)}?klart={trigger}", status_code=303)
 
 
-def _conflict(
-    request: Request, app: Any, user: Any, seen: CaseView, error: Exception
-) -> HTMLResponse:
-    now = cases.get_case(app, ref=seen.ref, forbund=user.forbund_slug, viewer_email=user.email)
+def _conflict(request: Request, now: CaseView, error: Exception) -> HTMLResponse:
+    """The case changed since the person read it: nothing was saved; the case as it is now,
+    and the way back to it."""
     return render(
         request,
         "cases/conflict.html.j2",

@@ -48,7 +48,13 @@ NAV.append(
         "Ny idé",
         NEW_IDEA_PATH,
         frozenset(
-            {Role.HANDLAGGARE, Role.BEREDNINGSGRUPP, Role.PROJEKTAGARE, Role.FORBUNDSCHEF, Role.ADMIN}
+            {
+                Role.HANDLAGGARE,
+                Role.BEREDNINGSGRUPP,
+                Role.PROJEKTAGARE,
+                Role.FORBUNDSCHEF,
+                Role.ADMIN,
+            }
         ),
     )
 )
