@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, case_list, health, home, info, password
+from workflow.web.routes import auth, case_list, cases, health, home, ideas, info, password
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -34,6 +34,8 @@ ROUTERS: list[APIRouter] = [
     home.router,
     info.router,
     case_list.router,
+    ideas.router,
+    cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.

@@ -5,7 +5,7 @@ The case API is re-exported here, so callers write `cases.fire(...)`, `cases.get
 """
 
 from workflow.services.cases.fire import fire, fire_in
-from workflow.services.cases.ideas import submit_idea
+from workflow.services.cases.ideas import field_errors, submit_idea, too_few_parties
 from workflow.services.cases.records import SUBJECT, case_ref, find_case, read_case
 from workflow.services.cases.rights import Scope, actionable_scopes, can_see, visible_scopes
 from workflow.services.cases.steps import OthersCan, Step, others_can, steps_for
@@ -33,6 +33,7 @@ __all__ = [
     "can_see",
     "case_ref",
     "count_cases",
+    "field_errors",
     "find_case",
     "fire",
     "fire_in",
@@ -43,5 +44,6 @@ __all__ = [
     "read_case",
     "steps_for",
     "submit_idea",
+    "too_few_parties",
     "visible_scopes",
 ]

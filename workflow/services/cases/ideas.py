@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.app import App
-from workflow.case_fields import FieldContext, apply_fields
-from workflow.errors import BadInput, NotPermitted
+from workflow.case_fields import FIELDS, FieldContext, apply_fields, field_label
+from workflow.conditions import distinct_party_count
+from workflow.errors import BadInput, FinsamError, NotPermitted
 from workflow.models import (
     Insats,
 )
@@ -19,6 +20,48 @@ from workflow.text_guard import check_free_text
 from workflow.vocabulary import roles_text
 
 
+def too_few_parties(count: int) -> str:
+    return (
+        f"idén har {count} part(er); minst två parter krävs och alla kommuner räknas som en "
+        "part – välj fler parter"
+    )
+
+
+def field_errors(
+    app: App,
+    *,
+    values: dict[str, Any],
+    forbund: str | None = None,
+    actor_email: str | None = None,
+    count_parties: bool = True,
+) -> dict[str, str]:
+    """Each given field read as `submit_idea` and `fire` read it, on a scratch case that is
+    never written: field name -> the service's sentence, for the fields that are refused (a
+    form shows each beside its field). `count_parties`: parties given must be at least two
+    (all kommuner as one), as `submit_idea(require_parties=True)` demands. Nothing is
+    written."""
+    from workflow.services.organisation.forbund import resolve_forbund
+
+    errors: dict[str, str] = {}
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, actor_email)
+        ctx = FieldContext(session, organisation.id, parties=[])  # type: ignore[arg-type]
+        scratch = Insats(forbund_id=organisation.id, number=0, title="", state="")  # type: ignore[arg-type]
+        for name, raw in values.items():
+            if name not in FIELDS:
+                errors[name] = f"okänt fält {name!r}"
+                continue
+            try:
+                FIELDS[name].apply(scratch, raw, ctx)
+            except FinsamError as error:
+                errors[name] = str(error)
+        if count_parties and "parties" in values and "parties" not in errors:
+            count = distinct_party_count(ctx.parties)
+            if count < 2:
+                errors["parties"] = too_few_parties(count)
+    return errors
+
+
 def submit_idea(
     app: App,
     *,
@@ -26,10 +69,14 @@ def submit_idea(
     values: dict[str, Any],
     forbund: str | None = None,
     comment: str | None = None,
+    require_parties: bool = False,
 ) -> CaseView:
-    """A new idea (state idé) from a handläggargrupp, with whatever is known so far."""
+    """A new idea (state idé) from a handläggargrupp, with whatever is known so far.
+
+    `require_parties`: the idea must name at least two parties (all kommuner count as one),
+    as the web's idea form asks; the CLI's idea may name them later, before registration."""
     if "title" not in values:
-        raise BadInput("en idé behöver en titel (title)")
+        raise BadInput(f"en idé behöver en {field_label('title')} (title)")
     now = app.clock()
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     with app.db.transaction() as session, session.no_autoflush:
@@ -50,6 +97,8 @@ def submit_idea(
         )
         ctx = FieldContext(session, organisation.id, parties=[])  # type: ignore[arg-type]
         recorded = apply_fields(case, values, None, ctx)
+        if require_parties and distinct_party_count(ctx.parties) < 2:
+            raise BadInput(too_few_parties(distinct_party_count(ctx.parties)))
         if comment:
             check_free_text(comment, "kommentaren")
         session.add(case)

@@ -49,8 +49,9 @@ class Step:
     reasons: tuple[str, ...]
     to_state: str = ""
     to_label: str = ""
-    # The person's roles and relation to the case allow the step (its conditions aside): the
-    # step waits on them (services/cases/todo.py lists such cases on their start page).
+    # The person's roles and relation to the case allow the step: only its conditions may stand
+    # in the way (and the step's fields may be what satisfies them). Such a step waits on them
+    # (services/cases/todo.py lists those cases on their start page).
     permitted: bool = False
 
 
