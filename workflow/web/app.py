@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, health, home, info
+from workflow.web.routes import auth, health, home, info, oidc
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -26,6 +26,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
+    oidc.router,
     home.router,
     info.router,
 ]
