@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import base64
 import json
+import warnings
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from authlib.deprecate import AuthlibDeprecationWarning
+
+with warnings.catch_warnings():
+    # authlib 1.9 asks for httpx2 when its httpx client is imported; httpx works. (Its own
+    # "always" filter would print this on every `finsam serve`, so it is silenced here only.)
+    warnings.filterwarnings(
+        "ignore", message="The httpx module is deprecated", category=AuthlibDeprecationWarning
+    )
+    from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from fastapi import Request
 from starlette.responses import Response
 
