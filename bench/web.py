@@ -354,8 +354,8 @@ class Figure:
     note: str = ""
 
 
-def timed(call: Callable[[int], httpx.Response], count: int, warmup: int = 5) -> list[float]:
-    for i in range(warmup):
+def timed(call: Callable[[int], httpx.Response], count: int) -> list[float]:
+    for i in range(min(5, count)):  # warm-up: caches, prepared statements, the first page
         call(-1 - i)
     seconds = []
     for i in range(count):
