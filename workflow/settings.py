@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -145,6 +153,74 @@ class MailSettings(BaseModel):
     catch_up_days: int = Field(default=14, ge=0)
 
 
+# Sweden Connect's OIDC profile: the personal identity number claim and the scope asking for it.
+# Never asked for, never stored, never a way to find a person (domain.md §4).
+PERSONAL_NUMBER_CLAIM = "https://id.oidc.se/claim/personalIdentityNumber"
+PERSONAL_NUMBER_SCOPE = "https://id.oidc.se/scope/naturalPersonNumber"
+
+
+class OidcSettings(BaseModel):
+    """[web.oidc.<förbund>] in config/finsam.toml: login through the förbund's OpenID provider."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The provider's issuer; its metadata is read from <issuer>/.well-known/openid-configuration.
+    issuer: str
+    client_id: str
+    # The NAME of the environment variable holding the client secret (never the secret itself
+    # in the file); unset for a public client that relies on PKCE alone.
+    client_secret_env: str | None = None
+    # Filled from that variable when the settings are read (nothing else reads the environment).
+    client_secret: SecretStr | None = None
+    scopes: list[str] = ["openid", "email"]
+    # Which claim finds the person: "email" (the person's e-mail in this förbund), or another
+    # claim ("sub", an HSA-id claim) whose value is an identity linked with
+    # `finsam people identity EMAIL --issuer ... --subject ...`.
+    person_claim: str = "email"
+    # The text of the button on the login page.
+    label: str = "Logga in med e-legitimation"
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("issuer ska vara en adress som börjar med https://")
+        return value.rstrip("/")
+
+    @field_validator("scopes")
+    @classmethod
+    def _no_personal_number_scope(cls, value: list[str]) -> list[str]:
+        if PERSONAL_NUMBER_SCOPE in value:
+            raise ValueError("personnummer får inte begäras; ta bort scopet för personnummer")
+        if "openid" not in value:
+            raise ValueError("scopes måste innehålla openid")
+        return value
+
+    @field_validator("person_claim")
+    @classmethod
+    def _not_personal_number(cls, value: str) -> str:
+        if value == PERSONAL_NUMBER_CLAIM:
+            raise ValueError(
+                "personnummer får inte användas för att hitta personen; välj email, sub eller HSA-id"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _secret_from_environment(self) -> OidcSettings:
+        if self.client_secret is None and self.client_secret_env:
+            secret = os.environ.get(self.client_secret_env)
+            if not secret:
+                raise ValueError(
+                    f"miljövariabeln {self.client_secret_env} med klienthemligheten är inte satt"
+                )
+            self.client_secret = SecretStr(secret)
+        return self
+
+    @property
+    def by_email(self) -> bool:
+        return self.person_claim == "email"
+
+
 class WebSettings(BaseModel):
     """[web] in config/finsam.toml: the web application (`finsam serve`)."""
 
@@ -171,6 +247,8 @@ class WebSettings(BaseModel):
     login_failures_per_address: int = Field(default=20, ge=1)
     # A password link sent by e-mail works once, for this long.
     password_link_minutes: int = Field(default=60, ge=5)
+    # OpenID Connect login per förbund (slug): [web.oidc.<slug>] tables, see OidcSettings.
+    oidc: dict[str, OidcSettings] = {}
 
     @field_validator("session_absolute_minutes")
     @classmethod

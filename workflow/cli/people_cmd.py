@@ -217,6 +217,28 @@ def password_command(app: App, email: str, from_stdin: bool) -> None:
         forbund=app.settings.forbund,
         by="finsam people password",
     )
+    click.echo(f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade.")
+
+
+@people.command(
+    "identity",
+    help="Koppla en identitet hos förbundets inloggningstjänst (OIDC) till en person.",
+)
+@click.argument("email")
+@click.option("--issuer", required=True, help="Inloggningstjänstens adress (issuer i config).")
+@click.option("--subject", required=True, help="Identiteten där: subject eller HSA-id.")
+@pass_app()
+def identity_command(app: App, email: str, issuer: str, subject: str) -> None:
+    from workflow.services.access import identities
+
+    linked = identities.link_identity(
+        app,
+        email=email,
+        issuer=issuer,
+        subject=subject,
+        forbund=app.settings.forbund,
+        by="finsam people identity",
+    )
     click.echo(
-        f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade."
+        f"{linked.name} <{linked.email}> loggar nu in som {linked.subject} hos {linked.issuer}."
     )

@@ -14,6 +14,7 @@ from workflow.models.funding import (
     Report,
     UppfoljningRecord,
 )
+from workflow.models.identity import PersonIdentity
 from workflow.models.insats import Case, CaseRow, DnrSequence, Insats, InsatsParty
 from workflow.models.meetings import (
     AgendaItem,
@@ -73,3 +74,4 @@ __all__ += [
     "UppfoljningRecord",
 ]
 __all__ += ["LoginFailure", "PasswordCredential", "PasswordLink", "WebSession"]
+__all__ += ["PersonIdentity"]

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, case_list, cases, health, home, ideas, info, password
+from workflow.web.routes import auth, case_list, cases, health, home, ideas, info, oidc, password
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -31,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     health.router,
     auth.router,
     password.router,
+    oidc.router,
     home.router,
     info.router,
     case_list.router,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -48,9 +49,32 @@ def _form(
     return render(
         request,
         "auth/login.html.j2",
-        {"email": email, "nasta": safe_next(nasta), "error": error, "notice": notice},
+        {
+            "email": email,
+            "nasta": safe_next(nasta),
+            "error": error,
+            "notice": notice,
+            "oidc_buttons": oidc_buttons(request, safe_next(nasta)),
+        },
         status_code=status_code,
     )
+
+
+# The login page for other ways in (routes/oidc.py): the same page, the same refusal.
+login_form = _form
+
+
+def oidc_buttons(request: Request, nasta: str) -> list[dict[str, str]]:
+    """One button per förbund with an OpenID provider configured ([web.oidc.<förbund>])."""
+    providers = request.app.state.finsam.settings.web.oidc
+    query = "" if nasta == "/" else "?" + urlencode({"nasta": nasta})
+    return [
+        {
+            "href": f"/logga-in/{slug}/oidc{query}",
+            "label": provider.label if len(providers) == 1 else f"{provider.label} ({slug})",
+        }
+        for slug, provider in sorted(providers.items())
+    ]
 
 
 @router.get(LOGIN_PATH, response_class=HTMLResponse, include_in_schema=False)
