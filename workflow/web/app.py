@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow.app import App
 from workflow.web import errors
+from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import auth, health, home, info
 
@@ -32,7 +33,7 @@ ROUTERS: list[APIRouter] = [
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
 API_PREFIX = "/api/v1"
-API_ROUTERS: list[APIRouter] = []
+API_ROUTERS: list[APIRouter] = [api_cases.router]
 
 
 def create_web_app(app: App) -> FastAPI:
