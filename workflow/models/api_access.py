@@ -32,8 +32,12 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
-    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
-    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
 
 
 class IdempotentRequest(SQLModel, table=True):

@@ -119,9 +119,7 @@ def _record(
         from_state=None,
         to_state="api_nyckel" if trigger == SKAPA else "aterkallad",
         trigger=trigger,
-        actor=by
-        if by is not None
-        else Actor(person.id, person.name, person.email, frozenset()),  # type: ignore[arg-type]
+        actor=by if by is not None else Actor(person.id, person.name, person.email, frozenset()),  # type: ignore[arg-type]
         at=now,
         comment=comment,
         data=data,
@@ -199,7 +197,9 @@ def list_tokens(app: App, *, email: str, forbund: str | None = None) -> list[Tok
     with app.db.reading() as session:
         _, person = _owner(session, forbund, email)
         rows = session.exec(
-            select(ApiToken).where(ApiToken.person_id == person.id).order_by(col(ApiToken.id).desc())
+            select(ApiToken)
+            .where(ApiToken.person_id == person.id)
+            .order_by(col(ApiToken.id).desc())
         ).all()
         return [_view(row, app, now) for row in rows]
 

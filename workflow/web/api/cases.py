@@ -56,7 +56,9 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": Problem,
             "description": described[status],
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
         for status in statuses
     }
@@ -64,7 +66,12 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 router = APIRouter(prefix="/cases", tags=["ärenden"], responses=_problems(400, 401, 404, 422))
 
-ETAG_HEADER = {"ETag": {"description": "Ärendets version, att skicka i If-Match.", "schema": {"type": "string"}}}
+ETAG_HEADER = {
+    "ETag": {
+        "description": "Ärendets version, att skicka i If-Match.",
+        "schema": {"type": "string"},
+    }
+}
 _VERSION = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 _IDEA_NUMBER = re.compile(r"^ide-(\d+)$")
 
@@ -82,9 +89,7 @@ def _check_ref(ref: str, forbund: str) -> str:
         or "\x00" in ref
         or (number is not None and int(number.group(1)) > 2**31 - 1)
     ):
-        raise NotFound(
-            f"inget ärende {ref[:60]!r} i förbundet {forbund}; se 'finsam cases list'"
-        )
+        raise NotFound(f"inget ärende {ref[:60]!r} i förbundet {forbund}; se 'finsam cases list'")
     return ref
 
 
@@ -103,7 +108,7 @@ def _expected_version(if_match: str | None) -> int:
     found = _VERSION.match(if_match)
     if found is None:
         raise BadInput(
-            f"ogiltigt If-Match {if_match[:40]!r}; ange ärendets version som ETag, t.ex. \"3\""
+            f'ogiltigt If-Match {if_match[:40]!r}; ange ärendets version som ETag, t.ex. "3"'
         )
     return int(found.group(1))
 
@@ -115,7 +120,9 @@ def list_cases(
     state: Annotated[list[str], Query(description="Tillstånd; flera ger något av dem.")] = [],  # noqa: B006
     inriktning: Annotated[str | None, Query(description="individ eller struktur")] = None,
     year: Annotated[int | None, Query(ge=1900, le=2200, description="Perioden berör året.")] = None,
-    party: Annotated[str | None, Query(description="En part (namn eller id) som deltar eller äger.")] = None,
+    party: Annotated[
+        str | None, Query(description="En part (namn eller id) som deltar eller äger.")
+    ] = None,
     q: Annotated[str | None, Query(description="Sök i dnr och titel.")] = None,
     project_owner: Annotated[str | None, Query(description="Projektägarens e-post.")] = None,
     after: Annotated[str | None, Query(description="next_after från sidan före.")] = None,
@@ -142,9 +149,7 @@ def list_cases(
     return CasePage(items=[CaseOut.of(view) for view in page.items], next_after=page.next_after)
 
 
-def _case_response(
-    body: CaseOut, status: int = 200, location: str | None = None
-) -> JSONResponse:
+def _case_response(body: CaseOut, status: int = 200, location: str | None = None) -> JSONResponse:
     headers = {"ETag": etag(body.version)}
     if location:
         headers["Location"] = location
@@ -176,9 +181,7 @@ def submit_idea(
             forbund=user.forbund_slug,
             comment=idea.comment,
         )
-        return _case_response(
-            CaseDetail.of(view), 201, location=f"{request.url.path}/{view.ref}"
-        )
+        return _case_response(CaseDetail.of(view), 201, location=f"{request.url.path}/{view.ref}")
 
     return once(request, app, user, idempotency_key, idea.model_dump(mode="json"), work)
 
@@ -194,12 +197,8 @@ def list_steps(
     ref: Annotated[str, Path(description="Dnr, eller ide-N före registreringen.")],
 ) -> StepList:
     _check_ref(ref, user.forbund_slug)
-    view = case_service.get_case(
-        app, ref=ref, forbund=user.forbund_slug, viewer_email=user.email
-    )
-    steps = case_service.steps_for(
-        app, ref=ref, actor_email=user.email, forbund=user.forbund_slug
-    )
+    view = case_service.get_case(app, ref=ref, forbund=user.forbund_slug, viewer_email=user.email)
+    steps = case_service.steps_for(app, ref=ref, actor_email=user.email, forbund=user.forbund_slug)
     return StepList(
         ref=view.ref,
         state=view.state,
@@ -266,7 +265,5 @@ def show_case(
     ref: Annotated[str, Path(description="Dnr, eller ide-N före registreringen.")],
 ) -> JSONResponse:
     _check_ref(ref, user.forbund_slug)
-    view = case_service.get_case(
-        app, ref=ref, forbund=user.forbund_slug, viewer_email=user.email
-    )
+    view = case_service.get_case(app, ref=ref, forbund=user.forbund_slug, viewer_email=user.email)
     return _case_response(CaseDetail.of(view))

@@ -131,7 +131,9 @@ def from_validation(error: RequestValidationError) -> JSONResponse:
         detail = f"{where} finns inte här; ta bort det (se /api/v1/openapi.json)"
     else:
         message = first.get("ctx", {}).get("error") if kind == "value_error" else None
-        detail = str(message) if message else f"{where} har ett ogiltigt värde; se /api/v1/openapi.json"
+        detail = (
+            str(message) if message else f"{where} har ett ogiltigt värde; se /api/v1/openapi.json"
+        )
     more = len(errors) - 1
     if more:
         detail += f" (och {more} fel till)"

@@ -116,9 +116,7 @@ class CaseDetail(CaseOut):
 
     @classmethod
     def of(cls, view: CaseView) -> CaseDetail:
-        return cls(
-            **_fields(view, CaseOut), history=[EventOut.of(event) for event in view.history]
-        )
+        return cls(**_fields(view, CaseOut), history=[EventOut.of(event) for event in view.history])
 
 
 def _fields(view: CaseView, model: type[BaseModel]) -> dict[str, Any]:
@@ -183,7 +181,7 @@ class IdeaIn(_In):
     parties: list[Text] | None = None
     project_owner: Text | None = None
     budget: dict[Text, int] | None = Field(
-        default=None, description="Sökt budget, tkr per år: {\"2027\": 500}"
+        default=None, description='Sökt budget, tkr per år: {"2027": 500}'
     )
     followup_plan: Text | None = None
     comment: Text | None = Field(default=None, description="Kommentar till händelsen.")
