@@ -56,3 +56,9 @@ def api_as(web: FastAPI, demo_app: App) -> Iterator[ApiClientFactory]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+def full_size(request: pytest.FixtureRequest) -> bool:
+    """Whether the run asked for the full-size variants (`pytest -m full`): a test marked
+    `full` runs small by default and at full size when selected by that marker."""
+    return "full" in str(request.config.getoption("markexpr", "") or "")

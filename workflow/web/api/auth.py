@@ -7,12 +7,14 @@ No token, or one that is unknown, revoked, expired or of a deactivated person: 4
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from workflow.services.access import tokens
+from workflow.errors import NotFound, NotPermitted
+from workflow.services.access import events, tokens
 from workflow.services.access.sessions import Principal
 from workflow.web.deps import get_app
 
@@ -45,3 +47,30 @@ def api_principal(
 
 
 ApiUser = Annotated[Principal, Depends(api_principal)]
+
+
+def log_refusals(request: Request, user: ApiUser) -> Iterator[None]:
+    """A router dependency: a request refused as not found or not permitted (another
+    förbund's case, a case the caller may not see, a step their roles do not allow) is an
+    access event `atkomst_nekad` in the caller's förbund, through the channel api."""
+    try:
+        yield
+    except (NotFound, NotPermitted) as error:
+        app = get_app(request)
+        with app.db.transaction() as session:
+            events.record(
+                session,
+                forbund_id=user.forbund_id,
+                person_id=user.person_id,
+                email=user.email,
+                name=user.name,
+                trigger=events.ATKOMST_NEKAD,
+                now=app.clock(),
+                comment=f"nekad: {request.method} {request.url.path[:200]}: {error}"[:500],
+                data={
+                    "method": request.method,
+                    "path": request.url.path[:200],
+                    "status": error.http_status,
+                },
+            )
+        raise

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from workflow.errors import BadInput, FinsamError, NotFound
 from workflow.services import cases as case_service
-from workflow.web.api.auth import ApiUser
+from workflow.web.api.auth import ApiUser, log_refusals
 from workflow.web.api.once import IdempotencyKey, once
 from workflow.web.api.schemas import (
     CaseDetail,
@@ -64,7 +64,12 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-router = APIRouter(prefix="/cases", tags=["ärenden"], responses=_problems(400, 401, 404, 422))
+router = APIRouter(
+    prefix="/cases",
+    tags=["ärenden"],
+    responses=_problems(400, 401, 404, 422),
+    dependencies=[Depends(log_refusals)],
+)
 
 ETAG_HEADER = {
     "ETag": {
