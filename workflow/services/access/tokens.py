@@ -149,9 +149,10 @@ def create_token(
     The name is the owner's own (which script or program holds it), unique among their
     active tokens; `expires_at` (optional) must lie in the future. `by` names an operator
     who made it for the person (the CLI)."""
-    name = check_one_line(name.strip(), "nyckelns namn", max_length=100) if name else ""
+    name = name.strip()
     if not name:
         raise BadInput("ange ett namn på nyckeln (t.ex. --name rapportskript)")
+    name = check_one_line(name, "nyckelns namn", max_length=100)
     now = app.clock()
     if expires_at is not None and as_utc(expires_at) <= now:
         raise BadInput("nyckelns slutdatum har redan passerat; ange ett datum framåt i tiden")
