@@ -3,6 +3,7 @@ revoked or expired token, or one of a deactivated person, lets nobody in."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from tests.api_support import API, bearer
 from tests.support import TravelClock, finsam
-from tests.web_support import BASE_URL
+from tests.web_support import BASE_URL, ClientFactory
 from workflow.app import App
 from workflow.errors import BadInput, NotFound
 from workflow.models import AuditEvent
@@ -140,3 +141,36 @@ def test_the_cli_makes_lists_and_revokes_a_token_and_shows_the_secret_once(
         forbund="akst",
     )
     assert code == 2 and "ÅÅÅÅ-MM-DD" in err
+
+
+def test_the_owner_makes_and_revokes_a_token_on_their_account_page(
+    client_as: ClientFactory, web: FastAPI, demo_app: App
+) -> None:
+    browser = client_as(Role.HANDLAGGARE)
+    page = browser.get("/konto/nycklar")
+    assert page.status_code == 200 and "Du har inga API-nycklar" in page.text
+    made = browser.post_form(
+        "/konto/nycklar", {"name": "Excel-hämtning"}, token_from="/konto/nycklar"
+    )
+    assert made.status_code == 201
+    secret = re.search(r'value="(fsm_[^"]+)"', made.text)
+    assert secret and "visas inte igen" in made.text
+    assert _get(web, secret.group(1)) == 200
+    again = browser.get("/konto/nycklar")
+    assert secret.group(1) not in again.text and "Excel-hämtning" in again.text
+    (token,) = tokens.list_tokens(demo_app, email=OWNER, forbund="akst")
+    # Someone else cannot revoke it: it is not theirs to find.
+    other = client_as(Role.FORBUNDSCHEF)
+    refused = other.post_form(f"/konto/nycklar/{token.id}/aterkalla", token_from="/konto/nycklar")
+    assert refused.status_code == 404 and _get(web, secret.group(1)) == 200
+    revoked = browser.post_form(
+        f"/konto/nycklar/{token.id}/aterkalla",
+        token_from="/konto/nycklar",
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert _get(web, secret.group(1)) == 401
+    bad = browser.post_form("/konto/nycklar", {"name": ""}, token_from="/konto/nycklar")
+    assert bad.status_code == 400 and "Ange ett namn på nyckeln" in bad.text
+    # A cross-site POST without the form's token changes nothing.
+    assert browser.post("/konto/nycklar", data={"name": "utan-token"}).status_code == 403

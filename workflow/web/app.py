@@ -19,7 +19,7 @@ from workflow.app import App
 from workflow.web import errors
 from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, health, home, info
+from workflow.web.routes import auth, health, home, info, tokens
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -29,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     home.router,
     info.router,
+    tokens.router,
 ]
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
