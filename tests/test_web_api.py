@@ -22,6 +22,7 @@ from workflow.models.api_access import IdempotentRequest
 from workflow.services import cases
 from workflow.services.demo.logins import demo_login
 from workflow.vocabulary import Role
+from workflow.web.api.schemas import IdeaIn
 
 PROBLEM = "application/problem+json"
 ROLES = list(Role)
@@ -452,3 +453,34 @@ def test_without_a_token_every_route_is_a_401_problem(web: Any) -> None:
             assert answer.headers["www-authenticate"].startswith("Bearer")
         unknown = client.get(f"{API}/inget-sadant")
         _assert_problem(unknown, 404)
+
+
+def test_a_key_whose_first_request_was_cut_short_is_refused_not_done_again(
+    api_as: ApiClientFactory, demo_app: App, web_clock: Any
+) -> None:
+    from workflow.services.access import idempotency
+
+    client = api_as(Role.HANDLAGGARE)
+    person = demo_login(Role.HANDLAGGARE).email
+    with demo_app.db.reading() as session:
+        from workflow.models import Person
+
+        person_id = session.execute(select(Person.id).where(Person.email == person)).scalar_one()
+    idea = {"title": "Avbruten idé"}
+    # A process claimed the key and died before it answered.
+    assert (
+        idempotency.claim(
+            demo_app,
+            person_id=person_id,
+            key="avbruten",
+            method="POST",
+            path=f"{API}/cases",
+            body=IdeaIn(**idea).model_dump(mode="json"),
+        )
+        is None
+    )
+    web_clock.advance(minutes=3)
+    before = _count(demo_app, Insats)
+    answer = client.post(f"{API}/cases", json=idea, headers={"Idempotency-Key": "avbruten"})
+    body = _assert_problem(answer, 409)
+    assert "avbröts" in body["detail"] and _count(demo_app, Insats) == before

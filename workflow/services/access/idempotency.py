@@ -47,6 +47,9 @@ PENDING = "pending"
 DONE = "done"
 # How long a repeat waits for the first request's answer before it is told to come back.
 WAIT_SECONDS = 10.0
+# A claim this old without an answer was cut short (its process died): a repeat is told so
+# at once instead of waiting.
+STALE = timedelta(minutes=2)
 _POLL_SECONDS = 0.05
 
 _T = IdempotentRequest.__table__  # type: ignore[attr-defined]
@@ -142,9 +145,10 @@ def claim(
                 if row.state == DONE:
                     assert row.status_code is not None and row.body is not None
                     return Answer(row.status_code, row.body, json.loads(row.headers or "{}"))
+                stale = now - as_utc(row.created_at) >= STALE
         except IntegrityError:
             continue  # another request claimed the key first: read its row
-        if time.monotonic() >= deadline:
+        if stale or time.monotonic() >= deadline:
             raise KeyInUse(
                 f"en begäran med Idempotency-Key {key!r} pågår redan eller avbröts; "
                 "vänta en stund och skicka den igen, eller kontrollera resultatet innan du "
