@@ -484,3 +484,23 @@ def test_a_key_whose_first_request_was_cut_short_is_refused_not_done_again(
     answer = client.post(f"{API}/cases", json=idea, headers={"Idempotency-Key": "avbruten"})
     body = _assert_problem(answer, 409)
     assert "avbröts" in body["detail"] and _count(demo_app, Insats) == before
+
+
+def test_a_failure_of_ours_is_a_500_problem_without_internals(demo_app: App) -> None:
+    from fastapi import APIRouter
+
+    from workflow.web.app import create_web_app
+
+    web = create_web_app(demo_app)
+    broken = APIRouter()
+
+    @broken.get("/api/v1/trasig")
+    def fails() -> None:
+        raise RuntimeError("hemlig intern detalj /etc/finsam")
+
+    web.include_router(broken)
+    with TestClient(web, base_url="https://testserver", raise_server_exceptions=False) as client:
+        answer = client.get("/api/v1/trasig")
+    body = _assert_problem(answer, 500)
+    assert "hemlig" not in answer.text and "RuntimeError" not in answer.text
+    assert body["detail"].startswith("något gick fel hos oss")
