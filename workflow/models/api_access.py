@@ -25,7 +25,7 @@ class ApiToken(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     name: str = Field(max_length=100)
     # SHA-256 (hex) of the whole token; the lookup of every API request.
-    token_hash: str = Field(max_length=64, unique=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
     # The token's first characters, so its owner can tell their tokens apart in a list.
     prefix: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -15,7 +15,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from workflow.errors import BadInput, FinsamError, NotFound
 from workflow.services import cases as case_service
@@ -177,7 +177,7 @@ def submit_idea(
     user: ApiUser,
     idea: IdeaIn,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     def work() -> JSONResponse:
         view = case_service.submit_idea(
             app,
@@ -233,7 +233,7 @@ def take_step(
         str | None, Header(alias="If-Match", description="Versionen du såg (ETag).")
     ] = None,
     idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
     _check_ref(ref, user.forbund_slug)
     expected = _expected_version(if_match)
     if not trigger.isidentifier() or len(trigger) > 60:
