@@ -127,6 +127,7 @@ def world(app: App, clock: TravelClock) -> World:
 
 # The web application's fixtures (tests/web_support.py) and the browser's (marker `browser`,
 # tests/browser_support.py), registered here so every test module can use them.
+from tests.api_support import api_as  # noqa: E402, F401
 from tests.browser_support import browser, live_server, page  # noqa: E402, F401
 from tests.web_support import (  # noqa: E402, F401
     anonymous,

@@ -27,6 +27,7 @@ from workflow.cli import (
     reminders_cmd,
     reports_cmd,
     setup_cmd,
+    tokens_cmd,
     web_cmd,
 )
 from workflow.errors import ExitCode, FinsamError
@@ -56,6 +57,7 @@ cli.add_command(cases_cmd.cases)
 cli.add_command(lifecycle_cmd.lifecycle)
 cli.add_command(audit_cmd.audit)
 cli.add_command(people_cmd.people)
+people_cmd.people.add_command(tokens_cmd.token)
 cli.add_command(meetings_cmd.meetings_group)
 cli.add_command(budget_cmd.budget_group)
 cli.add_command(agreements_cmd.agreements)

@@ -1,6 +1,7 @@
 """All tables; importing this module registers them on SQLModel.metadata."""
 
 from workflow.models.access import LoginFailure, PasswordCredential, PasswordLink, WebSession
+from workflow.models.api_access import ApiToken, IdempotentRequest  # noqa: F401
 from workflow.models.audit import AuditChain, AuditEvent
 from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
 from workflow.models.funding import (

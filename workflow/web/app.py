@@ -21,8 +21,20 @@ from fastapi.staticfiles import StaticFiles
 
 from workflow.app import App
 from workflow.web import errors
+from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
-from workflow.web.routes import auth, case_list, cases, health, home, ideas, info, oidc, password
+from workflow.web.routes import (
+    auth,
+    case_list,
+    cases,
+    health,
+    home,
+    ideas,
+    info,
+    oidc,
+    password,
+    tokens,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -34,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     oidc.router,
     home.router,
     info.router,
+    tokens.router,
     case_list.router,
     ideas.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
@@ -41,7 +54,7 @@ ROUTERS: list[APIRouter] = [
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
 API_PREFIX = "/api/v1"
-API_ROUTERS: list[APIRouter] = []
+API_ROUTERS: list[APIRouter] = [api_cases.router]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import Scope
 
 from workflow.errors import FinsamError
+from workflow.web.api import problems as api_problems
 from workflow.web.deps import LoginRequired
 
 TITLES = {
@@ -52,16 +53,14 @@ def is_api(path: str) -> bool:
     return path.startswith("/api/")
 
 
-def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem document (the API helper may replace this with its own)."""
-    body = {"type": "about:blank", "title": TITLES.get(status, "Fel"), "status": status}
-    body |= {"detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+def problem(status: int, detail: str | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem document (workflow/web/api/problems.py)."""
+    return api_problems.problem(status, detail, **extra)
 
 
 def error_page(request: Request, status: int, message: str | None = None) -> Response:
     if is_api(request.url.path):
-        return problem(status, message or MESSAGES.get(status, MESSAGES[500]))
+        return problem(status, message)
     from workflow.web.templating import render
 
     return render(
@@ -80,7 +79,7 @@ def server_error_response(scope: Scope) -> Response:
     """The 500 page, drawn without the database or templates' context (they may be what
     failed)."""
     if is_api(scope.get("path", "")):
-        return problem(500, MESSAGES[500])
+        return problem(500)
     from workflow.web.templating import ENVIRONMENT
 
     try:
@@ -137,11 +136,15 @@ def install(web: FastAPI) -> None:
 
     async def on_finsam_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FinsamError)
+        if is_api(request.url.path):
+            return api_problems.from_error(exc)
         message = str(exc)
         await run_in_threadpool(record_refusal, request, exc.http_status, message)
         return error_page(request, exc.http_status, message[:1].upper() + message[1:] + ".")
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
+        if is_api(request.url.path) and isinstance(exc, RequestValidationError):
+            return api_problems.from_validation(exc)
         return error_page(request, 400)
 
     async def on_login_required(request: Request, exc: Exception) -> Response:
