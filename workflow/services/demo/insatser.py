@@ -32,6 +32,7 @@ from workflow.services.demo.reminders import load_reminder_demo
 from workflow.services.organisation.admin import found_in
 from workflow.services.organisation.parties import create_party_in
 from workflow.services.organisation.people import create_person_in, people
+from workflow.services.reminders import planner
 
 SLUG = "akst"
 NAME = "Samordningsförbundet Ale, Kungälv, Stenungsund och Tjörn"
@@ -359,16 +360,16 @@ def _run_steps(app: App, steps: list[_Step], refs: dict[str, str]) -> None:
 
 def load_demo(app: App) -> DemoResult:
     """Both demo förbund, each once: Ale, Kungälv, Stenungsund och Tjörn, then Norra
-    Västmanland (the second in `also`)."""
-    result = load_akst(app)
-    created = load_norra_vastmanland(app)
+    Västmanland (the second in `also`). Their reminders are planned once at the end, as
+    of today (planner.planning_deferred)."""
+    with planner.planning_deferred(app):
+        result = load_akst(app)
+        created = load_norra_vastmanland(app)
     with app.db.reading() as session:
         second = session.exec(select(Forbund).where(Forbund.slug == NV_SLUG)).one()
         name = second.name
     counts = (
-        (len(people(app, NV_SLUG)), cases.count_cases(app, forbund=NV_SLUG))
-        if created
-        else (0, 0)
+        (len(people(app, NV_SLUG)), cases.count_cases(app, forbund=NV_SLUG)) if created else (0, 0)
     )
     result.also.append(DemoResult(NV_SLUG, name, created, *counts))
     return result
@@ -376,6 +377,11 @@ def load_demo(app: App) -> DemoResult:
 
 def load_akst(app: App) -> DemoResult:
     """The first demo förbund alone (seed 004), once."""
+    with planner.planning_deferred(app):
+        return _load_akst(app)
+
+
+def _load_akst(app: App) -> DemoResult:
     now = app.clock()
     with app.db.transaction() as session:
         existing = session.exec(select(Forbund).where(Forbund.slug == SLUG)).first()
