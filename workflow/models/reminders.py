@@ -72,6 +72,8 @@ class Reminder(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_reminder_subject", "subject_kind", "subject_id"),
+        # `reminders list` pages by the moment a reminder goes out (migration 0010).
+        Index("ix_reminder_list", "forbund_id", "send_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -31,7 +31,7 @@ from workflow.services.demo.norra_vastmanland import load_norra_vastmanland
 from workflow.services.demo.reminders import load_reminder_demo
 from workflow.services.organisation.admin import found_in
 from workflow.services.organisation.parties import create_party_in
-from workflow.services.organisation.people import create_person_in, people
+from workflow.services.organisation.people import count_people, create_person_in
 from workflow.services.reminders import planner
 
 SLUG = "akst"
@@ -369,7 +369,7 @@ def load_demo(app: App) -> DemoResult:
         second = session.exec(select(Forbund).where(Forbund.slug == NV_SLUG)).one()
         name = second.name
     counts = (
-        (len(people(app, NV_SLUG)), cases.count_cases(app, forbund=NV_SLUG)) if created else (0, 0)
+        (count_people(app, NV_SLUG), cases.count_cases(app, forbund=NV_SLUG)) if created else (0, 0)
     )
     result.also.append(DemoResult(NV_SLUG, name, created, *counts))
     return result
