@@ -3,6 +3,7 @@ of SQL statements whatever the number of insatser, and a list of reminders that 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -262,3 +263,47 @@ def test_listing_reminders_writes_nothing_and_a_changed_date_is_still_listed(
         },
     )
     assert mine("insats_end", ref) == {"cancelled": {old_end}}
+
+
+def test_people_and_meetings_page_through_everything_once_in_order(
+    app: App, clock: TravelClock, db_url: str, capsys: Any
+) -> None:
+    from tests.support import finsam
+    from workflow.services.board import views
+    from workflow.services.organisation import people
+
+    build_world(app, clock)
+    everyone = []
+    after = None
+    while True:
+        page = people.people(app, "test", after=after, limit=3)
+        everyone += [p.email for p in page.items]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert len(everyone) == people.count_people(app, "test") == len(set(everyone))
+    names = [p.name for p in people.people(app, "test", limit=500).items]
+    assert names == sorted(names)
+
+    for day in ("2026-03-10", "2026-05-12", "2027-01-14"):
+        meetings.create_meeting(
+            app,
+            actor_email=email(Role.SEKRETERARE),
+            starts=f"{day} 13:00",
+            place="Kungälv",
+            forbund="test",
+        )
+    first = views.list_meetings(app, forbund="test", limit=2)
+    rest = views.list_meetings(app, forbund="test", after=first.next_after, limit=2)
+    assert [m.number for m in first.items + rest.items] == [1, 2, 3]
+    assert rest.next_after is None
+    in_2026 = views.list_meetings(app, forbund="test", year=2026)
+    assert [m.number for m in in_2026.items] == [1, 2]
+
+    code, out, err = finsam(capsys, db_url, "people", "list", "--limit", "2", forbund="test")
+    assert code == 0 and len(out.splitlines()) == 4
+    assert err.startswith("Fler personer: ") and "--after " in err
+    code, out, err = finsam(capsys, db_url, "meetings", "list", "--all", "--json", forbund="test")
+    assert code == 0 and [m["number"] for m in json.loads(out)] == [1, 2, 3]
+    code, out, err = finsam(capsys, db_url, "outbox", "list", "--json", forbund="test")
+    assert code == 0 and json.loads(out) == []
