@@ -48,6 +48,31 @@ class Subjects:
     def __bool__(self) -> bool:
         return bool(self.insats_ids or self.meeting_ids or self.document_ids)
 
+    def covers(self, source: str) -> bool:
+        """Whether a source can have items about these subjects (see SOURCE_SUBJECTS)."""
+        kind = SOURCE_SUBJECTS.get(source)
+        if kind == "insats":
+            return bool(self.insats_ids)
+        if kind == "meeting":
+            return bool(self.meeting_ids)
+        if kind == "styrdokument":
+            return bool(self.document_ids)
+        return False
+
+
+# What each source's items are about, for planning after a change: an insats (its end, its
+# justering, its avtal, its reports), a meeting (its kallelse, its protocol), a document. A
+# source not named here (yearly) is about no subject a change touches; the sweep plans it.
+SOURCE_SUBJECTS = {
+    "insats_end": "insats",
+    "insats_justering": "insats",
+    "agreement_unsigned": "insats",
+    "report_due": "insats",
+    "meeting": "meeting",
+    "protocol_unjusterat": "meeting",
+    "policy_renewal": "styrdokument",
+}
+
 
 @dataclass(frozen=True)
 class Window:

@@ -116,7 +116,7 @@ def desired(
     collected: dict[tuple[str, tuple[int, int] | None], list[DueItem]] = {}
     for rule in _notifications(app).rules.values():
         source = SOURCES[rule.source]
-        if source.collect is None:
+        if source.collect is None or (only is not None and not only.covers(rule.source)):
             continue
         window = Window(
             today=today, lifecycles=app.lifecycles, yearly_due=rule.yearly_due, only=only
@@ -455,7 +455,10 @@ class ReminderView:
 REMINDER_STATUSES = ("pending", "sent", "cancelled", "skipped")
 
 _REMINDER = Reminder.__table__  # type: ignore[attr-defined]
-REMINDER_ORDER = Keyset("reminders", (_REMINDER.c.send_at, _REMINDER.c.id))
+# By day, then moment: the same order as by moment (a reminder's moment is its day at the
+# send hour), led by the day so that the index behind it (ix_reminder_list) cannot serve the
+# sweep's `send_at <= now`, which must keep using the partial index of pending rows.
+REMINDER_ORDER = Keyset("reminders", (_REMINDER.c.send_on, _REMINDER.c.send_at, _REMINDER.c.id))
 
 
 def _sent_to(session: Session, forbund: ForbundRef, ids: list[int]) -> dict[int, list[str]]:
@@ -498,7 +501,7 @@ def list_reminders(
         if status is not None:
             query = query.where(Reminder.status == status)
         rows = session.exec(REMINDER_ORDER.page(query, after, limit)).all()
-        page = REMINDER_ORDER.cut(rows, limit, lambda r: (as_utc(r.send_at), r.id))
+        page = REMINDER_ORDER.cut(rows, limit, lambda r: (r.send_on, as_utc(r.send_at), r.id))
         rules = _notifications(app).rules
         pending = [row for row in page.items if row.status == "pending"]
         by_role = _people_by_role(session, organisation) if pending else {}
