@@ -16,7 +16,7 @@ from workflow.services.cases import audit
 
 
 def board_meetings(app: App, year: int) -> list[MeetingView]:
-    return views.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse")
+    return views.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse").items
 
 
 def test_the_demo_holds_the_seven_board_meetings_of_2013_each_justerat_and_anslaget(

@@ -56,7 +56,7 @@ def test_reminders_go_out_at_eight_stockholm_time_across_daylight_saving_changes
     )
     [overdue] = [
         r
-        for r in reminders.list_reminders(world.app, forbund="test")
+        for r in reminders.list_reminders(world.app, forbund="test", limit=500).items
         if r.subject_ref == view.ref and r.step == "forsenad"
     ]
     assert overdue.send_on == reminder_day
@@ -71,9 +71,11 @@ def test_reminders_go_out_at_eight_stockholm_time_across_daylight_saving_changes
 
 
 def _claimed_for(app: App, ref: str) -> int:
-    before = {r.id for r in reminders.list_reminders(app, forbund="test", status="sent")}
+    before = {
+        r.id for r in reminders.list_reminders(app, forbund="test", status="sent", limit=500).items
+    }
     reminders.sweep(app, worker="test")
-    after = reminders.list_reminders(app, forbund="test", status="sent")
+    after = reminders.list_reminders(app, forbund="test", status="sent", limit=500).items
     return sum(
         1 for r in after if r.id not in before and r.subject_ref == ref and r.step == "forsenad"
     )
@@ -87,7 +89,9 @@ def test_renewing_a_document_moves_its_reminders_to_the_new_deadline(world: Worl
     )
     assert renewed.renew_by == date(2030, 12, 31) and renewed.state == "faststalld"
     planned = [
-        r for r in reminders.list_reminders(world.app, forbund="test") if r.subject_ref == ref
+        r
+        for r in reminders.list_reminders(world.app, forbund="test", limit=500).items
+        if r.subject_ref == ref
     ]
     assert {(r.due_on, r.status) for r in planned} == {
         (date(2026, 12, 31), "cancelled"),

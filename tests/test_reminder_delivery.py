@@ -58,7 +58,9 @@ def test_a_due_reminder_arrives_with_recipient_subject_text_html_and_message_id(
     assert "<strong>Policy för samverkan 2023–2026</strong>" in html
     [row] = [
         m
-        for m in outbox.list_messages(mail_world.app, forbund="test", status="sent")
+        for m in outbox.list_messages(
+            mail_world.app, forbund="test", status="sent", limit=500
+        ).items
         if m.to == email("sekreterare") and m.created_at.date() == OCT_1
     ]
     assert message["Message-ID"] == row.message_id
@@ -77,7 +79,9 @@ def test_a_451_answer_is_retried_later_and_the_message_delivered_once(
 
     first = run_once(mail_world.app)
     assert (first.sent, first.retried) == (0, 1)
-    [waiting] = outbox.list_messages(mail_world.app, forbund="test", status="pending")
+    [waiting] = outbox.list_messages(
+        mail_world.app, forbund="test", status="pending", limit=500
+    ).items
     assert waiting.attempts == 1 and waiting.last_error.startswith("451")
 
     mail_world.clock.advance(seconds=30)  # before the retry delay: nothing happens
@@ -86,7 +90,7 @@ def test_a_451_answer_is_retried_later_and_the_message_delivered_once(
     assert run_once(mail_world.app).sent == 1
 
     assert len(smtp.mailbox.messages) == 1
-    sent = outbox.list_messages(mail_world.app, forbund="test", status="sent")[-1]
+    sent = outbox.list_messages(mail_world.app, forbund="test", status="sent", limit=500).items[-1]
     assert sent.attempts == 2 and smtp.mailbox.messages[0]["Message-ID"] == sent.message_id
 
 
@@ -102,7 +106,9 @@ def test_a_550_answer_fails_that_message_for_good_and_the_others_still_go_out(
     totals = run_once(mail_world.app)
 
     assert (totals.sent, totals.failed) == (2, 1)  # B, and the notice about A to the chef
-    [failed] = outbox.list_messages(mail_world.app, forbund="test", status="failed")
+    [failed] = outbox.list_messages(
+        mail_world.app, forbund="test", status="failed", limit=500
+    ).items
     assert failed.to == email("sekreterare") and failed.attempts == 1
     assert failed.last_error.startswith("550")
     [notice] = smtp.mailbox.to(email("forbundschef"))
@@ -130,7 +136,9 @@ def test_while_the_server_refuses_connections_nothing_is_lost_and_the_backlog_dr
     for _ in range(6):  # an outage of an hour: many rounds, none counts as an attempt
         mail_world.clock.advance(minutes=10)
         assert run_once(mail_world.app).sent == 0
-    pending = outbox.list_messages(mail_world.app, forbund="test", status="pending")
+    pending = outbox.list_messages(
+        mail_world.app, forbund="test", status="pending", limit=500
+    ).items
     assert len(pending) == 3 and all(m.attempts == 0 for m in pending)
 
     smtp.start()
@@ -175,7 +183,7 @@ def test_reminders_without_smtp_settings_wait_in_the_outbox(world: World) -> Non
     world.clock.set(morning(OCT_1))
     totals = run_once(world.app)
     assert totals.sent == 0 and totals.waiting
-    waiting = outbox.list_messages(world.app, forbund="test")
+    waiting = outbox.list_messages(world.app, forbund="test", limit=500).items
     assert waiting and all(m.status == "pending" and m.attempts == 0 for m in waiting)
     assert [m.subject for m in waiting if m.to == email("sekreterare")] == [
         "Dags att förnya: Policy för samverkan (senast 31 december 2026)"
@@ -226,6 +234,6 @@ def test_a_reminder_whose_template_cannot_be_filled_is_skipped_and_the_rest_go_o
         "Dags att förnya: Policy med beslutsdag (senast 31 december 2026)"
     ]
     assert smtp.mailbox.to(email("projektagare")) == []
-    skipped = reminders.list_reminders(app, forbund="test", status="skipped")
+    skipped = reminders.list_reminders(app, forbund="test", status="skipped", limit=500).items
     assert {r.step for r in skipped if r.rule == "policy_renewal"} >= {"okt"}
     app.close()

@@ -68,7 +68,10 @@ def test_a_crash_after_the_sweep_committed_sends_the_message_once_after_restart(
     crashed = _worker(db_url, smtp, "sweep-then-crash")
     crashed.communicate(timeout=60)
     assert crashed.returncode == 9
-    [written] = [m for m in outbox.list_messages(world.app, forbund="test", status="pending")]
+    [written] = [
+        m
+        for m in outbox.list_messages(world.app, forbund="test", status="pending", limit=500).items
+    ]
     assert written.to == email("sekreterare") and smtp.mailbox.messages == []
 
     for _ in range(2):  # restart, and once more: still one message
@@ -208,9 +211,11 @@ def test_sigterm_lets_the_message_in_flight_finish_and_leaves_the_rest_waiting(
 
     assert process.returncode == 0, err
     assert len(smtp.mailbox.messages) == 1  # finished, not cut off; no new one started
-    sent = outbox.list_messages(world.app, forbund="test", status="sent")
+    sent = outbox.list_messages(world.app, forbund="test", status="sent", limit=500).items
     assert [m.message_id for m in sent] == smtp.mailbox.message_ids()
-    assert outbox.list_messages(world.app, forbund="test", status="pending")  # the rest wait
+    assert outbox.list_messages(
+        world.app, forbund="test", status="pending", limit=500
+    ).items  # the rest wait
     world.app.close()
 
 
@@ -225,7 +230,7 @@ def test_a_crash_after_the_relays_250_sends_at_most_two_copies_with_one_message_
     crashed.communicate(timeout=60)
     assert crashed.returncode == 9
     [delivered] = smtp.mailbox.messages  # the relay has it; the row does not know
-    [held] = outbox.list_messages(world.app, forbund="test", status="pending")
+    [held] = outbox.list_messages(world.app, forbund="test", status="pending", limit=500).items
     assert held.message_id == delivered["Message-ID"]
 
     # The next sender sees that the holder's process is gone, fences it and sends again.
@@ -233,7 +238,7 @@ def test_a_crash_after_the_relays_250_sends_at_most_two_copies_with_one_message_
     _out, err = restarted.communicate(timeout=60)
     assert restarted.returncode == 0, err
     assert smtp.mailbox.message_ids() == [held.message_id, held.message_id]
-    [sent] = outbox.list_messages(world.app, forbund="test", status="sent")[-1:]
+    [sent] = outbox.list_messages(world.app, forbund="test", status="sent", limit=500).items[-1:]
     assert sent.message_id == held.message_id and sent.attempts == 2
     again = _worker(db_url, smtp, "run")
     again.communicate(timeout=60)
@@ -305,7 +310,9 @@ def test_the_database_away_during_ticks_the_scheduler_logs_shows_stale_and_catch
         scheduler.wait_for(READY)
 
         def all_sent() -> bool:
-            return not outbox.list_messages(world.app, forbund="test", status="pending")
+            return not outbox.list_messages(
+                world.app, forbund="test", status="pending", limit=500
+            ).items
 
         _poll(lambda: smtp.mailbox.messages and all_sent())
         before = len(smtp.mailbox.messages)  # the reminder to its owner and the förbundschef
@@ -330,7 +337,7 @@ def test_the_database_away_during_ticks_the_scheduler_logs_shows_stale_and_catch
 
     assert scheduler.process.returncode == 0, err
     assert "Traceback" not in err
-    sent = outbox.list_messages(world.app, forbund="test", status="sent")
+    sent = outbox.list_messages(world.app, forbund="test", status="sent", limit=500).items
     assert len(sent) == 2 * before and sorted(smtp.mailbox.message_ids()) == sorted(
         m.message_id for m in sent
     )

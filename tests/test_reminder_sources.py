@@ -16,7 +16,11 @@ from workflow.services.reminders.working_days import working_day_on_or_before
 
 
 def _planned(world: World, rule: str) -> list[reminders.ReminderView]:
-    return [r for r in reminders.list_reminders(world.app, forbund="test") if r.rule == rule]
+    return [
+        r
+        for r in reminders.list_reminders(world.app, forbund="test", limit=500).items
+        if r.rule == rule
+    ]
 
 
 def test_a_report_owed_is_reminded_21_and_7_days_before_then_overdue_then_escalated(

@@ -224,7 +224,7 @@ def test_meetings_are_numbered_per_forbund(world: World) -> None:
             place=place,
             forbund=target.slug,
         )
-    listed = views.list_meetings(world.app, forbund="andra")
+    listed = views.list_meetings(world.app, forbund="andra").items
     assert [(m.number, m.place) for m in listed] == [(1, "Ale"), (2, "Tjörn")]
     assert views.get_meeting(world.app, ref="2", forbund="andra").place == "Tjörn"
     assert views.get_meeting(world.app, ref="1", forbund="test").place == "Kungälv"

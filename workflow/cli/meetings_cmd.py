@@ -11,6 +11,7 @@ from workflow.app import App
 from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.paged import emit_pages, page_options
 from workflow.errors import BadInput
 from workflow.models.meetings import SIGNER_LABELS, SignerRole
 from workflow.services.board import (
@@ -105,31 +106,42 @@ def _emit_meeting(as_json: bool, view: MeetingView, done: str | None = None) -> 
     emit(as_json, view.to_json(), human)
 
 
-@meetings_group.command("list", help="Lista möten.")
+@meetings_group.command("list", help="Lista möten efter tid, en sida i taget.")
 @click.option("--year", type=int, help="Bara detta år.")
 @click.option("--organ", help="Bara detta organ (styrelse, beredningsgrupp ...).")
+@page_options
 @json_option
 @pass_app()
-def list_command(app: App, year: int | None, organ: str | None, as_json: bool) -> None:
-    listed = views.list_meetings(app, forbund=app.settings.forbund, year=year, organ=organ)
-    emit(
-        as_json,
-        [v.to_json() for v in listed],
-        lambda: print_table(
-            ["Möte", "Organ", "Tid", "Plats", "Ärenden", "Protokoll"],
-            [
-                [
-                    v.number,
-                    v.organ,
-                    _time_span(v),
-                    v.place,
-                    sum(1 for i in v.items if i.dnr),
-                    v.protocol.status_label if v.protocol else "",
-                ]
-                for v in listed
-            ],
-            empty="(inga möten)",
+def list_command(
+    app: App,
+    year: int | None,
+    organ: str | None,
+    limit: int,
+    after: str | None,
+    all_pages: bool,
+    as_json: bool,
+) -> None:
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: views.list_meetings(
+            app, forbund=forbund, year=year, organ=organ, after=start, limit=size
         ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=lambda v: v.to_json(),
+        headers=["Möte", "Organ", "Tid", "Plats", "Ärenden", "Protokoll"],
+        row=lambda v: [
+            v.number,
+            v.organ,
+            _time_span(v),
+            v.place,
+            sum(1 for i in v.items if i.dnr),
+            v.protocol.status_label if v.protocol else "",
+        ],
+        empty="(inga möten)",
+        more="Fler möten",
     )
 
 

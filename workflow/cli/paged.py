@@ -96,9 +96,11 @@ def emit_pages(
     row: Callable[[T], Sequence[Any]],
     empty: str,
     more: str,
+    seen: Callable[[list[T]], None] | None = None,
 ) -> None:
     """Print a paged list: streamed JSON or a table, and on stderr where the next page
-    starts (`more` names the rows: "Fler ärenden")."""
+    starts (`more` names the rows: "Fler ärenden"). `seen` is shown each page's items after
+    the table has printed them (for a note below the table)."""
     cursor: str | None = None
     if as_json:
         click.echo("[", nl=False)
@@ -115,6 +117,8 @@ def emit_pages(
         for page in _pages(fetch, after, limit, all_pages):
             if page.items:
                 _print_rows(headers, [row(item) for item in page.items], header=shown == 0)
+                if seen is not None:
+                    seen(page.items)
             shown += len(page.items)
             cursor = page.next_after
         if shown == 0:

@@ -10,7 +10,8 @@ import click
 
 from workflow.app import App
 from workflow.cli.context import pass_app
-from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.output import emit, json_option, print_pairs
+from workflow.cli.paged import emit_pages, page_options
 from workflow.services.organisation import people as people_service
 from workflow.services.organisation.people import KEEP, Keep, PersonView
 from workflow.vocabulary import ROLE_LABELS, Role
@@ -55,19 +56,23 @@ def _emit_person(as_json: bool, view: PersonView, done: str) -> None:
     emit(as_json, _data(view), human)
 
 
-@people.command("list", help="Lista personerna och deras roller.")
+@people.command("list", help="Lista personerna och deras roller, efter namn, en sida i taget.")
+@page_options
 @json_option
 @pass_app()
-def list_command(app: App, as_json: bool) -> None:
-    views = people_service.people(app, app.settings.forbund)
-    emit(
-        as_json,
-        [_data(v) for v in views],
-        lambda: print_table(
-            ["Namn", "E-post", "Roller", "Part", "Status"],
-            [[v.name, v.email, _roles(v), v.party, _status(v)] for v in views],
-            empty="(inga personer)",
-        ),
+def list_command(app: App, limit: int, after: str | None, all_pages: bool, as_json: bool) -> None:
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: people_service.people(app, forbund, after=start, limit=size),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=_data,
+        headers=["Namn", "E-post", "Roller", "Part", "Status"],
+        row=lambda v: [v.name, v.email, _roles(v), v.party, _status(v)],
+        empty="(inga personer)",
+        more="Fler personer",
     )
 
 

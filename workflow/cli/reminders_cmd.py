@@ -10,6 +10,7 @@ import click
 from workflow.app import App
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.paged import emit_pages, page_options
 from workflow.clock import show
 from workflow.errors import BadInput, Unavailable
 from workflow.scheduler import run_forever, run_once
@@ -26,40 +27,70 @@ def reminders_group() -> None:
     pass
 
 
-@reminders_group.command("list", help="Lista förbundets påminnelser (planeras om först).")
+@reminders_group.command(
+    "list", help="Lista förbundets påminnelser efter när de går ut, en sida i taget."
+)
 @click.option(
     "--due-before", type=click.DateTime(["%Y-%m-%d"]), help="Bara de som går ut före DATUM."
 )
 @click.option(
     "--status",
-    type=click.Choice(["pending", "sent", "cancelled", "skipped"]),
+    type=click.Choice(list(reminders.REMINDER_STATUSES)),
     help="Bara denna status.",
+)
+@page_options
+@json_option
+@pass_app()
+def list_command(
+    app: App,
+    due_before: object,
+    status: str | None,
+    limit: int,
+    after: str | None,
+    all_pages: bool,
+    as_json: bool,
+) -> None:
+    before = due_before.date() if due_before is not None else None  # type: ignore[attr-defined]
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: reminders.list_reminders(
+            app, forbund=forbund, due_before=before, status=status, after=start, limit=size
+        ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=dataclasses.asdict,
+        headers=["Skickas", "Regel", "När", "Gäller", "Förfaller", "Status", "Mottagare"],
+        row=lambda v: [
+            v.send_at,
+            v.rule_label,
+            _step_when(app, v.rule, v.step),
+            v.subject_ref,
+            v.due_on,
+            STATUS_LABELS.get(v.status, v.status),
+            v.recipients,
+        ],
+        empty="(inga påminnelser)",
+        more="Fler påminnelser",
+    )
+
+
+@reminders_group.command(
+    "plan",
+    help="Planera förbundets påminnelser nu (som varje svep gör), t.ex. efter ändrade regler.",
 )
 @json_option
 @pass_app()
-def list_command(app: App, due_before: object, status: str | None, as_json: bool) -> None:
-    before = due_before.date() if due_before is not None else None  # type: ignore[attr-defined]
-    views = reminders.list_reminders(
-        app, forbund=app.settings.forbund, due_before=before, status=status
-    )
+def plan_command(app: App, as_json: bool) -> None:
+    result = reminders.plan_forbund(app, forbund=app.settings.forbund)
+    data = {"created": result.created, "cancelled": result.cancelled, "moved": result.moved}
     emit(
         as_json,
-        [dataclasses.asdict(v) for v in views],
-        lambda: print_table(
-            ["Skickas", "Regel", "När", "Gäller", "Förfaller", "Status", "Mottagare"],
-            [
-                [
-                    v.send_at,
-                    v.rule_label,
-                    _step_when(app, v.rule, v.step),
-                    v.subject_ref,
-                    v.due_on,
-                    STATUS_LABELS.get(v.status, v.status),
-                    v.recipients,
-                ]
-                for v in views
-            ],
-            empty="(inga påminnelser)",
+        data,
+        lambda: click.echo(
+            f"{result.created} nya påminnelser, {result.cancelled} avplanerade, "
+            f"{result.moved} flyttade"
         ),
     )
 
@@ -98,44 +129,61 @@ def outbox_group() -> None:
     pass
 
 
-@outbox_group.command("list", help="Lista meddelanden i utkorgen.")
+@outbox_group.command("list", help="Lista meddelanden i utkorgen, äldst först, en sida i taget.")
 @click.option("--failed", is_flag=True, help="Bara misslyckade (visas för förbundschefen).")
 @click.option(
-    "--status", type=click.Choice(["pending", "sent", "failed"]), help="Bara denna status."
+    "--status", type=click.Choice(list(outbox.OUTBOX_STATUSES)), help="Bara denna status."
 )
+@page_options
 @json_option
 @pass_app()
-def outbox_list(app: App, failed: bool, status: str | None, as_json: bool) -> None:
-    views = outbox.list_messages(
-        app, forbund=app.settings.forbund, status="failed" if failed else status
-    )
-    waiting = not app.settings.mail.smtp_host
-    relay = health.relay_status(app)
+def outbox_list(
+    app: App,
+    failed: bool,
+    status: str | None,
+    limit: int,
+    after: str | None,
+    all_pages: bool,
+    as_json: bool,
+) -> None:
+    wanted = "failed" if failed else status
+    forbund = app.settings.forbund
+    no_relay = not app.settings.mail.smtp_host
+    pending_seen: list[bool] = []
 
-    def human() -> None:
+    def note(items: list[outbox.MessageView]) -> None:
+        pending_seen.append(any(v.status == "pending" for v in items))
+
+    if not as_json:
+        relay = health.relay_status(app)
         if relay.status == "down":
             click.echo(_relay_line(relay))
-        print_table(
-            ["Nr", "Till", "Ämne", "Status", "Försök", "Nästa försök", "Skickad", "Fel"],
-            [
-                [
-                    v.id,
-                    v.to,
-                    v.subject,
-                    STATUS_LABELS.get(v.status, v.status),
-                    v.attempts,
-                    v.next_attempt_at,
-                    v.sent_at,
-                    v.last_error,
-                ]
-                for v in views
-            ],
-            empty="(utkorgen är tom)",
-        )
-        if waiting and any(v.status == "pending" for v in views):
-            click.echo("Ingen SMTP-server är inställd ([mail] smtp_host): meddelandena väntar här.")
-
-    emit(as_json, [dataclasses.asdict(v) for v in views], human)
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: outbox.list_messages(
+            app, forbund=forbund, status=wanted, after=start, limit=size
+        ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=dataclasses.asdict,
+        headers=["Nr", "Till", "Ämne", "Status", "Försök", "Nästa försök", "Skickad", "Fel"],
+        row=lambda v: [
+            v.id,
+            v.to,
+            v.subject,
+            STATUS_LABELS.get(v.status, v.status),
+            v.attempts,
+            v.next_attempt_at,
+            v.sent_at,
+            v.last_error,
+        ],
+        empty="(utkorgen är tom)",
+        more="Fler meddelanden",
+        seen=note,
+    )
+    if not as_json and no_relay and any(pending_seen):
+        click.echo("Ingen SMTP-server är inställd ([mail] smtp_host): meddelandena väntar här.")
 
 
 def _relay_line(relay: health.RelayStatus) -> str:

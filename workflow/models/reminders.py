@@ -72,6 +72,9 @@ class Reminder(SQLModel, table=True):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_reminder_subject", "subject_kind", "subject_id"),
+        # `reminders list` pages by day and moment (migration 0010); led by the day so that
+        # the sweep's claim on send_at keeps to ix_reminder_due_pending.
+        Index("ix_reminder_list", "forbund_id", "send_on", "send_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, String, and_, false, or_
+from sqlalchemy import ColumnElement, String, and_, false, literal, or_, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import FunctionElement
@@ -74,7 +74,7 @@ def check_limit(limit: int, maximum: int = MAX_LIMIT) -> int:
     return limit
 
 
-def _bad_cursor(cursor: str) -> BadInput:
+def decode_error(cursor: str) -> BadInput:
     shown = cursor if len(cursor) <= 40 else cursor[:37] + "..."
     return BadInput(f"ogiltig sidmarkör {shown!r}; börja om från första sidan (utan --after)")
 
@@ -120,7 +120,7 @@ def decode_cursor(kind: str, cursor: str, size: int) -> tuple[Any, ...]:
             raise ValueError("not this kind of cursor")
         return tuple(_decode_value(v) for v in data[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
-        raise _bad_cursor(cursor) from None
+        raise decode_error(cursor) from None
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,15 @@ class Keyset:
         """Rows after this key in the order: (c1 > k1) or (c1 = k1 and c2 > k2) or ...
 
         A None in the key means the row had NULL there: equal is IS NULL, and nothing is
-        beyond NULL in that position (the columns before it place the NULLs)."""
+        beyond NULL in that position (the columns before it place the NULLs). A key without
+        NULLs is compared as a row value, `(c1, c2) > (k1, k2)`, which both databases answer
+        by seeking in an index on those columns rather than scanning up to the cursor."""
+        if all(value is not None for value in key):
+            columns = tuple_(*self.columns)
+            values = tuple_(
+                *(literal(v, type_=c.type) for c, v in zip(self.columns, key, strict=True))
+            )
+            return columns < values if self.descending else columns > values
         terms: list[ColumnElement[bool]] = []
         equal: list[ColumnElement[bool]] = []
         for column, value in zip(self.columns, key, strict=True):

@@ -20,6 +20,7 @@ from workflow.services.cases.change import begin_change
 from workflow.services.cases.registration import next_number
 from workflow.services.organisation.organs import ensure_organ, members
 from workflow.services.organisation.people import find_actor
+from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_one_line
 
 SUBJECT = "mote"
@@ -120,6 +121,7 @@ def create_meeting(
                 data={"place": place, "starts_at": starts_at.isoformat()},
             )
             session.flush()
+            reminders.replan_meeting(session, app, organisation, meeting.id)  # type: ignore[arg-type]
             return meeting_view(session, app, meeting)
     except IntegrityError:
         raise Conflict(
@@ -252,4 +254,5 @@ def record_kallelse_sent(
             at=now,
         )
         session.flush()
+        reminders.replan_meeting(session, app, organisation, meeting.id)  # type: ignore[arg-type]
         return meeting_view(session, app, meeting)

@@ -40,6 +40,7 @@ from workflow.services.cases import audit
 from workflow.services.cases.audit import ChainHead
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.people import Actor, find_actor
+from workflow.services.reminders import planner as reminders
 
 SUBJECT = "protokoll"
 PARAGRAPH_SUBJECT = "paragraf"
@@ -66,6 +67,8 @@ def scope(app: App, ref: str | int, actor_email: str, forbund: str | None) -> It
             change = begin_change(session, forbund, actor_email)
             meeting = find_meeting(session, change.forbund, ref)
             yield Scope(session, change.forbund, change.head, meeting, change.actor, app.clock())
+            # Whatever happened to the protocol, its meeting's reminders follow it.
+            reminders.replan_meeting(session, app, change.forbund, meeting.id)  # type: ignore[arg-type]
     except StaleDataError:
         raise Conflict(
             "protokollet ändrades samtidigt av någon annan; läs om det med 'finsam meetings show' "

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from workflow.app import App
-from workflow.clock import local
+from workflow.clock import as_utc, local
 from workflow.errors import NotFound
 from workflow.models import (
     AgendaItem,
@@ -38,6 +38,7 @@ from workflow.services.board.records import (
     protocol_of,
 )
 from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.paging import Keyset, Page, check_limit
 from workflow.vocabulary import parse_choice, recommendation_label
 
 # How a closing § ends its insats, as the protocol says it.
@@ -298,9 +299,21 @@ def get_meeting(app: App, *, ref: str | int, forbund: str | None = None) -> Meet
         return meeting_view(session, app, find_meeting(session, organisation, ref))
 
 
+_MEETING = Meeting.__table__  # type: ignore[attr-defined]
+MEETING_ORDER = Keyset("meetings", (_MEETING.c.starts_at, _MEETING.c.id))
+
+
 def list_meetings(
-    app: App, *, forbund: str | None = None, year: int | None = None, organ: str | None = None
-) -> list[MeetingView]:
+    app: App,
+    *,
+    forbund: str | None = None,
+    year: int | None = None,
+    organ: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[MeetingView]:
+    """One page of the förbund's meetings by time (of one organ, in one local year)."""
+    check_limit(limit)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         query = select(Meeting).where(Meeting.forbund_id == organisation.id)
@@ -314,13 +327,14 @@ def list_meetings(
             if body is None:
                 raise NotFound(f"inget organ {organ!r}; t.ex. styrelse eller beredningsgrupp")
             query = query.where(Meeting.organ_id == body.id)
-        views = [
-            meeting_view(session, app, m)
-            for m in session.exec(query.order_by(col(Meeting.starts_at), col(Meeting.id)))
-        ]
         if year is not None:
-            views = [v for v in views if v.starts_at.year == year]
-        return views
+            zone = app.settings.zone
+            first = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
+            following = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
+            query = query.where(col(Meeting.starts_at) >= first, col(Meeting.starts_at) < following)
+        rows = session.exec(MEETING_ORDER.page(query, after, limit)).all()
+        page = MEETING_ORDER.cut(rows, limit, lambda m: (as_utc(m.starts_at), m.id))
+        return Page([meeting_view(session, app, m) for m in page.items], page.next_after)
 
 
 def presence_label(value: str) -> str:

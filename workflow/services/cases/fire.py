@@ -195,6 +195,13 @@ def fire_in(
         if ctx.parties_changed:
             save_parties(session, case, ctx.parties)
         record_event(session, head, case, actor, now, from_state, trigger, comment, data)
+        # Its reminders follow the case (its end date, its avtal, its reports), in this
+        # transaction; only for the states those reminders are about, as every change of every
+        # case passes here. Imported here: the reminders build on the cases.
+        from workflow.services.reminders import planner
+
+        if planner.dates_may_change(app, from_state, new_state):
+            planner.replan_insats(session, app, forbund, case.id)  # type: ignore[arg-type]
     return ctx.parties
 
 

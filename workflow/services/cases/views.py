@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
-from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -36,7 +35,14 @@ from workflow.services.cases.records import (
 from workflow.services.cases.rights import Scope, scopes_clause, visible_case, visible_scopes
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import find_actor
-from workflow.services.paging import Keyset, Page, bytewise, check_limit
+from workflow.services.paging import (
+    Page,
+    bytewise,
+    check_limit,
+    decode_cursor,
+    decode_error,
+    encode_cursor,
+)
 from workflow.vocabulary import Inriktning, inriktning_label, recommendation_label
 
 
@@ -213,13 +219,45 @@ class CaseFilter:
 _INSATS = INSATS_TABLE
 _INSATS_PARTY = InsatsParty.__table__  # type: ignore[attr-defined]
 
-# Registered cases by dnr (bytewise, the same on both databases), then ideas by id.
-_IDEAS_LAST = when((_INSATS.c.dnr.is_(None), 1), else_=0)
-CASE_ORDER = Keyset("cases", (_IDEAS_LAST, bytewise(_INSATS.c.dnr), _INSATS.c.id))
+# Registered cases by dnr (bytewise, the same on both databases), then ideas by id: the keyset
+# (dnr IS NULL, dnr, id). A cursor holds the last row's key.
+CURSOR_KIND = "cases"
+_DNR = bytewise(_INSATS.c.dnr)
 
 
 def _case_key(case: Insats) -> tuple[int, str | None, int]:
     return (1 if case.dnr is None else 0, case.dnr, case.id)  # type: ignore[return-value]
+
+
+def _page_rows(
+    session: Session, where: list[ColumnElement[bool]], after: str | None, limit: int
+) -> Page[Insats]:
+    """The page in at most two index-ordered queries: registered cases after the cursor's dnr
+    (the index on förbund and dnr), then, if the page is not full, ideas after its id. One
+    query ordered by `dnr IS NULL` could not seek in any index."""
+    ideas_after: int | None = None
+    dnr_after: str | None = None
+    in_ideas = False
+    if after is not None:
+        flag, dnr, last_id = decode_cursor(CURSOR_KIND, after, 3)
+        if flag not in (0, 1) or not isinstance(last_id, int) or (flag == 0) != (dnr is not None):
+            raise decode_error(after)
+        in_ideas = flag == 1
+        dnr_after, ideas_after = (None, last_id) if in_ideas else (dnr, None)
+    rows: list[Insats] = []
+    if not in_ideas:
+        query = select(Insats).where(*where, _INSATS.c.dnr.is_not(None))
+        if dnr_after is not None:
+            query = query.where(dnr_after < _DNR)
+        rows = list(session.exec(query.order_by(_DNR).limit(limit + 1)))
+    if len(rows) <= limit:
+        query = select(Insats).where(*where, _INSATS.c.dnr.is_(None))
+        if ideas_after is not None:
+            query = query.where(_INSATS.c.id > ideas_after)
+        rows += session.exec(query.order_by(_INSATS.c.id).limit(limit + 1 - len(rows)))
+    items = rows[:limit]
+    more = len(rows) > limit and bool(items)
+    return Page(items, encode_cursor(CURSOR_KIND, _case_key(items[-1])) if more else None)
 
 
 def _like(text: str) -> str:
@@ -369,9 +407,8 @@ def list_cases(
     check_limit(limit)
     with app.db.reading() as session:
         organisation = _organisation(session, forbund, filters)
-        query = select(Insats).where(*_conditions(session, app, organisation, filters))
-        rows = session.exec(CASE_ORDER.page(query, after, limit)).all()
-        page = CASE_ORDER.cut(rows, limit, _case_key)
+        where = _conditions(session, app, organisation, filters)
+        page = _page_rows(session, where, after, limit)
         return Page(_views(session, app, page.items), page.next_after)
 
 

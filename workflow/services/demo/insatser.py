@@ -31,7 +31,8 @@ from workflow.services.demo.norra_vastmanland import load_norra_vastmanland
 from workflow.services.demo.reminders import load_reminder_demo
 from workflow.services.organisation.admin import found_in
 from workflow.services.organisation.parties import create_party_in
-from workflow.services.organisation.people import create_person_in, people
+from workflow.services.organisation.people import count_people, create_person_in
+from workflow.services.reminders import planner
 
 SLUG = "akst"
 NAME = "Samordningsförbundet Ale, Kungälv, Stenungsund och Tjörn"
@@ -359,11 +360,13 @@ def _run_steps(app: App, steps: list[_Step], refs: dict[str, str]) -> None:
 
 def load_demo(app: App) -> DemoResult:
     """Both demo förbund, each once: Ale, Kungälv, Stenungsund och Tjörn, then Norra
-    Västmanland (the second in `also`)."""
+    Västmanland (the second in `also`). Their reminders are planned once at the end, as
+    of today (planner.planning_deferred)."""
     from workflow.services.demo.logins import set_demo_passwords
 
-    result = load_akst(app)
-    created = load_norra_vastmanland(app)
+    with planner.planning_deferred(app):
+        result = load_akst(app)
+        created = load_norra_vastmanland(app)
     # One login per role in each förbund, for the web (`finsam serve` prints them).
     if result.created:
         set_demo_passwords(app, SLUG)
@@ -373,9 +376,7 @@ def load_demo(app: App) -> DemoResult:
         second = session.exec(select(Forbund).where(Forbund.slug == NV_SLUG)).one()
         name = second.name
     counts = (
-        (len(people(app, NV_SLUG)), cases.count_cases(app, forbund=NV_SLUG))
-        if created
-        else (0, 0)
+        (count_people(app, NV_SLUG), cases.count_cases(app, forbund=NV_SLUG)) if created else (0, 0)
     )
     result.also.append(DemoResult(NV_SLUG, name, created, *counts))
     return result
@@ -383,6 +384,11 @@ def load_demo(app: App) -> DemoResult:
 
 def load_akst(app: App) -> DemoResult:
     """The first demo förbund alone (seed 004), once."""
+    with planner.planning_deferred(app):
+        return _load_akst(app)
+
+
+def _load_akst(app: App) -> DemoResult:
     now = app.clock()
     with app.db.transaction() as session:
         existing = session.exec(select(Forbund).where(Forbund.slug == SLUG)).first()

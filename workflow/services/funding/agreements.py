@@ -32,6 +32,7 @@ from workflow.services.funding.support import (
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
+from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_free_text, check_one_line
 
 # An avtal is drawn up once the protocol is justerat; one may also be registered afterwards
@@ -239,6 +240,7 @@ def create(
                 now=now,
             )
         session.flush()
+        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
         return view_of(session, case, agreement)
 
 
@@ -373,6 +375,7 @@ def sign(
         )
         _maybe_start(session, app, organisation, case, agreement, actor, now)
         session.flush()
+        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
         return view_of(session, case, agreement)
 
 

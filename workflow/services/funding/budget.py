@@ -356,26 +356,31 @@ def figures_in(
             amounts.setdefault(year, []).append(
                 InsatsAmount(case_ref(case), case.title, case.inriktning, granted, drawn)
             )
+    # The frames' items and shares in one query each, whatever the number of years.
+    frame_ids = [frame.id for frame in frames]
+    items_of: dict[int, list[FrameItem]] = {}
+    shares_of: dict[int, list[FrameContribution]] = {}
+    if frame_ids:
+        for item in session.exec(
+            select(FrameItem)
+            .where(col(FrameItem.frame_id).in_(frame_ids))
+            .order_by(col(FrameItem.position), col(FrameItem.id))
+        ):
+            items_of.setdefault(item.frame_id, []).append(item)
+        for share in session.exec(
+            select(FrameContribution)
+            .where(
+                col(FrameContribution.frame_id).in_(frame_ids),
+                col(FrameContribution.superseded_at).is_(None),
+            )
+            .order_by(col(FrameContribution.id))
+        ):
+            shares_of.setdefault(share.frame_id, []).append(share)
     result: dict[int, YearFigures] = {}
     previous: YearFigures | None = None
     for frame in frames:
-        items = list(
-            session.exec(
-                select(FrameItem)
-                .where(FrameItem.frame_id == frame.id)
-                .order_by(col(FrameItem.position), col(FrameItem.id))
-            )
-        )
-        shares = list(
-            session.exec(
-                select(FrameContribution)
-                .where(
-                    FrameContribution.frame_id == frame.id,
-                    col(FrameContribution.superseded_at).is_(None),
-                )
-                .order_by(col(FrameContribution.id))
-            )
-        )
+        items = items_of.get(frame.id, [])  # type: ignore[arg-type]
+        shares = shares_of.get(frame.id, [])  # type: ignore[arg-type]
         lines = amounts.get(frame.year, [])
         if frame.surplus_in_tkr is not None:
             surplus = frame.surplus_in_tkr

@@ -73,17 +73,21 @@ def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetRe
         Row("Överskott från föregående år", LINE, per_year(lambda f: f.surplus_in_tkr)),
         Row("Insatser", HEADING, {}),
     ]
-    titles: list[tuple[str, str]] = []
+    # Each insats once, in the order the years first list them; its grant per year summed in
+    # one pass over the years' lines (not once per insats: thousands of insatser).
+    titles: dict[tuple[str, str], None] = {}
+    granted: dict[int, dict[str, int]] = {f.year: {} for f in figs}
     for fig in figs:
+        per_ref = granted[fig.year]
         for amount in fig.insatser:
-            if (amount.ref, amount.title) not in titles:
-                titles.append((amount.ref, amount.title))
+            titles.setdefault((amount.ref, amount.title), None)
+            per_ref[amount.ref] = per_ref.get(amount.ref, 0) + amount.granted_tkr
     for ref, title in titles:
         rows.append(
             Row(
                 f"- {title}",
                 LINE,
-                per_year(lambda f, ref=ref: sum(a.granted_tkr for a in f.insatser if a.ref == ref)),
+                per_year(lambda f, ref=ref: granted[f.year].get(ref, 0)),
             )
         )
     for group, label in _keys(figs, "insatser"):

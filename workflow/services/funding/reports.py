@@ -27,6 +27,7 @@ from workflow.services.funding.support import (
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
+from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
 
@@ -186,6 +187,7 @@ def submit(
             now=now,
             data={"utfall_tkr": utfall_tkr, "participants": counts},
         )
+        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
         return view(case, report, today)
 
 
@@ -290,6 +292,7 @@ def approve(
         result = view(case, report, today)
         result.released_payments = released
         result.held_payments = held
+        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
         return result
 
 
@@ -325,6 +328,7 @@ def ask_completion(
             now=now,
             today=today,
         )
+        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
         return view(case, report, today)
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from workflow.app import App
 from workflow.clock import local_date
 from workflow.errors import BadInput
-from workflow.models import BudgetLine, Insats, Report, UppfoljningRecord
+from workflow.models import BudgetLine, ForbundRef, Insats, Report, UppfoljningRecord
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.change import begin_change
 from workflow.services.funding.support import parse_year, record
@@ -130,39 +130,49 @@ def _view(case: Insats, row: UppfoljningRecord) -> RecordView:
     )
 
 
-def _counts(session: Session, case: Insats, year: int) -> tuple[int | None, int | None, int | None]:
-    """Participants of a year: the approved report whose period ends last in that year (a
-    helårsrapport covers the delår before it, so counts are never added up across reports)."""
-    report = session.exec(
-        select(Report)
-        .where(
-            Report.insats_id == case.id,
-            Report.status == "godkand",
+Counts = tuple[int | None, int | None, int | None]
+
+
+def _counts(
+    session: Session, forbund: ForbundRef, year: int | None
+) -> dict[tuple[int, int], Counts]:
+    """Participants per (insats, year), in one query: the approved report whose period ends
+    last in that year (a helårsrapport covers the delår before it, so counts are never added
+    up across reports)."""
+    query = select(Report).where(Report.forbund_id == forbund.id, Report.status == "godkand")
+    if year is not None:
+        query = query.where(
             col(Report.period_end) >= date(year, 1, 1),
             col(Report.period_end) <= date(year, 12, 31),
         )
-        .order_by(col(Report.period_end).desc(), col(Report.id).desc())
-    ).first()
-    if report is None:
-        return None, None, None
-    return report.participants_women, report.participants_men, report.participants_other
+    found: dict[tuple[int, int], Counts] = {}
+    ordered = query.order_by(col(Report.period_end).desc(), col(Report.id).desc())
+    for report in session.exec(ordered):
+        found.setdefault(
+            (report.insats_id, report.period_end.year),
+            (report.participants_women, report.participants_men, report.participants_other),
+        )
+    return found
 
 
 def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> list[list[Any]]:
+    """One row per budget line (insats and year), in three queries whatever their number."""
     wanted = None if year is None else parse_year(year)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         query = (
-            select(BudgetLine, Insats)
+            select(BudgetLine, Insats, UppfoljningRecord)
             .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
+            .outerjoin(UppfoljningRecord, col(UppfoljningRecord.insats_id) == col(Insats.id))
             .where(BudgetLine.forbund_id == organisation.id)
         )
         if wanted is not None:
             query = query.where(BudgetLine.year == wanted)
+        counts = _counts(session, organisation, wanted)
         rows: list[list[Any]] = []
-        for line, case in session.exec(query.order_by(col(Insats.dnr), col(BudgetLine.year))).all():
-            uf = session.get(UppfoljningRecord, case.id)
-            women, men, other = _counts(session, case, line.year)
+        ordered = query.order_by(col(Insats.dnr), col(BudgetLine.year))
+        for line, case, uf in session.exec(ordered).all():
+            women, men, other = counts.get((case.id, line.year), (None, None, None))  # type: ignore[arg-type]
             rows.append(
                 [
                     organisation.name,

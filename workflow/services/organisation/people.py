@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from workflow.clock import local_date
 from workflow.errors import BadInput, NotFound, NotPermitted
@@ -24,6 +24,7 @@ from workflow.models import ForbundRef, Party, Person, PersonRole
 from workflow.services.organisation.edits import Edit, open_edit
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.parties import find_party
+from workflow.services.paging import Keyset, Page, bytewise, check_limit
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import ROLE_LABELS, Role, parse_choice
 
@@ -182,23 +183,35 @@ def person_view(session: Session, person: Person) -> PersonView:
     )
 
 
-def list_people(session: Session, forbund: ForbundRef) -> list[PersonView]:
-    """Everyone of the förbund by name, deactivated people included (they say so)."""
-    people = session.exec(
-        select(Person).where(Person.forbund_id == forbund.id).order_by(col(Person.name))
-    ).all()
+_PERSON_TABLE = Person.__table__  # type: ignore[attr-defined]
+PEOPLE_ORDER = Keyset("people", (bytewise(_PERSON_TABLE.c.name), _PERSON_TABLE.c.id))
+
+
+def list_people(
+    session: Session, forbund: ForbundRef, *, after: str | None = None, limit: int = 50
+) -> Page[PersonView]:
+    """A page of the förbund's people by name, deactivated people included (they say so);
+    their roles and parties in one query each."""
+    check_limit(limit)
+    query = select(Person).where(Person.forbund_id == forbund.id)
+    rows = session.exec(PEOPLE_ORDER.page(query, after, limit)).all()
+    page = PEOPLE_ORDER.cut(rows, limit, lambda p: (p.name, p.id))
+    ids = [p.id for p in page.items]
     roles: dict[int, list[str]] = {}
-    for person_id, role in session.exec(
-        select(PersonRole.person_id, PersonRole.role)
-        .join(Person)
-        .where(Person.forbund_id == forbund.id)
-        .order_by(col(PersonRole.role))
-    ):
-        roles.setdefault(person_id, []).append(role)
-    parties = {
-        p.id: p.name for p in session.exec(select(Party).where(Party.forbund_id == forbund.id))
-    }
-    return [
+    if ids:
+        for person_id, role in session.exec(
+            select(PersonRole.person_id, PersonRole.role)
+            .where(col(PersonRole.person_id).in_(ids))
+            .order_by(col(PersonRole.role))
+        ):
+            roles.setdefault(person_id, []).append(role)
+    party_ids = sorted({p.party_id for p in page.items if p.party_id})
+    parties = (
+        {p.id: p.name for p in session.exec(select(Party).where(col(Party.id).in_(party_ids)))}
+        if party_ids
+        else {}
+    )
+    items = [
         PersonView(
             p.id,  # type: ignore[arg-type]
             p.name,
@@ -208,14 +221,24 @@ def list_people(session: Session, forbund: ForbundRef) -> list[PersonView]:
             p.deactivated_at is None,
             p.deactivated_at,
         )
-        for p in people
+        for p in page.items
     ]
+    return Page(items, page.next_after)
 
 
-def people(app: App, forbund: str | None = None) -> list[PersonView]:
-    """The förbund's people with their roles, for listing."""
+def people(
+    app: App, forbund: str | None = None, *, after: str | None = None, limit: int = 50
+) -> Page[PersonView]:
+    """A page of the förbund's people with their roles, for listing."""
     with app.db.reading() as session:
-        return list_people(session, resolve_forbund(session, forbund))
+        return list_people(session, resolve_forbund(session, forbund), after=after, limit=limit)
+
+
+def count_people(app: App, forbund: str | None = None) -> int:
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        query = select(func.count()).select_from(Person).where(Person.forbund_id == organisation.id)
+        return int(session.exec(query).one())
 
 
 def get_person(app: App, *, email: str, forbund: str | None = None) -> PersonView:

@@ -37,13 +37,62 @@ class DueItem:
 
 
 @dataclass(frozen=True)
+class Subjects:
+    """The things a change touched, for planning their reminders alone (not the förbund's):
+    insatser (with their reports), meetings (with their protocols) and styrdokument."""
+
+    insats_ids: frozenset[int] = frozenset()
+    meeting_ids: frozenset[int] = frozenset()
+    document_ids: frozenset[int] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.insats_ids or self.meeting_ids or self.document_ids)
+
+    def covers(self, source: str) -> bool:
+        """Whether a source can have items about these subjects (see SOURCE_SUBJECTS)."""
+        kind = SOURCE_SUBJECTS.get(source)
+        if kind == "insats":
+            return bool(self.insats_ids)
+        if kind == "meeting":
+            return bool(self.meeting_ids)
+        if kind == "styrdokument":
+            return bool(self.document_ids)
+        return False
+
+
+# What each source's items are about, for planning after a change: an insats (its end, its
+# justering, its avtal, its reports), a meeting (its kallelse, its protocol), a document. A
+# source not named here (yearly) is about no subject a change touches; the sweep plans it.
+SOURCE_SUBJECTS = {
+    "insats_end": "insats",
+    "insats_justering": "insats",
+    "agreement_unsigned": "insats",
+    "report_due": "insats",
+    "meeting": "meeting",
+    "protocol_unjusterat": "meeting",
+    "policy_renewal": "styrdokument",
+}
+
+
+@dataclass(frozen=True)
 class Window:
-    """What a collector may need besides the database: today and the rule's yearly date."""
+    """What a collector may need besides the database: today and the rule's yearly date, and
+    `only` the subjects to collect (None: all of the förbund's)."""
 
     today: date
     # Which states a collector looks at comes from the lifecycles' state tags (states/).
     lifecycles: Lifecycles
     yearly_due: tuple[int, int] | None = None
+    only: Subjects | None = None
+
+    def insatser(self) -> list[int] | None:
+        return None if self.only is None else sorted(self.only.insats_ids)
+
+    def meetings(self) -> list[int] | None:
+        return None if self.only is None else sorted(self.only.meeting_ids)
+
+    def documents(self) -> list[int] | None:
+        return None if self.only is None else sorted(self.only.document_ids)
 
 
 Collector = Callable[[Session, ForbundRef, Window], Iterable[DueItem]]
@@ -79,33 +128,35 @@ def _insats_item(case: Insats, due_on: date, **facts: Any) -> DueItem:
 
 
 def _insats_end(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
-    cases = session.exec(
-        select(Insats).where(
-            Insats.forbund_id == forbund.id,
-            col(Insats.state).in_(window.lifecycles.insats.lifecycle.tagged("reporting")),
-            col(Insats.end_date).is_not(None),
-        )
+    query = select(Insats).where(
+        Insats.forbund_id == forbund.id,
+        col(Insats.state).in_(window.lifecycles.insats.lifecycle.tagged("reporting")),
+        col(Insats.end_date).is_not(None),
     )
-    for case in cases:
+    only = window.insatser()
+    if only is not None:
+        query = query.where(col(Insats.id).in_(only))
+    for case in session.exec(query):
         yield _insats_item(case, case.end_date)  # type: ignore[arg-type]
 
 
-def _justering_dates(session: Session, forbund: ForbundRef) -> dict[int, date]:
+def _justering_dates(
+    session: Session, forbund: ForbundRef, only: list[int] | None = None
+) -> dict[int, date]:
     """The day each insats's board decision was justerad (the latest time, if several)."""
-    rows = session.exec(
-        select(AuditEvent.subject_id, func.max(AuditEvent.at))
-        .where(
-            AuditEvent.forbund_id == forbund.id,
-            AuditEvent.subject_kind == "insats",
-            AuditEvent.trigger == "justera",
-        )
-        .group_by(col(AuditEvent.subject_id))
+    query = select(AuditEvent.subject_id, func.max(AuditEvent.at)).where(
+        AuditEvent.forbund_id == forbund.id,
+        AuditEvent.subject_kind == "insats",
+        AuditEvent.trigger == "justera",
     )
+    if only is not None:
+        query = query.where(col(AuditEvent.subject_id).in_(only))
+    rows = session.exec(query.group_by(col(AuditEvent.subject_id)))
     return {subject_id: local_date(at) for subject_id, at in rows}
 
 
 def _insats_justering(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
-    justered = _justering_dates(session, forbund)
+    justered = _justering_dates(session, forbund, window.insatser())
     if not justered:
         return
     cases = session.exec(select(Insats).where(col(Insats.id).in_(list(justered))))
@@ -115,22 +166,23 @@ def _insats_justering(session: Session, forbund: ForbundRef, window: Window) -> 
 
 def _agreement_unsigned(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     # Justerad but not started: the avtal is not signed yet. Due date = the justering day.
-    justered = _justering_dates(session, forbund)
-    cases = session.exec(
-        select(Insats).where(
-            Insats.forbund_id == forbund.id,
-            Insats.state == "avtal",
-            col(Insats.agreement_signed_on).is_(None),
-        )
+    only = window.insatser()
+    justered = _justering_dates(session, forbund, only)
+    if not justered:
+        return
+    query = select(Insats).where(
+        Insats.forbund_id == forbund.id,
+        Insats.state == "avtal",
+        col(Insats.agreement_signed_on).is_(None),
     )
-    signed = set(
-        session.exec(
-            select(Agreement.insats_id).where(
-                Agreement.forbund_id == forbund.id, Agreement.status == "undertecknat"
-            )
-        )
+    signed_query = select(Agreement.insats_id).where(
+        Agreement.forbund_id == forbund.id, Agreement.status == "undertecknat"
     )
-    for case in cases:
+    if only is not None:
+        query = query.where(col(Insats.id).in_(only))
+        signed_query = signed_query.where(col(Agreement.insats_id).in_(only))
+    signed = set(session.exec(signed_query))
+    for case in session.exec(query):
         if case.id in justered and case.id not in signed:
             yield _insats_item(case, justered[case.id])
 
@@ -147,7 +199,7 @@ REPORT_OWED = ("vantar", "komplettering")
 
 
 def _report_due(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
-    rows = session.exec(
+    query = (
         select(Report, Insats)
         .join(Insats, col(Insats.id) == col(Report.insats_id))
         .where(
@@ -156,7 +208,10 @@ def _report_due(session: Session, forbund: ForbundRef, window: Window) -> Iterab
             col(Insats.state).not_in(window.lifecycles.insats.lifecycle.tagged("closed")),
         )
     )
-    for report, case in rows:
+    only = window.insatser()
+    if only is not None:
+        query = query.where(col(Report.insats_id).in_(only))
+    for report, case in session.exec(query):
         item = _insats_item(
             case,
             report.due_on,
@@ -174,14 +229,17 @@ def _report_due(session: Session, forbund: ForbundRef, window: Window) -> Iterab
         )
 
 
-def _board_meetings(session: Session, forbund: ForbundRef) -> list[tuple[Meeting, Organ]]:
-    return list(
-        session.exec(
-            select(Meeting, Organ)
-            .join(Organ, col(Organ.id) == col(Meeting.organ_id))
-            .where(Meeting.forbund_id == forbund.id, Organ.kind == "styrelse")
-        ).all()
+def _board_meetings(
+    session: Session, forbund: ForbundRef, only: list[int] | None = None
+) -> list[tuple[Meeting, Organ]]:
+    query = (
+        select(Meeting, Organ)
+        .join(Organ, col(Organ.id) == col(Meeting.organ_id))
+        .where(Meeting.forbund_id == forbund.id, Organ.kind == "styrelse")
     )
+    if only is not None:
+        query = query.where(col(Meeting.id).in_(only))
+    return list(session.exec(query).all())
 
 
 def _meeting_item(meeting: Meeting, organ: Organ) -> DueItem:
@@ -198,7 +256,7 @@ def _meeting_item(meeting: Meeting, organ: Organ) -> DueItem:
 
 def _meeting(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
     # Once the kallelse is recorded as sent, nobody needs reminding.
-    for meeting, organ in _board_meetings(session, forbund):
+    for meeting, organ in _board_meetings(session, forbund, window.meetings()):
         if meeting.kallelse_sent_at is None:
             yield _meeting_item(meeting, organ)
 
@@ -207,13 +265,12 @@ def _protocol_unjusterat(
     session: Session, forbund: ForbundRef, window: Window
 ) -> Iterable[DueItem]:
     """Board meetings whose protocol is not justerat yet (or not even opened)."""
-    status: dict[int, str] = {
-        meeting_id: state
-        for meeting_id, state in session.exec(
-            select(Protocol.meeting_id, Protocol.status).where(Protocol.forbund_id == forbund.id)
-        )
-    }
-    for meeting, organ in _board_meetings(session, forbund):
+    only = window.meetings()
+    query = select(Protocol.meeting_id, Protocol.status).where(Protocol.forbund_id == forbund.id)
+    if only is not None:
+        query = query.where(col(Protocol.meeting_id).in_(only))
+    status: dict[int, str] = {meeting_id: state for meeting_id, state in session.exec(query)}
+    for meeting, organ in _board_meetings(session, forbund, only):
         if status.get(meeting.id or 0) not in ("justerat", "anslaget"):
             yield _meeting_item(meeting, organ)
 
@@ -223,16 +280,17 @@ def policy_ref(document: PolicyDocument) -> str:
 
 
 def _policy_renewal(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
-    documents = session.exec(
-        select(PolicyDocument).where(
-            PolicyDocument.forbund_id == forbund.id,
-            col(PolicyDocument.state).in_(
-                window.lifecycles["styrdokument"].lifecycle.tagged("in_force")
-            ),
-            col(PolicyDocument.renew_by).is_not(None),
-        )
+    query = select(PolicyDocument).where(
+        PolicyDocument.forbund_id == forbund.id,
+        col(PolicyDocument.state).in_(
+            window.lifecycles["styrdokument"].lifecycle.tagged("in_force")
+        ),
+        col(PolicyDocument.renew_by).is_not(None),
     )
-    for document in documents:
+    only = window.documents()
+    if only is not None:
+        query = query.where(col(PolicyDocument.id).in_(only))
+    for document in session.exec(query):
         yield DueItem(
             subject_kind="styrdokument",
             subject_id=document.id,  # type: ignore[arg-type]
@@ -250,7 +308,7 @@ def _policy_renewal(session: Session, forbund: ForbundRef, window: Window) -> It
 
 
 def _yearly(session: Session, forbund: ForbundRef, window: Window) -> Iterable[DueItem]:
-    if window.yearly_due is None:
+    if window.yearly_due is None or window.only is not None:  # no subject of a change
         return
     month, day = window.yearly_due
     for year in (window.today.year - 1, window.today.year, window.today.year + 1):
@@ -360,3 +418,37 @@ SOURCES: dict[str, DueDateSource] = {
         ),
     ]
 }
+
+
+def owners(session: Session, subjects: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The person responsible (`ansvarig`) for each of these subjects, as the sources above
+    name them, in at most one query per kind: for a list of reminders, without collecting the
+    förbund's due dates."""
+    wanted: dict[str, set[int]] = {}
+    for kind, subject_id in subjects:
+        wanted.setdefault(kind, set()).add(subject_id)
+    found: dict[tuple[str, int], int] = {}
+    owner = func.coalesce(Insats.project_owner_id, Insats.submitted_by_id)
+    if wanted.get("insats"):
+        for insats_id, person_id in session.exec(
+            select(Insats.id, owner).where(col(Insats.id).in_(sorted(wanted["insats"])))
+        ):
+            if person_id is not None:
+                found["insats", insats_id] = person_id  # type: ignore[index]
+    if wanted.get("report"):
+        for report_id, person_id in session.exec(
+            select(Report.id, owner)
+            .join(Insats, col(Insats.id) == col(Report.insats_id))
+            .where(col(Report.id).in_(sorted(wanted["report"])))
+        ):
+            if person_id is not None:
+                found["report", report_id] = person_id  # type: ignore[index]
+    if wanted.get("styrdokument"):
+        for document_id, document_owner in session.exec(
+            select(PolicyDocument.id, PolicyDocument.owner_id).where(
+                col(PolicyDocument.id).in_(sorted(wanted["styrdokument"]))
+            )
+        ):
+            if document_owner is not None:
+                found["styrdokument", document_id] = document_owner  # type: ignore[index]
+    return found

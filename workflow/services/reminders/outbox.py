@@ -36,9 +36,12 @@ from workflow.models import Forbund, OutboxMessage, Person, PersonRole
 from workflow.reminder_rules import Rendered, notice_context
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.paging import Keyset, Page, check_limit
 from workflow.services.reminders import relay
 from workflow.services.reminders.mailer import Outcome, build_message, send
 from workflow.services.reminders.workers import Worker
+
+OUTBOX_ORDER = Keyset("outbox", (OutboxMessage.__table__.c.id,))  # type: ignore[attr-defined]
 
 SUBJECT = "outbox"
 SENDER_ACTOR = "sender@finsam"
@@ -323,19 +326,30 @@ class MessageView:
     message_id: str
 
 
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+
 def list_messages(
-    app: App, *, forbund: str | None = None, status: str | None = None
-) -> list[MessageView]:
-    if status is not None and status not in ("pending", "sent", "failed"):
+    app: App,
+    *,
+    forbund: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[MessageView]:
+    """One page of the förbund's outbox, oldest first (keyset on the message's number)."""
+    if status is not None and status not in OUTBOX_STATUSES:
         raise BadInput(f"okänd status {status!r}; välj pending, sent eller failed")
+    check_limit(limit)
     zone = app.settings.zone
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         query = select(OutboxMessage).where(OutboxMessage.forbund_id == organisation.id)
         if status is not None:
             query = query.where(OutboxMessage.status == status)
-        rows = session.exec(query.order_by(col(OutboxMessage.id))).all()
-        return [
+        rows = session.exec(OUTBOX_ORDER.page(query, after, limit)).all()
+        page = OUTBOX_ORDER.cut(rows, limit, lambda r: (r.id,))
+        items = [
             MessageView(
                 id=r.id,  # type: ignore[arg-type]
                 kind=r.kind,
@@ -349,5 +363,6 @@ def list_messages(
                 last_error=r.last_error,
                 message_id=r.message_id,
             )
-            for r in rows
+            for r in page.items
         ]
+        return Page(items, page.next_after)

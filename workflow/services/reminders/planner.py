@@ -2,8 +2,10 @@
 
 `plan` (re)computes the reminder rows of one förbund from the rules and the sources of due
 dates. It is idempotent: a row exists once per rule step, dated thing and due date; a changed
-date cancels the old pending row and plans a new one. Other services call it, inside their own
-transaction, when they change a date; each sweep calls it too.
+date cancels the old pending row and plans a new one. Other services call `replan` inside their
+own transaction when they change a date, for the things they changed (`Subjects`: a case and
+its reports, a meeting and its protocol, a document); each sweep plans the whole förbund.
+Listing reminders only reads (`list_reminders`): it never plans.
 
 `sweep` is what the scheduler runs every few minutes. Per förbund, in one transaction it:
   1. takes the förbund's audit-chain lock (serialises with every other change),
@@ -17,24 +19,28 @@ A reminder due while nothing ran is still pending and is claimed, once, by the n
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from jinja2 import TemplateError
-from sqlalchemy import ColumnClause, literal_column, update
+from sqlalchemy import ColumnClause, ColumnElement, false, literal_column, or_, update
 from sqlmodel import Session, col, select
 
 from workflow.app import App
-from workflow.clock import local, local_date
+from workflow.clock import as_utc, local, local_date
 from workflow.errors import BadInput
-from workflow.models import Forbund, ForbundRef, Person, PersonRole, Reminder
+from workflow.models import AuditEvent, Forbund, ForbundRef, Person, PersonRole, Reminder
+from workflow.models.funding import Report
 from workflow.reminder_rules import RESPONSIBLE, Notifications, Rule, Step, reminder_context
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.paging import Keyset, Page, check_limit
 from workflow.services.reminders import outbox
-from workflow.services.reminders.due_dates import SOURCES, DueItem, Window
+from workflow.services.reminders.due_dates import SOURCES, DueItem, Subjects, Window, owners
 from workflow.services.reminders.working_days import reminder_day
 from workflow.vocabulary import recipient_label
 
@@ -96,16 +102,25 @@ def send_moment(day: date, app: App) -> datetime:
     return datetime.combine(day, time(app.settings.mail.send_hour), zone).astimezone(UTC)
 
 
-def desired(session: Session, app: App, forbund: ForbundRef, today: date) -> dict[Key, Planned]:
-    """Every reminder the rules ask for now, whatever its date."""
+def desired(
+    session: Session,
+    app: App,
+    forbund: ForbundRef,
+    today: date,
+    only: Subjects | None = None,
+) -> dict[Key, Planned]:
+    """Every reminder the rules ask for now, whatever its date (of these subjects only, when
+    given)."""
     wanted: dict[Key, Planned] = {}
     # Rules often share a source (kallelse and justering: the meetings); ask each source once.
     collected: dict[tuple[str, tuple[int, int] | None], list[DueItem]] = {}
     for rule in _notifications(app).rules.values():
         source = SOURCES[rule.source]
-        if source.collect is None:
+        if source.collect is None or (only is not None and not only.covers(rule.source)):
             continue
-        window = Window(today=today, lifecycles=app.lifecycles, yearly_due=rule.yearly_due)
+        window = Window(
+            today=today, lifecycles=app.lifecycles, yearly_due=rule.yearly_due, only=only
+        )
         cache_key = (rule.source, rule.yearly_due)
         if cache_key not in collected:
             collected[cache_key] = list(source.collect(session, forbund, window))
@@ -159,23 +174,54 @@ def _audit(
     )
 
 
-def plan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> PlanResult:
-    """Bring the förbund's reminder rows in line with its due dates (call inside a transaction).
+def _rows_of(only: Subjects) -> ColumnElement[bool]:
+    """The reminder rows about these subjects (a case's include its reports')."""
+    parts: list[ColumnElement[bool]] = []
+    if only.insats_ids:
+        ids = sorted(only.insats_ids)
+        reports = select(Report.id).where(col(Report.insats_id).in_(ids))
+        parts.append((col(Reminder.subject_kind) == "insats") & col(Reminder.subject_id).in_(ids))
+        parts.append(
+            (col(Reminder.subject_kind) == "report") & col(Reminder.subject_id).in_(reports)
+        )
+    if only.meeting_ids:
+        parts.append(
+            (col(Reminder.subject_kind) == "meeting")
+            & col(Reminder.subject_id).in_(sorted(only.meeting_ids))
+        )
+    if only.document_ids:
+        parts.append(
+            (col(Reminder.subject_kind) == "styrdokument")
+            & col(Reminder.subject_id).in_(sorted(only.document_ids))
+        )
+    return or_(*parts) if parts else false()
+
+
+def plan(
+    session: Session,
+    app: App,
+    forbund: ForbundRef,
+    now: datetime,
+    only: Subjects | None = None,
+) -> PlanResult:
+    """Bring the förbund's reminder rows in line with its due dates (call inside a transaction);
+    with `only`, the rows of those subjects alone (what a change touched).
 
     New reminders whose day passed more than `catch_up_days` ago are not planned (a new install
     does not mail about 2014); rows already planned stay pending however late they are.
     """
     head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
     today = local_date(now, app.settings.zone)
-    wanted = desired(session, app, forbund, today)
+    wanted = desired(session, app, forbund, today, only)
     earliest = today - timedelta(days=app.settings.mail.catch_up_days)
     result = PlanResult(planned=wanted)
-    existing = session.exec(
-        select(Reminder).where(
-            Reminder.forbund_id == forbund.id,
-            (col(Reminder.status) == PENDING) | (col(Reminder.send_on) >= earliest),
-        )
-    ).all()
+    query = select(Reminder).where(
+        Reminder.forbund_id == forbund.id,
+        (col(Reminder.status) == PENDING) | (col(Reminder.send_on) >= earliest),
+    )
+    if only is not None:
+        query = query.where(_rows_of(only))
+    existing = session.exec(query).all()
     seen: set[Key] = set()
     for row in existing:
         key: Key = (row.rule, row.step, row.subject_kind, row.subject_id, row.due_on)
@@ -406,37 +452,81 @@ class ReminderView:
     recipients: list[str]
 
 
+REMINDER_STATUSES = ("pending", "sent", "cancelled", "skipped")
+
+_REMINDER = Reminder.__table__  # type: ignore[attr-defined]
+# By day, then moment: the same order as by moment (a reminder's moment is its day at the
+# send hour), led by the day so that the index behind it (ix_reminder_list) cannot serve the
+# sweep's `send_at <= now`, which must keep using the partial index of pending rows.
+REMINDER_ORDER = Keyset("reminders", (_REMINDER.c.send_on, _REMINDER.c.send_at, _REMINDER.c.id))
+
+
+def _sent_to(session: Session, forbund: ForbundRef, ids: list[int]) -> dict[int, list[str]]:
+    """Who each sent (or skipped) reminder went to, as its audit event recorded it."""
+    if not ids:
+        return {}
+    events = session.exec(
+        select(AuditEvent.subject_id, AuditEvent.data).where(
+            AuditEvent.forbund_id == forbund.id,
+            AuditEvent.subject_kind == SUBJECT,
+            col(AuditEvent.subject_id).in_(ids),
+            AuditEvent.trigger == "skicka",
+        )
+    )
+    return {subject_id: list(data.get("to", [])) for subject_id, data in events}
+
+
 def list_reminders(
     app: App,
     *,
     forbund: str | None = None,
     due_before: date | None = None,
     status: str | None = None,
-) -> list[ReminderView]:
-    """The förbund's planned reminders (planned first, so the list is current)."""
-    if status is not None and status not in ("pending", "sent", "cancelled", "skipped"):
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[ReminderView]:
+    """One page of the förbund's reminders as planned, by the moment they go out. Only reads:
+    the planning is done when a date changes and by each sweep (`plan`, `replan`).
+
+    Recipients: of a pending reminder, who it goes to now; of a sent or skipped one, who it
+    went to; a cancelled one goes to nobody."""
+    if status is not None and status not in REMINDER_STATUSES:
         raise BadInput(f"okänd status {status!r}; välj pending, sent, cancelled eller skipped")
-    now = app.clock()
-    with app.db.transaction() as session:
+    check_limit(limit)
+    with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        planned = plan(session, app, organisation, now).planned
         query = select(Reminder).where(Reminder.forbund_id == organisation.id)
         if due_before is not None:
             query = query.where(col(Reminder.send_on) < due_before)
         if status is not None:
             query = query.where(Reminder.status == status)
-        rows = session.exec(query.order_by(col(Reminder.send_at), col(Reminder.id))).all()
-        by_role = _people_by_role(session, organisation)
+        rows = session.exec(REMINDER_ORDER.page(query, after, limit)).all()
+        page = REMINDER_ORDER.cut(rows, limit, lambda r: (r.send_on, as_utc(r.send_at), r.id))
         rules = _notifications(app).rules
+        pending = [row for row in page.items if row.status == "pending"]
+        by_role = _people_by_role(session, organisation) if pending else {}
+        owner_of = owners(session, ((row.subject_kind, row.subject_id) for row in pending))
+        sent = _sent_to(
+            session,
+            organisation,
+            [r.id for r in page.items if r.status in ("sent", "skipped")],  # type: ignore[misc]
+        )
         views = []
-        for row in rows:
-            target = planned.get((row.rule, row.step, row.subject_kind, row.subject_id, row.due_on))
-            people = (
-                recipients(session, organisation, target.step, target.item, by_role)
-                if target
-                else []
-            )
+        for row in page.items:
             rule = rules.get(row.rule)
+            step = rule.step(row.step) if rule else None
+            if row.status == "pending" and step is not None:
+                item = DueItem(
+                    row.subject_kind,
+                    row.subject_id,
+                    row.subject_ref,
+                    "",
+                    row.due_on,
+                    owner_of.get((row.subject_kind, row.subject_id)),
+                )
+                to = [p.email for p in recipients(session, organisation, step, item, by_role)]
+            else:
+                to = sent.get(row.id, [])  # type: ignore[arg-type]
             views.append(
                 ReminderView(
                     id=row.id,  # type: ignore[arg-type]
@@ -449,15 +539,79 @@ def list_reminders(
                     send_on=row.send_on,
                     send_at=local(row.send_at, app.settings.zone),
                     status=row.status,
-                    recipients=[p.email for p in people],
+                    recipients=to,
                 )
             )
-        return views
+        return Page(views, page.next_after)
 
 
-def replan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> PlanResult:
-    """For other services: call after changing a date, inside the same transaction."""
-    return plan(session, app, forbund, now)
+def replan(
+    session: Session,
+    app: App,
+    forbund: ForbundRef,
+    now: datetime,
+    only: Subjects | None = None,
+) -> PlanResult:
+    """For other services: call after changing a date, inside the same transaction, naming
+    what changed (`only`; None replans the whole förbund)."""
+    if only is not None and not only:
+        return PlanResult()
+    waiting = _deferred.get()
+    if waiting is not None:
+        waiting.add(forbund.slug)
+        return PlanResult()
+    return plan(session, app, forbund, now, only)
+
+
+# The förbund whose planning waits for the end of `planning_deferred` (None: none waits).
+_deferred: ContextVar[set[str] | None] = ContextVar("finsam_planning_deferred", default=None)
+
+
+@contextmanager
+def planning_deferred(app: App) -> Iterator[None]:
+    """Changes inside plan nothing; at the end each förbund they changed is planned once, at
+    the clock of `app`. For replaying history (the demo drives 2012–2014 through the
+    services with the clock set back): the reminders of those days were the business of
+    those days' sweeps, and today's plan is what follows from the data as it stands now."""
+    if _deferred.get() is not None:  # already inside: the outermost plans
+        yield
+        return
+    waiting: set[str] = set()
+    token = _deferred.set(waiting)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    for slug in sorted(waiting):
+        plan_forbund(app, forbund=slug)
+
+
+def dates_may_change(app: App, from_state: str | None, to_state: str) -> bool:
+    """Whether a case moving between these states may change its reminders: the sources of
+    due dates about a case look at the states of an avtal, a running insats and its reports
+    (tags funding_open and reporting), so a step outside them (an idea, a beredning) cannot."""
+    lifecycle = app.lifecycles.insats.lifecycle
+    dated = set(lifecycle.tagged("funding_open")) | set(lifecycle.tagged("reporting"))
+    return from_state in dated or to_state in dated
+
+
+def replan_insats(session: Session, app: App, forbund: ForbundRef, insats_id: int) -> None:
+    """The reminders of one case and its reports, after the case changed (state or dates)."""
+    replan(session, app, forbund, app.clock(), Subjects(insats_ids=frozenset([insats_id])))
+
+
+def replan_meeting(session: Session, app: App, forbund: ForbundRef, meeting_id: int) -> None:
+    """The reminders of one meeting and its protocol, after either changed."""
+    replan(session, app, forbund, app.clock(), Subjects(meeting_ids=frozenset([meeting_id])))
+
+
+def plan_forbund(app: App, *, forbund: str | None = None) -> PlanResult:
+    """Plan the whole förbund now (what each sweep does first): after editing rules.yaml, or
+    to see a rule's reminders before the next sweep."""
+    now = app.clock()
+    with app.db.transaction() as session:
+        organisation = resolve_forbund(session, forbund)
+        return plan(session, app, organisation, now)
 
 
 def rules_overview(app: App) -> list[dict[str, Any]]:
