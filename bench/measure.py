@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ class Cost:
     returncode: int
     out_bytes: int
     err: str
+    timed_out: bool = False
 
     def line(self) -> str:
         return f"{self.cpu:6.2f} s CPU  {self.rss_mib:6.0f} MiB"
@@ -38,9 +40,14 @@ def finsam_command() -> list[str]:
 
 
 def run(
-    argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float | None = None,
 ) -> Cost:
-    """Run argv to its end; its stdout is counted and dropped, its stderr kept for messages."""
+    """Run argv to its end (or kill it after `timeout` seconds); its stdout is counted and
+    dropped, its stderr kept for messages."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(
             list(argv),
@@ -50,7 +57,20 @@ def run(
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
-        _pid, status, usage = os.wait4(child.pid, 0)
+        stopped = threading.Event()
+
+        def stop() -> None:
+            stopped.set()
+            child.kill()
+
+        timer = threading.Timer(timeout, stop) if timeout else None
+        if timer is not None:
+            timer.start()
+        try:
+            _pid, status, usage = os.wait4(child.pid, 0)
+        finally:
+            if timer is not None:
+                timer.cancel()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0, os.SEEK_END)
         err.seek(0)
@@ -60,6 +80,7 @@ def run(
             returncode=child.returncode,
             out_bytes=out.tell(),
             err=err.read().decode("utf-8", "replace"),
+            timed_out=stopped.is_set(),
         )
 
 
@@ -69,12 +90,13 @@ def best_of(
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    timeout: float | None = None,
 ) -> Cost:
     """The cheapest of `repeat` runs (the least disturbed by whatever else the machine does);
     stops at the first run that fails."""
     best: Cost | None = None
     for _ in range(max(1, repeat)):
-        cost = run(argv, env=env, cwd=cwd)
+        cost = run(argv, env=env, cwd=cwd, timeout=timeout)
         if cost.returncode != 0:
             return cost
         if best is None or cost.cpu < best.cpu:
