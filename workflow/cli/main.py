@@ -169,7 +169,6 @@ class LazyGroup(click.Group):
     help="finsam-workflow: ärendehantering för samordningsförbund (FINSAM).",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.version_option(__version__, "--version", prog_name="finsam", message="%(prog)s %(version)s")
 @click.option("--db", help="Databas-URL (SQLAlchemy); annars FINSAM_DATABASE_URL eller config.")
 @click.option(
     "--config",
@@ -177,6 +176,7 @@ class LazyGroup(click.Group):
     help="Egen mapp med states/, config/ och notifications/ (FINSAM_CONFIG_DIR).",
 )
 @click.option("--forbund", help="Förbundets kortnamn när databasen har flera (FINSAM_FORBUND).")
+@click.version_option(__version__, "--version", prog_name="finsam", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config: Path | None, forbund: str | None) -> None:
     # The App is built lazily (workflow.cli.context) so that --help needs no database.
