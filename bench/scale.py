@@ -306,7 +306,9 @@ def grow_in_child(path: Path, size: int) -> tuple[str, int, int, float]:
 
 
 def grow(path: Path, size: int) -> tuple[str, int, int]:
-    """Grow the förbund in the SQLite file to `size` cases; (a grown case's ref, cases, events)."""
+    """Grow the förbund in a copy of the demo to `size` cases; (a grown case's ref, cases,
+    events). The file must hold the demo as loaded: its cases are the templates, and grown
+    cases are numbered from YEAR/01000-01, so a grown file is not grown again."""
     load_all()
     tables = dict(SQLModel.metadata.tables)
     engine = create_engine(f"sqlite:///{path}")
