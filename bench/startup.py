@@ -65,6 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="finsam-startup-") as tmp:
         url = args.db or demo_database(Path(tmp))
         env = {**os.environ, "FINSAM_DATABASE_URL": url, "FINSAM_FORBUND": args.forbund}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules cached
         finsam = finsam_command()
         floor = best_of(FLOOR, args.repeat, env=env)
         rows: list[tuple[str, Cost]] = [
