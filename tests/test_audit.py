@@ -90,3 +90,28 @@ def test_each_forbund_keeps_its_own_chain_and_its_own_cases(world: World) -> Non
     reports = {r.forbund: r for r in verify(world)}
     assert reports["test"].events == 4 and reports["annat"].events == 2
     assert all(r.ok for r in reports.values())
+
+
+def test_a_chain_longer_than_a_batch_is_verified_across_the_batch_borders(world: World) -> None:
+    drive_happy_path(world, world.idea(), until="justera")  # events 1..7
+    seen: list[tuple[str, int, int]] = []
+    with world.app.db.reading() as session:
+        (whole,) = audit.verify(session)
+        (batched,) = audit.verify(session, batch=3, progress=lambda *p: seen.append(p))
+    assert whole.ok and batched == whole and whole.events >= 7
+    # Told after each full batch and at the end, counting up to the whole chain.
+    assert [done for _, done, _ in seen] == [*range(3, whole.events + 1, 3), whole.events]
+    assert {(forbund, total) for forbund, _, total in seen} == {("test", whole.events)}
+
+    # Event 5 lies in the second batch of three; its successor's link crosses no border.
+    _tamper(world, "UPDATE audit_event SET comment = 'omskriven' WHERE seq = 5")
+    with world.app.db.reading() as session:
+        (report,) = audit.verify(session, batch=3)
+    assert (report.ok, report.broken_at, report.events) == (False, 5, 5)
+    assert report.problem == "innehållet har ändrats efter att det skrevs"
+
+    # Event 4 opens the second batch: its loss is found where the first batch ends.
+    _tamper(world, "DELETE FROM audit_event WHERE seq = 4")
+    with world.app.db.reading() as session:
+        (report,) = audit.verify(session, batch=3)
+    assert (report.ok, report.broken_at, report.problem) == (False, 5, "händelse 4 saknas")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,3 +28,65 @@ def test_the_lifecycle_benchmark_drives_every_case_on_both_sides() -> None:
     assert re.search(r"whole path: +4 of 4 cases idea -> avslutad in", out), out
     assert re.search(r"ratio engine/plain: \d+\.\d\d", out), out
     assert re.search(r"peak memory \(max RSS\): \d+ MiB", out), out
+
+
+@pytest.fixture(scope="module")
+def scale_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """bench/scale.py at a tiny size (its databases kept, for the start-up bench below)."""
+    folder = tmp_path_factory.mktemp("scale")
+    result = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "bench" / "scale.py")),
+            *("--sizes", "200", "600", "--keep", str(folder), "--timeout", "300"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return result.stdout, folder
+
+
+@pytest.mark.slow
+def test_the_scale_benchmark_builds_both_sizes_and_measures_every_command(
+    scale_run: tuple[str, Path],
+) -> None:
+    out, _ = scale_run
+    assert re.search(r"built 200 cases, \d+ audit events", out), out
+    assert re.search(r"built 600 cases, \d+ audit events", out), out
+    for label in (
+        "cases list --state pagaende --json",
+        "reminders list",
+        "budget report --year 2013",
+        "audit verify",
+        "--help",
+        "uppfoljning export",
+        "reports overdue",
+        "cases show",
+    ):
+        # A figure at each size and a growth factor: every command ran to its end.
+        figures = rf"{re.escape(label)} +\d+\.\d\d s \d+ MiB +\d+\.\d\d s \d+ MiB +\d+\.\d"
+        assert re.search(figures, out), (label, out)
+
+
+@pytest.mark.slow
+def test_the_startup_benchmark_prints_each_figure_and_the_ratio(
+    scale_run: tuple[str, Path],
+) -> None:
+    _, folder = scale_run
+    result = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "bench" / "startup.py"), "--repeat", "1"),
+            *("--db", f"sqlite:///{folder / 'cases-200.db'}"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = result.stdout
+    assert re.search(r"floor \(import sqlalchemy, sqlmodel, click\): +\d+\.\d\d s CPU", out), out
+    for name in ("--help", "--version", "cases show"):
+        assert re.search(rf"finsam {re.escape(name)} +\d+\.\d\d s CPU .* ratio to floor", out), out
+    assert "database libraries imported by finsam --help: -" in out
+    assert re.search(r"ratio cases show/floor: \d+\.\d\d", out), out

@@ -12,6 +12,7 @@ case's readiness (a failed condition).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,8 +22,6 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from workflow.case_fields import missing as missing_field
-from workflow.models.funding import Agreement, Report
-from workflow.models.meetings import Paragraph, Protocol, ProtocolStatus
 from workflow.vocabulary import RECOMMENDATION_LABELS, PartyKind, Recommendation, choices_text
 
 
@@ -47,37 +46,55 @@ class Condition:
 
 # The conditions that look past the case's own row, as prebuilt Core queries: they run inside
 # every fire of their transitions (services/cases/fire.py says why the fire path avoids the ORM).
-_CURRENT_AGREEMENT = (
-    select(
-        Agreement.status,
-        col(Agreement.forbund_signed_on),
-        col(Agreement.owner_signed_on),
+# Each is built on first use, so that a command evaluating none of them never imports the
+# funding and meeting tables (workflow/cli/main.py, start-up).
+@functools.cache
+def _current_agreement() -> Any:
+    from workflow.models.funding import Agreement
+
+    return (
+        select(
+            Agreement.status,
+            col(Agreement.forbund_signed_on),
+            col(Agreement.owner_signed_on),
+        )
+        .where(Agreement.insats_id == bindparam("insats_id"), Agreement.status != "ersatt")
+        .order_by(col(Agreement.id).desc())
+        .limit(1)
     )
-    .where(Agreement.insats_id == bindparam("insats_id"), Agreement.status != "ersatt")
-    .order_by(col(Agreement.id).desc())
-    .limit(1)
-)
-_APPROVED_FINAL_REPORT = (
-    select(Report.id)
-    .where(
-        Report.insats_id == bindparam("insats_id"),
-        Report.kind == "slut",
-        Report.status == "godkand",
+
+
+@functools.cache
+def _approved_final_report() -> Any:
+    from workflow.models.funding import Report
+
+    return (
+        select(Report.id)
+        .where(
+            Report.insats_id == bindparam("insats_id"),
+            Report.kind == "slut",
+            Report.status == "godkand",
+        )
+        .limit(1)
     )
-    .limit(1)
-)
-_LATEST_DECISION = (
-    select(Protocol.status, Paragraph.number)
-    .join(Paragraph, col(Paragraph.protocol_id) == col(Protocol.id))
-    .where(
-        Paragraph.insats_id == bindparam("insats_id"),
-        col(Paragraph.decision).is_not(None),
-        # A § that left the agenda undecided ('utgår') decided nothing about the case.
-        Paragraph.decision != "utgar",
+
+
+@functools.cache
+def _latest_decision() -> Any:
+    from workflow.models.meetings import Paragraph, Protocol
+
+    return (
+        select(Protocol.status, Paragraph.number)
+        .join(Paragraph, col(Paragraph.protocol_id) == col(Protocol.id))
+        .where(
+            Paragraph.insats_id == bindparam("insats_id"),
+            col(Paragraph.decision).is_not(None),
+            # A § that left the agenda undecided ('utgår') decided nothing about the case.
+            Paragraph.decision != "utgar",
+        )
+        .order_by(col(Paragraph.id).desc())
+        .limit(1)
     )
-    .order_by(col(Paragraph.id).desc())
-    .limit(1)
-)
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,7 @@ def _row(facts: Facts, query: Any) -> Any:
 
 def _agreement_signed(facts: Facts) -> str | None:
     """The avtal row is the one record of the signatures (finsam agreements)."""
-    row = _row(facts, _CURRENT_AGREEMENT)
+    row = _row(facts, _current_agreement())
     if row is None:
         return "avtal saknas; upprätta det med 'finsam agreements create'"
     if row.status != "undertecknat":
@@ -228,7 +245,7 @@ def _end_reached_or_reason_given(facts: Facts) -> str | None:
 
 def _final_report_recorded(facts: Facts) -> str | None:
     """The slutrapport's row is the record: submitted and approved (finsam reports)."""
-    if _row(facts, _APPROVED_FINAL_REPORT) is None:
+    if _row(facts, _approved_final_report()) is None:
         return (
             "slutrapporten är inte inlämnad och godkänd; den lämnas in med 'finsam reports "
             "submit' och godkänns med 'finsam reports approve'"
@@ -238,7 +255,7 @@ def _final_report_recorded(facts: Facts) -> str | None:
 
 def _paragraph_recorded(facts: Facts) -> str | None:
     """The § of the board's protocol that decided the case is the record (finsam meetings)."""
-    if _row(facts, _LATEST_DECISION) is None:
+    if _row(facts, _latest_decision()) is None:
         return (
             "inget beslut i en § av styrelsens protokoll; beslutet registreras med "
             "'finsam meetings decide' eller 'finsam meetings follow'"
@@ -266,7 +283,9 @@ def _completion_asked_in_beredning(facts: Facts) -> str | None:
 
 def _protocol_justerat(facts: Facts) -> str | None:
     """A bifall recorded on a § takes effect only when that §'s protocol is justerat."""
-    row = _row(facts, _LATEST_DECISION)
+    from workflow.models.meetings import ProtocolStatus
+
+    row = _row(facts, _latest_decision())
     if row is None:
         return "inget beslut i en § av styrelsens protokoll att justera"
     if row.status in {ProtocolStatus.JUSTERAT, ProtocolStatus.ANSLAGET}:

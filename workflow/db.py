@@ -7,23 +7,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
-import workflow.models  # noqa: F401  (registers every table)
 from workflow.errors import BadInput
+from workflow.migrations.heads import HEADS
 from workflow.settings import PACKAGE_DIR, Settings
+
+if TYPE_CHECKING:  # Alembic is imported by `finsam init` alone (migrate), never at start-up
+    from alembic.config import Config
 
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 READ_ONLY = "finsam_read_only"
+VERSION_TABLE = "alembic_version"
 
 
 def _parse_url(raw: str) -> URL:
@@ -130,6 +130,8 @@ class Database:
     # -- schema ---------------------------------------------------------------------------
 
     def _alembic_config(self, connection: Connection) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["connection"] = connection
@@ -137,19 +139,27 @@ class Database:
 
     def migrate(self) -> list[str]:
         """Create or upgrade the schema to the newest revision; returns the heads now in place."""
+        from alembic import command
+
         with self.engine.begin() as connection:
             command.upgrade(self._alembic_config(connection), "heads")
-        with self.engine.connect() as connection:
-            return sorted(MigrationContext.configure(connection).get_current_heads())
+        return sorted(self.current_revisions())
+
+    def current_revisions(self) -> set[str]:
+        """The revisions the database's schema has (none when it was never initialised).
+
+        Plain SQL on Alembic's version table, so that every command can check the schema
+        without importing Alembic (workflow/migrations/heads.py).
+        """
+        with self.engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+            if not connection.dialect.has_table(connection, VERSION_TABLE):
+                return set()
+            rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+            return {row[0] for row in rows}
 
     def schema_status(self) -> tuple[set[str], set[str]]:
         """(revisions the database has, revisions this code expects)."""
-        with self.engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
-            expected = set(
-                ScriptDirectory.from_config(self._alembic_config(connection)).get_heads()
-            )
-        return current, expected
+        return self.current_revisions(), set(HEADS)
 
     def require_schema(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -19,6 +20,16 @@ def audit() -> None:
     pass
 
 
+def _progress_line(forbund: str, done: int, total: int) -> None:
+    """How far the check has come, rewritten in place on a terminal (never in a pipe or log)."""
+    share = f" ({100 * done // total} %)" if total else ""
+    click.echo(
+        f"\r\033[Kkontrollerar {forbund}: {done:,} av {total:,} händelser{share}".replace(",", " "),
+        nl=False,
+        err=True,
+    )
+
+
 @audit.command("verify", help="Kontrollera att ingen händelse har ändrats eller tagits bort.")
 @click.option(
     "--witness",
@@ -29,7 +40,10 @@ def audit() -> None:
 @json_option
 @pass_app()
 def verify_command(app: App, witness: Path | None, as_json: bool) -> None:
-    reports = audit_service.verify_all(app)
+    progress = _progress_line if sys.stderr.isatty() else None
+    reports = audit_service.verify_all(app, progress=progress)
+    if progress is not None:
+        click.echo("\r\033[K", nl=False, err=True)  # the progress line goes; the result stays
     checks: list[witness_service.WitnessCheck] = []
     if witness is not None:
         document = witness_service.read(witness)

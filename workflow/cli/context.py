@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from workflow.app import App
+if TYPE_CHECKING:  # the App (and with it the database library) is imported when first built
+    from workflow.app import App
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The commands that plan, send or show reminders check the rules and templates (notifications/)
+# before they start; every other command loads them only if it comes to need them.
+NOTIFICATION_COMMANDS = frozenset({"reminders", "outbox", "mail", "scheduler", "health"})
 
 
 def get_app(ctx: click.Context) -> App:
     root = ctx.find_root()
     if "app" not in root.obj:
+        from workflow.app import App
+
         # Every definition (lifecycles, settings) is checked here, before any command runs.
-        root.obj["app"] = App.create(**root.obj["overrides"])
+        root.obj["app"] = App.create(
+            notifications=root.invoked_subcommand in NOTIFICATION_COMMANDS,
+            **root.obj["overrides"],
+        )
         root.call_on_close(root.obj["app"].close)
     app: App = root.obj["app"]
     return app

@@ -247,3 +247,9 @@ def identity_command(app: App, email: str, issuer: str, subject: str) -> None:
     click.echo(
         f"{linked.name} <{linked.email}> loggar nu in som {linked.subject} hos {linked.issuer}."
     )
+
+
+# `finsam people token ...` (workflow/cli/tokens_cmd.py): loaded with `people`, not before.
+from workflow.cli.tokens_cmd import token as _token  # noqa: E402
+
+people.add_command(_token)

@@ -13,7 +13,6 @@ from workflow.cli.output import emit, json_option, print_pairs, print_table
 from workflow.cli.paged import emit_pages, page_options
 from workflow.clock import show
 from workflow.errors import BadInput, Unavailable
-from workflow.scheduler import run_forever, run_once
 from workflow.services.reminders import health, mailer, outbox, outbox_admin
 from workflow.services.reminders import planner as reminders
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
@@ -348,6 +347,8 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
 @json_option
 @pass_app()
 def scheduler_command(app: App, once: bool, as_json: bool) -> None:
+    from workflow.scheduler import run_forever, run_once
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     # APScheduler's own lines (job added, run, skipped while the previous tick runs) are noise.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)

@@ -3,8 +3,9 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import workflow.models  # noqa: F401  (every table must be imported for autogenerate)
+from workflow.models import load_all
 
+load_all()  # every table must be on the metadata for autogenerate
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,

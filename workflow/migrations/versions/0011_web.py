@@ -1,7 +1,7 @@
 """web: passwords, sessions, login throttle, password links; the channel of each audit event
 
 Revision ID: 0011_web
-Revises: 0009_mail_recovery
+Revises: 0010_read_paths
 Create Date: 2026-12-02
 
 The web application (workflow/web) keeps everything several `finsam serve` processes must
@@ -18,7 +18,7 @@ from alembic import op
 import workflow.models.types
 
 revision: str = "0011_web"
-down_revision: str | Sequence[str] | None = "0009_mail_recovery"
+down_revision: str | Sequence[str] | None = "0010_read_paths"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

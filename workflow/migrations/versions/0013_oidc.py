@@ -1,7 +1,7 @@
 """oidc: identities at an OpenID provider linked to a person
 
 Revision ID: 0013_oidc
-Revises: 0011_web
+Revises: 0012_api
 Create Date: 2026-12-02
 
 An OpenID Connect login finds its person by e-mail or by an identity (issuer and subject or
@@ -17,7 +17,7 @@ from alembic import op
 import workflow.models.types
 
 revision: str = "0013_oidc"
-down_revision: str | Sequence[str] | None = "0011_web"
+down_revision: str | Sequence[str] | None = "0012_api"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session
 
 from workflow.channel import current_channel
 from workflow.clock import as_utc
-from workflow.models import AuditChain, AuditEvent, Forbund, ForbundRef
+from workflow.models import AuditChain, AuditEvent, Forbund
 from workflow.services.organisation.people import Actor
 
 if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
@@ -165,39 +166,84 @@ class ChainReport:
         return self.broken_at is None
 
 
-def verify_all(app: App) -> list[ChainReport]:
-    """Every förbund's chain, recomputed in one read."""
+# Events are read in batches keyed on seq (keyset: each batch starts after the last one seen),
+# so verifying ten years of audit holds one batch in memory, never the chain.
+BATCH = 2000
+_EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
+_FORBUND = Forbund.__table__  # type: ignore[attr-defined]
+_EVENTS_AFTER = (
+    select(*(_EVENT.c[name] for name in _HASHED), _EVENT.c.channel, _EVENT.c.hash)
+    .where(_EVENT.c.forbund_id == bindparam("forbund_id"), _EVENT.c.seq > bindparam("after"))
+    .order_by(_EVENT.c.seq)
+    .limit(bindparam("batch"))
+)
+_FORBUNDS = select(_FORBUND.c.id, _FORBUND.c.slug).order_by(_FORBUND.c.id)
+_HEAD = select(_CHAIN.c.seq, _CHAIN.c.head_hash).where(
+    _CHAIN.c.forbund_id == bindparam("forbund_id")
+)
+
+# Told, per batch, how far a chain's check has come: (förbund, events checked, events in it).
+Progress = Callable[[str, int, int], None]
+
+
+def verify_all(app: App, *, progress: Progress | None = None) -> list[ChainReport]:
+    """Every förbund's chain, recomputed in one read (one snapshot, however many batches)."""
     with app.db.reading() as session:
-        return verify(session)
+        options = {}
+        if app.db.engine.dialect.name == "postgresql":
+            # SQLite's read transaction is a snapshot already; PostgreSQL's default is not,
+            # and a chain appended to between two batches must not look broken.
+            options = {"isolation_level": "REPEATABLE READ"}
+        return verify(session.connection(execution_options=options), progress=progress)
 
 
-def verify(session: Session) -> list[ChainReport]:
+def verify(
+    session: Session | Connection, *, batch: int = BATCH, progress: Progress | None = None
+) -> list[ChainReport]:
     """Recompute every förbund's chain; report the first broken link of each."""
-    reports = []
-    for forbund in session.exec(select(Forbund).order_by(col(Forbund.id))):
-        reports.append(_verify_one(session, forbund))
-    return reports
+    connection = session.connection() if isinstance(session, OrmSession) else session
+    return [
+        _verify_one(connection, forbund_id, slug, batch, progress)
+        for forbund_id, slug in connection.execute(_FORBUNDS).all()
+    ]
 
 
-def _verify_one(session: Session, forbund: ForbundRef) -> ChainReport:
+def _events(connection: Connection, forbund_id: int, batch: int) -> Iterator[Any]:
+    """The förbund's events in seq order, `batch` rows per query."""
+    after = 0
+    while True:
+        rows = connection.execute(
+            _EVENTS_AFTER, {"forbund_id": forbund_id, "after": after, "batch": batch}
+        ).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def _verify_one(
+    connection: Connection, forbund_id: int, slug: str, batch: int, progress: Progress | None
+) -> ChainReport:
+    head = connection.execute(_HEAD, {"forbund_id": forbund_id}).first()
+    total = head.seq if head is not None else 0
     previous = GENESIS
     count = 0
-    events = session.exec(
-        select(AuditEvent).where(AuditEvent.forbund_id == forbund.id).order_by(col(AuditEvent.seq))
-    )
-    for count, event in enumerate(events, start=1):
+    for count, event in enumerate(_events(connection, forbund_id, batch), start=1):
         if event.seq != count:
-            return ChainReport(forbund.slug, count, event.seq, f"händelse {count} saknas")
+            return ChainReport(slug, count, event.seq, f"händelse {count} saknas")
         if event.prev_hash != previous:
+            return ChainReport(slug, count, event.seq, "länken till föregående händelse är bruten")
+        if _digest(event._mapping) != event.hash:
             return ChainReport(
-                forbund.slug, count, event.seq, "länken till föregående händelse är bruten"
-            )
-        if _digest({name: getattr(event, name) for name in (*_HASHED, "channel")}) != event.hash:
-            return ChainReport(
-                forbund.slug, count, event.seq, "innehållet har ändrats efter att det skrevs"
+                slug, count, event.seq, "innehållet har ändrats efter att det skrevs"
             )
         previous = event.hash
-    head = session.get(AuditChain, forbund.id)
+        if progress is not None and count % batch == 0:
+            progress(slug, count, max(total, count))
+    if progress is not None:
+        progress(slug, count, max(total, count))
+    # The head is read again after the events: it is part of the same snapshot.
+    head = connection.execute(_HEAD, {"forbund_id": forbund_id}).first()
     if head is not None and (head.seq != count or head.head_hash != previous):
-        return ChainReport(forbund.slug, count, count + 1, f"händelser efter nr {count} saknas")
-    return ChainReport(forbund.slug, count)
+        return ChainReport(slug, count, count + 1, f"händelser efter nr {count} saknas")
+    return ChainReport(slug, count)

@@ -1,0 +1,97 @@
+"""`finsam` starts with what the command needs: no database library for --help or --version,
+no Alembic outside `init`, and a schema check that reads one table with plain SQL."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from workflow.cli.main import COMMANDS, cli, load_command, run
+from workflow.migrations.heads import HEADS
+from workflow.settings import PACKAGE_DIR
+
+DATABASE_LIBRARIES = {"sqlalchemy", "sqlmodel", "alembic", "psycopg"}
+
+
+def imported_by(*argv: str) -> tuple[set[str], str]:
+    """The top-level packages `finsam ARGV` leaves imported, run as a fresh process; and its
+    output."""
+    code = (
+        "import sys, runpy\n"
+        f"sys.argv = ['finsam', *{list(argv)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('workflow', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    out, _, modules = result.stdout.rpartition("MODULES ")
+    return set(modules.split()), out
+
+
+@pytest.mark.parametrize("option", ["--help", "--version"])
+def test_help_and_version_import_no_database_library(option: str) -> None:
+    modules, out = imported_by(option)
+    assert modules & DATABASE_LIBRARIES == set(), out
+    if option == "--version":
+        assert out.strip() == f"finsam {importlib.metadata.version('finsam-workflow')}"
+    else:
+        for name in COMMANDS:
+            assert f"\n  {name} " in out, name
+
+
+def test_the_help_lists_each_command_with_its_own_short_help() -> None:
+    context = click.Context(cli, info_name="finsam")
+    for width in (45, 60, 200):
+        for name, (module, attr, short) in COMMANDS.items():
+            command = load_command(name)
+            assert command.name == name and command.callback is not None
+            assert command.callback.__module__ == f"workflow.cli.{module}", attr
+            assert command.get_short_help_str(width) == click.Command(
+                name, help=short
+            ).get_short_help_str(width), name
+    assert cli.list_commands(context) == sorted(COMMANDS)
+    assert cli.get_command(context, "nosuch") is None
+
+
+def test_the_expected_heads_are_alembics_own() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(PACKAGE_DIR / "migrations"))
+    assert set(ScriptDirectory.from_config(config).get_heads()) == HEADS
+
+
+def test_a_command_on_a_current_database_imports_no_alembic(sqlite_url: str) -> None:
+    modules, out = imported_by("--db", sqlite_url, "forbund", "list")
+    assert "alembic" not in modules, out
+    assert "sqlalchemy" in modules  # it did open the database
+
+
+def test_the_schema_is_checked_on_both_databases(db_url: str) -> None:
+    assert run(["--db", db_url, "forbund", "list"]) == 0
+
+
+def test_an_uninitialised_or_older_database_is_refused_with_the_way_out(
+    tmp_path: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = f"sqlite:///{tmp_path / 'tom.db'}"
+    assert run(["--db", empty, "forbund", "list"]) == 2
+    assert "databasen är inte initierad; kör 'finsam init' först" in capsys.readouterr().err
+
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        connection.execute("DELETE FROM alembic_version")
+        connection.execute("INSERT INTO alembic_version VALUES ('0001_core')")
+    connection.close()
+    assert run(["--db", sqlite_url, "forbund", "list"]) == 2
+    assert "äldre schema; kör 'finsam init'" in capsys.readouterr().err
