@@ -122,7 +122,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": (
         "web_cmd",
         "serve",
-        "Kör webbapplikationen (sidorna och JSON-API:t under /api/v1) med uvicorn.",
+        "Starta webbtjänsten (sidor och API) med uvicorn.",
     ),
     "uppfoljning": (
         "reports_cmd",
