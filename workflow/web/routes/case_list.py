@@ -26,7 +26,7 @@ from workflow.errors import BadInput
 from workflow.services import cases
 from workflow.services.access.sessions import Principal
 from workflow.services.cases import CaseFilter
-from workflow.services.cases.views import CASE_ORDER
+from workflow.services.cases.views import CURSOR_KIND
 from workflow.services.organisation.parties import parties
 from workflow.services.paging import check_limit, decode_cursor
 from workflow.vocabulary import INRIKTNING_LABELS, Inriktning
@@ -108,7 +108,7 @@ def _after(request: Request) -> str | None:
     after = request.query_params.get("after", "").strip() or None
     if after is not None:
         try:
-            decode_cursor(CASE_ORDER.kind, after, len(CASE_ORDER.columns))
+            decode_cursor(CURSOR_KIND, after, 3)  # (no dnr?, dnr, id): views._case_key
         except BadInput:
             raise BadInput(
                 "länken till sidan är ogiltig eller för gammal; börja om från första sidan"
