@@ -35,7 +35,7 @@ CASE_PATH = "/arenden/{ref:path}"
 STEP_PATH = "/arenden/{ref:path}/steg"
 
 # For the route-table security matrix: how to find a case of a förbund (its first case).
-SAMPLES = {"x-finsam-samples": {"ref": "case"}}
+SAMPLES = {"x-finsam-samples": {"ref": "ref"}}
 
 
 def _sentence(error: Exception | str) -> str:
@@ -148,11 +148,12 @@ async def take_step(request: Request, app: AppDep, user: CurrentUser, ref: str) 
     trigger = str(form.get("trigger") or "")
     version_text = str(form.get("version") or "")
     comment = str(form.get("comment") or "").strip()
+    slug = user.forbund_slug
+    # The case first: one the person may not see is not found, whatever the form holds.
+    case = cases.get_case(app, ref=ref, forbund=slug, viewer_email=user.email)
     if not version_text.isdigit():
         raise BadInput("formuläret saknar versionen du såg; ladda om sidan och försök igen")
     version = int(version_text)
-    slug = user.forbund_slug
-    case = cases.get_case(app, ref=ref, forbund=slug, viewer_email=user.email)
     lifecycle = app.lifecycles[cases.SUBJECT].lifecycle
     transition = lifecycle.transition(trigger, case.state)
     shown = transition.sets if transition is not None else ()

@@ -42,7 +42,11 @@ def _no_provider(forbund: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"inloggning via {forbund}")
 
 
-@router.get("/logga-in/{forbund}/oidc", include_in_schema=False)
+# Every förbund's login is open to anyone (nobody is known yet): not "another förbund's".
+PUBLIC = {"x-finsam-public": "the login of a förbund, before anyone is known"}
+
+
+@router.get("/logga-in/{forbund}/oidc", include_in_schema=False, openapi_extra=PUBLIC)
 async def oidc_start(
     request: Request, forbund: str, user: OptionalUser, nasta: str = "/"
 ) -> Response:
@@ -69,7 +73,12 @@ async def oidc_start(
     return response
 
 
-@router.get("/logga-in/{forbund}/oidc/klar", include_in_schema=False, name="oidc_callback")
+@router.get(
+    "/logga-in/{forbund}/oidc/klar",
+    include_in_schema=False,
+    name="oidc_callback",
+    openapi_extra=PUBLIC,
+)
 async def oidc_callback(request: Request, forbund: str, app: AppDep) -> Response:
     client = oidc.client_for(request, forbund)
     if client is None:
