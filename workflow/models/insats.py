@@ -19,6 +19,11 @@ class Insats(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("forbund_id", "dnr"),
         Index("ix_insats_forbund_number", "forbund_id", "number", unique=True),
+        # The start pages ("Att göra", services/cases/todo.py): cases of a förbund in the states
+        # where a person has a step, and a person's own insatser and ideas (0014_start_pages).
+        Index("ix_insats_forbund_state", "forbund_id", "state", "id"),
+        Index("ix_insats_project_owner", "project_owner_id"),
+        Index("ix_insats_submitted_by", "submitted_by_id"),
     )
     __mapper_args__ = {"version_id_col": _version_column}
 
