@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import Select, bindparam, delete, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
@@ -58,12 +59,12 @@ _P = Person.__table__  # type: ignore[attr-defined]
 _F = Forbund.__table__  # type: ignore[attr-defined]
 _R = PersonRole.__table__  # type: ignore[attr-defined]
 
-_LOOKUP = (
-    core_select(
-        _S.c.person_id,
-        _S.c.created_at,
-        _S.c.last_seen_at,
-        _S.c.expires_at,
+def credential_lookup(credential: Any, person_id: Any, *columns: Any) -> Select[Any]:
+    """A credential row (a web session, an API token) with its person, förbund and roles: one
+    row per role. The caller adds its own columns and the WHERE on its hash."""
+    return core_select(
+        *columns,
+        person_id.label("person_id"),
         _P.c.forbund_id,
         _P.c.email,
         _P.c.name,
@@ -71,14 +72,30 @@ _LOOKUP = (
         _F.c.slug,
         _F.c.name.label("forbund_name"),
         _R.c.role,
-    )
-    .select_from(
-        _S.join(_P, _P.c.id == _S.c.person_id)
+    ).select_from(
+        credential.join(_P, _P.c.id == person_id)
         .join(_F, _F.c.id == _P.c.forbund_id)
         .outerjoin(_R, _R.c.person_id == _P.c.id)
     )
-    .where(_S.c.id_hash == bindparam("id_hash"))
-)
+
+
+def principal_from(rows: Sequence[Any]) -> Principal:
+    """The Principal of credential_lookup's rows (at least one)."""
+    first = rows[0]
+    return Principal(
+        person_id=first.person_id,
+        forbund_id=first.forbund_id,
+        forbund_slug=first.slug,
+        email=first.email,
+        name=first.name,
+        roles=_roles(row.role for row in rows if row.role is not None),
+        forbund_name=first.forbund_name,
+    )
+
+
+_LOOKUP = credential_lookup(
+    _S, _S.c.person_id, _S.c.created_at, _S.c.last_seen_at, _S.c.expires_at
+).where(_S.c.id_hash == bindparam("id_hash"))
 
 
 def principal_of(session: Session, person_id: int) -> Principal:
@@ -162,15 +179,7 @@ def lookup_session(app: App, token: str | None) -> Principal | None:
             session.connection().execute(
                 update(_S).where(_S.c.id_hash == id_hash).values(last_seen_at=now)
             )
-    return Principal(
-        person_id=first.person_id,
-        forbund_id=first.forbund_id,
-        forbund_slug=first.slug,
-        email=first.email,
-        name=first.name,
-        roles=_roles(row.role for row in rows if row.role is not None),
-        forbund_name=first.forbund_name,
-    )
+    return principal_from(rows)
 
 
 def end_session(app: App, token: str | None) -> Principal | None:

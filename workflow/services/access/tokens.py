@@ -19,14 +19,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, update
-from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from workflow.clock import as_utc, local
 from workflow.errors import BadInput, NotFound
 from workflow.models import Forbund, Person, PersonRole
 from workflow.models.api_access import ApiToken
-from workflow.services.access.sessions import Principal, _roles
+from workflow.services.access.sessions import Principal, credential_lookup, principal_from
 from workflow.services.cases import audit
 from workflow.services.organisation.people import Actor
 from workflow.text_guard import check_one_line
@@ -247,28 +246,9 @@ _P = Person.__table__  # type: ignore[attr-defined]
 _F = Forbund.__table__  # type: ignore[attr-defined]
 _R = PersonRole.__table__  # type: ignore[attr-defined]
 
-_LOOKUP = (
-    core_select(
-        _T.c.id,
-        _T.c.last_used_at,
-        _T.c.expires_at,
-        _T.c.revoked_at,
-        _P.c.id.label("person_id"),
-        _P.c.forbund_id,
-        _P.c.email,
-        _P.c.name,
-        _P.c.deactivated_at,
-        _F.c.slug,
-        _F.c.name.label("forbund_name"),
-        _R.c.role,
-    )
-    .select_from(
-        _T.join(_P, _P.c.id == _T.c.person_id)
-        .join(_F, _F.c.id == _P.c.forbund_id)
-        .outerjoin(_R, _R.c.person_id == _P.c.id)
-    )
-    .where(_T.c.token_hash == bindparam("token_hash"))
-)
+_LOOKUP = credential_lookup(
+    _T, _T.c.person_id, _T.c.id, _T.c.last_used_at, _T.c.expires_at, _T.c.revoked_at
+).where(_T.c.token_hash == bindparam("token_hash"))
 
 
 def authenticate(app: App, secret: str | None) -> Principal | None:
@@ -292,12 +272,4 @@ def authenticate(app: App, secret: str | None) -> Principal | None:
             session.connection().execute(
                 update(_T).where(_T.c.id == first.id).values(last_used_at=now)
             )
-    return Principal(
-        person_id=first.person_id,
-        forbund_id=first.forbund_id,
-        forbund_slug=first.slug,
-        email=first.email,
-        name=first.name,
-        roles=_roles(row.role for row in rows if row.role is not None),
-        forbund_name=first.forbund_name,
-    )
+    return principal_from(rows)
