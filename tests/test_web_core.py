@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 from datetime import date, datetime
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from tests.support import TravelClock
@@ -278,3 +280,23 @@ def test_the_accessibility_statement_says_what_the_law_asks(anonymous: WebClient
         "https://www.digg.se/tdosanmalan",
     ):
         assert part in page, part
+
+
+# Routes that await something outside the database (the OpenID provider, over httpx) and hand
+# their own database work to the thread pool.
+AWAITING_ROUTES = {"oidc_start", "oidc_callback"}
+
+
+def test_no_route_runs_its_database_work_on_the_event_loop(web: FastAPI) -> None:
+    """An `async def` route runs on uvicorn's event loop: a database call there stalls every
+    other request of the process while it waits. Routes are plain functions (the form comes
+    parsed through deps.FormDep), so FastAPI runs them in its thread pool."""
+    from workflow.web.app import route_table
+
+    on_the_loop = sorted(
+        info.route.name
+        for info in route_table(web)
+        if inspect.iscoroutinefunction(info.route.endpoint)
+        and info.route.name not in AWAITING_ROUTES
+    )
+    assert on_the_loop == [], f"async routes doing blocking work: {on_the_loop}"

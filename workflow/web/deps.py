@@ -19,6 +19,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from workflow.app import App
@@ -155,16 +156,30 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     set_cookie(request, response, session_cookie_name(request), token, max_age=max_age)
 
 
-async def verify_csrf(request: Request) -> None:
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form, parsed once (Starlette keeps it on the request), empty when the body
+    is not a form. Reading the body is the only awaiting a page route needs, so the routes
+    themselves stay plain `def`: FastAPI runs them, and their database calls, in its thread
+    pool instead of on the event loop, where one slow query would stall every request."""
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        return await request.form()
+    return FormData()
+
+
+FormDep = Annotated[FormData, Depends(posted_form)]
+
+
+def verify_csrf(request: Request, form: FormDep) -> None:
     """A state-changing request must carry this session's token (form field or header);
-    a cross-site POST cannot know it and gets 403."""
+    a cross-site POST cannot know it and gets 403. Plain `def`: finding the session reads
+    the database, which must not happen on the event loop."""
     given = request.headers.get(CSRF_HEADER)
     if not given:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            value = form.get(CSRF_FIELD)
-            given = value if isinstance(value, str) else None
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
     expected = csrf_token(request)
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(status_code=403, detail="csrf")

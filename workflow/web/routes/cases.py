@@ -25,7 +25,7 @@ from workflow.services.cases import CaseView, Step
 from workflow.services.funding.budget import lines_of
 from workflow.services.organisation.parties import parties as party_views
 from workflow.web import forms
-from workflow.web.deps import AppDep, CurrentUser, verify_csrf
+from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
 from workflow.web.lifecycle_picture import picture
 from workflow.web.templating import render
 
@@ -143,8 +143,9 @@ def case_page(
     dependencies=[Depends(verify_csrf)],
     openapi_extra=SAMPLES,
 )
-async def take_step(request: Request, app: AppDep, user: CurrentUser, ref: str) -> Response:
-    form = await request.form()
+def take_step(
+    request: Request, app: AppDep, user: CurrentUser, ref: str, form: FormDep
+) -> Response:
     trigger = str(form.get("trigger") or "")
     version_text = str(form.get("version") or "")
     comment = str(form.get("comment") or "").strip()

@@ -20,7 +20,7 @@ from workflow.services import cases
 from workflow.services.organisation.parties import parties as party_views
 from workflow.vocabulary import Role, roles_text
 from workflow.web import forms
-from workflow.web.deps import AppDep, CurrentUser, verify_csrf
+from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
 from workflow.web.templating import NAV, NavItem, render
 
 router = APIRouter()
@@ -108,9 +108,8 @@ def new_idea_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespo
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def submit_idea(request: Request, app: AppDep, user: CurrentUser) -> Response:
+def submit_idea(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
     _may_submit(app, user)
-    form = await request.form()
     comment = str(form.get("comment") or "").strip()
     posted = forms.read_form(form, IDEA_FIELDS)
     unknown = sorted(set(posted) - set(IDEA_FIELDS))
