@@ -15,6 +15,7 @@ here shows it (and keeps the matrix from being empty before the case pages exist
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -92,7 +93,11 @@ def _fill(app: App, route: RouteInfo, slug: str) -> str:
             f"{route.path}: no sample for the path parameter {name!r}; register one in "
             "workflow/web/samples.py (@sample) or name one in openapi_extra"
         )
-        path = path.replace("{" + name + "}", finder(app, slug))
+        # The whole placeholder, converter included: "{ref:path}" left unfilled would ask for
+        # a case literally named so, a 404 that proves nothing.
+        value = finder(app, slug)
+        path = re.sub(r"{" + name + r"(?::\w+)?}", lambda _, v=value: v, path)
+    assert "{" not in path, path
     return path
 
 

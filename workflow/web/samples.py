@@ -92,6 +92,13 @@ def forbund_slug(app: App, slug: str) -> str:
     return slug
 
 
+@sample("trigger")
+def trigger(app: App, slug: str) -> str:
+    """A step of the case lifecycle (the same names in every förbund): the case it is taken on
+    is what belongs to a förbund."""
+    return "avsluta"
+
+
 @sample("token_id")
 def token_id(app: App, slug: str) -> str:
     """A personal API token of the förbund's first person (made once, named "prov")."""
