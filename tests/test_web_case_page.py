@@ -188,6 +188,8 @@ def test_a_case_the_person_may_not_see_is_not_found(
     for client in (client_as(Role.PROJEKTAGARE), client_as(Role.SEKRETERARE, "nv")):
         answer = client.get(case_url(ref))
         assert answer.status_code == 404 and ref in answer.text
+        # The service's words, without the command-line way out the CLI and API give.
+        assert "finsam cases list" not in answer.text
     assert client_as(Role.SEKRETERARE).get(case_url("ide-9999")).status_code == 404
 
 

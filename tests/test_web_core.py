@@ -300,3 +300,17 @@ def test_no_route_runs_its_database_work_on_the_event_loop(web: FastAPI) -> None
         and info.route.name not in AWAITING_ROUTES
     )
     assert on_the_loop == [], f"async routes doing blocking work: {on_the_loop}"
+
+
+def test_a_refusal_on_a_page_leaves_off_the_command_line_way_out() -> None:
+    from workflow.web.forms import sentence
+
+    assert (
+        sentence("inget ärende '2012/011-01' i förbundet nv; se 'finsam cases list'")
+        == "Inget ärende '2012/011-01' i förbundet nv."
+    )
+    assert (
+        sentence("mötet är justerat; en rättelse är en ny §; läs om det med 'finsam meetings show'")
+        == "Mötet är justerat; en rättelse är en ny §."
+    )
+    assert sentence("titel saknas; ge idén en titel") == "Titel saknas; ge idén en titel."

@@ -140,7 +140,9 @@ def install(web: FastAPI) -> None:
             return api_problems.from_error(exc)
         message = str(exc)
         await run_in_threadpool(record_refusal, request, exc.http_status, message)
-        return error_page(request, exc.http_status, message[:1].upper() + message[1:] + ".")
+        from workflow.web.forms import sentence
+
+        return error_page(request, exc.http_status, sentence(message))
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         if is_api(request.url.path) and isinstance(exc, RequestValidationError):

@@ -9,6 +9,7 @@ are passed on, so that the history records what the person changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,14 +138,23 @@ def widgets(
                 kind=kind,
                 value=value,
                 choices=choices,
-                error=_sentence(errors[name]) if name in errors else None,
+                error=sentence(errors[name]) if name in errors else None,
                 required=name in must,
             )
         )
     return result
 
 
-def _sentence(text: str) -> str:
+# The services word their refusals for every channel and end them with the way out on the
+# command line ("...; se 'finsam cases list'"). A page has its own ways out (links, the form
+# again), so the clause that names a command is left off there; the API keeps it.
+_CLI_HINT = re.compile(r";[^;']*'finsam [^']*'")
+
+
+def sentence(error: Exception | str) -> str:
+    """A service's refusal as a sentence on a page: capitalised, ending in a full stop,
+    without the command-line hint."""
+    text = _CLI_HINT.sub("", str(error)).strip().rstrip(";,")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from workflow.services.access.login import LoginRefused, login, logout
 from workflow.services.access.throttle import LoginThrottled
+from workflow.web import forms
 from workflow.web.deps import (
     AppDep,
     OptionalUser,
@@ -113,9 +114,13 @@ def login_submit(
     try:
         token = login(app, email=email, password=password, address=address)
     except LoginThrottled as refused:
-        return _form(request, email=email, nasta=nasta, error=_sentence(refused), status_code=429)
+        return _form(
+            request, email=email, nasta=nasta, error=forms.sentence(refused), status_code=429
+        )
     except LoginRefused as refused:
-        return _form(request, email=email, nasta=nasta, error=_sentence(refused), status_code=401)
+        return _form(
+            request, email=email, nasta=nasta, error=forms.sentence(refused), status_code=401
+        )
     response = RedirectResponse(safe_next(nasta), status_code=303)
     # The cookie lives as long as the session may; the server ends it earlier when idle.
     set_session_cookie(request, response, token)
@@ -134,8 +139,3 @@ def logout_submit(request: Request, app: AppDep) -> Response:
         samesite="lax",
     )
     return response
-
-
-def _sentence(error: Exception) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + "."

@@ -38,11 +38,6 @@ STEP_PATH = "/arenden/{ref:path}/steg"
 SAMPLES = {"x-finsam-samples": {"ref": "ref"}}
 
 
-def _sentence(error: Exception | str) -> str:
-    text = str(error).strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
 def _where(service_text: str) -> str:
     """The place a service's step happens, without the CLI command in brackets."""
     return service_text.split(" (")[0]
@@ -192,7 +187,7 @@ def take_step(
             user,
             case.ref,
             failed=trigger,
-            error=_sentence(error),
+            error=forms.sentence(error),
             submitted=posted,
             errors=field_errors,
             comment=comment,
@@ -207,6 +202,6 @@ def _conflict(request: Request, now: CaseView, error: Exception) -> HTMLResponse
     return render(
         request,
         "cases/conflict.html.j2",
-        {"case": now, "case_url": forms.case_url(now.ref), "message": _sentence(error)},
+        {"case": now, "case_url": forms.case_url(now.ref), "message": forms.sentence(error)},
         status_code=409,
     )

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from workflow.services.access.oidc import OidcLoginRefused, login_with_claims
-from workflow.web import oidc
+from workflow.web import forms, oidc
 from workflow.web.deps import (
     AppDep,
     OptionalUser,
@@ -111,7 +111,7 @@ async def oidc_callback(request: Request, forbund: str, app: AppDep) -> Response
             login_with_claims, app, forbund=forbund, claims=dict(claims), address=address
         )
     except OidcLoginRefused as refused:
-        return _refused(request, nasta, _sentence(refused), 401)
+        return _refused(request, nasta, forms.sentence(refused), 401)
     response = RedirectResponse(nasta, status_code=303)
     max_age = app.settings.web.session_absolute_minutes * 60
     set_cookie(request, response, session_cookie_name(request), session_token, max_age=max_age)
@@ -123,8 +123,3 @@ def _refused(request: Request, nasta: str, error: str, status_code: int) -> HTML
     response = login_form(request, nasta=nasta, error=error, status_code=status_code)
     oidc.forget_pending(request, response)
     return response
-
-
-def _sentence(error: Exception) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + "."

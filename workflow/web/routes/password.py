@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.errors import BadInput, NotFound
 from workflow.services.access import links
 from workflow.services.access.passwords import MIN_LENGTH
+from workflow.web import forms
 from workflow.web.deps import AppDep, verify_csrf
 from workflow.web.templating import render
 
@@ -17,11 +18,6 @@ router = APIRouter()
 
 FORGOT_PATH = "/glomt-losenord"
 NEW_PATH = "/nytt-losenord"
-
-
-def _sentence(error: Exception) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + "."
 
 
 @router.get(FORGOT_PATH, response_class=HTMLResponse, include_in_schema=False)
@@ -51,7 +47,10 @@ def new_password_page(request: Request, app: AppDep, nyckel: str = "") -> HTMLRe
         name = links.check_link(app, nyckel)
     except NotFound as invalid:
         return render(
-            request, "auth/link_invalid.html.j2", {"message": _sentence(invalid)}, status_code=404
+            request,
+            "auth/link_invalid.html.j2",
+            {"message": forms.sentence(invalid)},
+            status_code=404,
         )
     return _new_form(request, nyckel, name)
 
@@ -84,7 +83,10 @@ def new_password_submit(
         name = links.check_link(app, nyckel)
     except NotFound as invalid:
         return render(
-            request, "auth/link_invalid.html.j2", {"message": _sentence(invalid)}, status_code=404
+            request,
+            "auth/link_invalid.html.j2",
+            {"message": forms.sentence(invalid)},
+            status_code=404,
         )
     if password != password_again:
         error = "Lösenorden är inte lika; skriv samma lösenord i båda fälten."
@@ -92,9 +94,12 @@ def new_password_submit(
     try:
         links.use_link(app, token=nyckel, password=password)
     except BadInput as bad:
-        return _new_form(request, nyckel, name, _sentence(bad), status_code=400)
+        return _new_form(request, nyckel, name, forms.sentence(bad), status_code=400)
     except NotFound as invalid:
         return render(
-            request, "auth/link_invalid.html.j2", {"message": _sentence(invalid)}, status_code=404
+            request,
+            "auth/link_invalid.html.j2",
+            {"message": forms.sentence(invalid)},
+            status_code=404,
         )
     return RedirectResponse("/logga-in?nytt=1", status_code=303)
