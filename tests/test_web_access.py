@@ -139,3 +139,65 @@ def test_a_password_link_expires(
     token = _link_of(demo_app, email)
     web_clock.advance(minutes=61)
     assert anonymous.get(f"/nytt-losenord?nyckel={token}").status_code == 404
+
+
+def test_a_person_with_accounts_in_two_forbund_chooses_which_one_to_log_in_to(
+    anonymous: WebClient, demo_app: App
+) -> None:
+    """A board member from Försäkringskassan sits in both förbund's boards under one e-mail:
+    the right password for both asks which förbund, and the login is to the one chosen."""
+    from workflow.services.access.passwords import set_password
+    from workflow.services.organisation.people import create_person
+
+    email = "delad.ledamot@fk.example"
+    for slug in ("akst", "nv"):
+        create_person(
+            demo_app,
+            actor_email=demo_login(Role.ADMIN, slug).email,
+            name="Delad Ledamot",
+            email=email,
+            roles=["styrelseledamot"],
+            forbund=slug,
+        )
+        set_password(demo_app, email=email, password=DEMO_PASSWORD, forbund=slug)
+
+    asked = anonymous.login(email)
+    assert asked.status_code == 200 and "konton i flera förbund" in asked.text
+    choices = re.findall(r'name="forbund" value="([^"]+)"', asked.text)
+    assert sorted(choices) == ["akst", "nv"]
+    assert DEMO_PASSWORD not in asked.text  # asked for again, never written into the page
+    assert anonymous.get("/", follow_redirects=False).status_code == 303  # not logged in yet
+
+    token = anonymous.csrf("/logga-in")
+    chosen = anonymous.post(
+        "/logga-in",
+        data={"email": email, "password": DEMO_PASSWORD, "forbund": "nv", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert chosen.status_code == 303
+    with demo_app.db.reading() as session:
+        login = (
+            session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.trigger == "logga_in", AuditEvent.actor_email == email)
+                .order_by(AuditEvent.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+    assert login is not None
+    from workflow.models import Forbund
+
+    with demo_app.db.reading() as session:
+        nv = session.execute(select(Forbund.id).where(Forbund.slug == "nv")).scalar_one()
+    assert login.forbund_id == nv
+
+    # A wrong password with a förbund chosen is the same refusal as any other.
+    anonymous.post("/logga-ut", data={"csrf_token": anonymous.csrf("/")})
+    token = anonymous.csrf("/logga-in")
+    wrong = anonymous.post(
+        "/logga-in",
+        data={"email": email, "password": WRONG, "forbund": "akst", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert wrong.status_code == 401 and "Fel e-postadress eller lösenord" in _alert(wrong.text)

@@ -30,6 +30,22 @@ class LoginRefused(NotPermitted):
 
 
 @dataclass(frozen=True)
+class ForbundChoice:
+    slug: str
+    name: str
+
+
+class ChooseForbund(Exception):
+    """The password is right for accounts in several förbund (a board member from
+    Försäkringskassan may sit in more than one): the person says which one this login is for.
+    Raised only after the password was verified, so it tells nothing to someone without it."""
+
+    def __init__(self, choices: list[ForbundChoice]) -> None:
+        super().__init__("välj vilket förbund du vill logga in i")
+        self.choices = choices
+
+
+@dataclass(frozen=True)
 class _Candidate:
     person_id: int
     forbund_id: int
@@ -37,6 +53,8 @@ class _Candidate:
     name: str
     deactivated_at: datetime | None
     password_hash: str | None
+    forbund_slug: str
+    forbund_name: str
 
 
 _P = Person.__table__  # type: ignore[attr-defined]
@@ -46,15 +64,22 @@ _F = Forbund.__table__  # type: ignore[attr-defined]
 # Everyone with the e-mail, in every förbund (an address is unique only within one).
 _CANDIDATES = (
     core_select(
-        _P.c.id, _P.c.forbund_id, _P.c.email, _P.c.name, _P.c.deactivated_at, _C.c.password_hash
+        _P.c.id,
+        _P.c.forbund_id,
+        _P.c.email,
+        _P.c.name,
+        _P.c.deactivated_at,
+        _C.c.password_hash,
+        _F.c.slug,
+        _F.c.name,
     )
-    .select_from(_P.outerjoin(_C, _C.c.person_id == _P.c.id))
+    .select_from(_P.outerjoin(_C, _C.c.person_id == _P.c.id).join(_F, _F.c.id == _P.c.forbund_id))
     .where(_P.c.email == bindparam("email"))
     .order_by(_P.c.forbund_id)
 )
 
 
-def login(app: App, *, email: str, password: str, address: str) -> str:
+def login(app: App, *, email: str, password: str, address: str, forbund: str | None = None) -> str:
     """Check the password and open a session; returns the session token for the cookie.
 
     Steps: refuse while the account or address is throttled; verify the password against
@@ -62,6 +87,9 @@ def login(app: App, *, email: str, password: str, address: str) -> str:
     failure count it and record `inloggning_nekad` for a known account; on success rehash if
     the parameters changed, clear the account's failures, open a new session and record
     `logga_in`. A deactivated person gets the same answer as a wrong password.
+
+    `forbund` (a slug) limits the login to the account in that förbund. Without it, a
+    password right for active accounts in several förbund raises ChooseForbund.
     """
     now = app.clock()
     account = email.strip().lower()
@@ -71,6 +99,8 @@ def login(app: App, *, email: str, password: str, address: str) -> str:
             _Candidate(*row)
             for row in session.connection().execute(_CANDIDATES, {"email": account}).all()
         ]
+    if forbund is not None:
+        candidates = [c for c in candidates if c.forbund_slug == forbund]
     matched = _matching(candidates, password)
     if matched is None or matched.deactivated_at is not None:
         with app.db.transaction() as session:
@@ -88,6 +118,21 @@ def login(app: App, *, email: str, password: str, address: str) -> str:
                     data={"address": address},
                 )
         raise LoginRefused(REFUSED)
+    if forbund is None:
+        others = [
+            c
+            for c in candidates
+            if c is not matched
+            and c.deactivated_at is None
+            and passwords.verify(c.password_hash, password)
+        ]
+        if others:
+            raise ChooseForbund(
+                sorted(
+                    (ForbundChoice(c.forbund_slug, c.forbund_name) for c in [matched, *others]),
+                    key=lambda choice: choice.name,
+                )
+            )
     with app.db.transaction() as session:
         assert matched.password_hash is not None
         if passwords.needs_rehash(matched.password_hash):

@@ -8,7 +8,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from workflow.services.access.login import LoginRefused, login, logout
+from workflow.services.access.login import (
+    ChooseForbund,
+    ForbundChoice,
+    LoginRefused,
+    login,
+    logout,
+)
 from workflow.services.access.throttle import LoginThrottled
 from workflow.web import forms
 from workflow.web.deps import (
@@ -46,6 +52,7 @@ def _form(
     error: str | None = None,
     status_code: int = 200,
     notice: str | None = None,
+    choices: list[ForbundChoice] | None = None,
 ) -> HTMLResponse:
     return render(
         request,
@@ -55,6 +62,7 @@ def _form(
             "nasta": safe_next(nasta),
             "error": error,
             "notice": notice,
+            "choices": choices or [],
             "oidc_buttons": oidc_buttons(request, safe_next(nasta)),
         },
         status_code=status_code,
@@ -107,12 +115,24 @@ def login_submit(
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     nasta: Annotated[str, Form(max_length=2000)] = "/",
+    forbund: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if not transport_allows_login(request):
         return _form(request, email=email, nasta=nasta, error=HTTPS_REQUIRED, status_code=403)
     address = request.client.host if request.client else "okänd"
     try:
-        token = login(app, email=email, password=password, address=address)
+        token = login(app, email=email, password=password, address=address, forbund=forbund or None)
+    except ChooseForbund as choose:
+        # The password was right for several accounts: which förbund, and the password once
+        # more (it is never written back into a page).
+        return _form(
+            request,
+            email=email,
+            nasta=nasta,
+            notice="Du har konton i flera förbund. Välj vilket du vill logga in i och ange "
+            "lösenordet igen.",
+            choices=choose.choices,
+        )
     except LoginThrottled as refused:
         return _form(
             request, email=email, nasta=nasta, error=forms.sentence(refused), status_code=429
