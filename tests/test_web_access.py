@@ -201,3 +201,52 @@ def test_a_person_with_accounts_in_two_forbund_chooses_which_one_to_log_in_to(
         follow_redirects=False,
     )
     assert wrong.status_code == 401 and "Fel e-postadress eller lösenord" in _alert(wrong.text)
+
+
+def test_the_outbox_never_shows_a_password_links_key_and_forgets_it_once_sent(
+    demo_url: str, web_clock: TravelClock
+) -> None:
+    """Whoever reads the outbox (its page, `finsam outbox show`) could otherwise take over the
+    account: the key reaches the recipient only."""
+    from tests.reminder_support import mailing_app
+    from tests.smtp_support import running_server
+    from workflow.services.access.links import request_link
+    from workflow.services.reminders import outbox
+    from workflow.services.reminders.outbox_admin import show_message
+    from workflow.services.reminders.workers import Worker
+
+    email = demo_login(Role.PROJEKTAGARE).email
+    with running_server() as smtp:
+        app = mailing_app(demo_url, web_clock, smtp)
+        request_link(app, email=email, address="127.0.0.1")
+        pending = _outbox_row(app, email)
+        key = re.search(r"nyckel=([\w-]+)", pending.text_body)
+        assert key is not None and len(key.group(1)) >= 20
+        assert key.group(1) not in show_message(app, message_id=pending.id, forbund="akst").text
+
+        outbox.deliver_due(app, worker=Worker(app))
+        received = smtp.wait_for(1)[0]
+        assert f"nyckel={key.group(1)}" in received.get_body(("plain",)).get_content()
+        sent = _outbox_row(app, email)
+        assert sent.status == "sent"
+        assert key.group(1) not in sent.text_body and key.group(1) not in sent.html_body
+        assert "nyckel=(dold)" in sent.text_body
+    # The key the recipient got still works.
+    from workflow.services.access.links import check_link
+
+    assert check_link(app, key.group(1))
+
+
+def _outbox_row(app: App, email: str) -> OutboxMessage:
+    with app.db.reading() as session:
+        row = (
+            session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.to_address == email, OutboxMessage.kind == "losenordslank")
+                .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+            )
+            .scalars()
+            .first()
+        )
+    assert row is not None
+    return row

@@ -21,6 +21,7 @@ the message is then sent again with the same Message-ID (at most two copies).
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,20 @@ from workflow.services.reminders.workers import Worker
 OUTBOX_ORDER = Keyset("outbox", (OutboxMessage.__table__.c.id,))  # type: ignore[attr-defined]
 
 SUBJECT = "outbox"
+
+# A one-time key in a link (a password link's ?nyckel=...) is the recipient's alone: whoever
+# reads the outbox, on a page or with `finsam outbox show`, must not be able to use it. It is
+# shown cut, and once the message has gone out it is cut in the stored copy too (a failed one
+# keeps it until then, so that sending it again still works).
+_SECRET_KEY = re.compile(r"(nyckel=)[A-Za-z0-9_\-]{8,}")
+SECRET_SHOWN = "(dold)"
+
+
+def without_secrets(text: str) -> str:
+    """A message's text as a reader of the outbox may see it."""
+    return _SECRET_KEY.sub(lambda found: found.group(1) + SECRET_SHOWN, text)
+
+
 SENDER_ACTOR = "sender@finsam"
 PENDING: ColumnClause[str] = literal_column("'pending'")
 
@@ -236,6 +251,8 @@ def _record(app: App, claimed: OutboxMessage, token: str, outcome: Outcome, now:
             row.status = "sent"
             row.sent_at = now
             row.last_error = None
+            row.text_body = without_secrets(row.text_body)
+            row.html_body = without_secrets(row.html_body)
             _audit(session, row, "sent", "skickat", now)
         elif outcome.result == "failed":
             _fail(session, app, row, outcome.cause or "content", outcome.detail, now)

@@ -21,7 +21,7 @@ from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.reminders.mailer import build_message
-from workflow.services.reminders.outbox import FAILURE_CAUSES, SUBJECT
+from workflow.services.reminders.outbox import FAILURE_CAUSES, SUBJECT, without_secrets
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def show_message(app: App, *, message_id: int, forbund: str | None = None) -> Me
             headers=[(n, v) for n, v in headers if n not in ("Content-Type", "MIME-Version")],
             to=row.to_address,
             subject=row.subject,
-            text=row.text_body,
+            text=without_secrets(row.text_body),
             message_id=row.message_id,
             attempts=row.attempts,
             created_at=local(row.created_at, zone),
