@@ -300,3 +300,19 @@ def test_a_person_logs_in_through_the_provider_in_the_browser(
         page.wait_for_url(f"{server.url}/")
         assert page.get_by_role("button", name="Logga ut").is_visible()
         assert_accessible(page)
+
+
+def test_refused_provider_logins_are_throttled_like_failed_passwords(
+    browser_client: WebClient, oidc_app: App, provider: str
+) -> None:
+    """Someone with an account at the provider who is nobody here cannot fill the förbund's
+    chain with refusals: after the address's limit the login stops before anything is written."""
+    limit = oidc_app.settings.web.login_failures_per_account
+    sub = _user(provider, "okand-88", email="ingen.alls@akst.example")
+    for _ in range(limit):
+        assert _log_in(browser_client, "akst", sub).status_code == 401
+    recorded = len(_access_events(oidc_app, "inloggning_nekad"))
+    throttled = _log_in(browser_client, "akst", sub)
+    assert throttled.status_code == 429
+    assert "för många misslyckade inloggningar" in throttled.text.lower()
+    assert len(_access_events(oidc_app, "inloggning_nekad")) == recorded

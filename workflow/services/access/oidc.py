@@ -22,7 +22,7 @@ from sqlmodel import Session
 from workflow.clock import as_utc
 from workflow.errors import NotPermitted
 from workflow.models import Forbund, Person
-from workflow.services.access import events, identities, sessions
+from workflow.services.access import events, identities, sessions, throttle
 from workflow.services.cases import audit
 from workflow.settings import OidcSettings
 
@@ -79,7 +79,8 @@ def login_with_claims(app: App, *, forbund: str, claims: Mapping[str, Any], addr
     one shaped like a personnummer, recording only that it was one; find the person by
     e-mail in the förbund (an e-mail the provider marks unverified finds nobody) or by the
     linked identity; nobody, or a deactivated person, is refused with one answer and an
-    `inloggning_nekad` event; otherwise a new session and `logga_in` (method oidc).
+    `inloggning_nekad` event and counts as a failed login for the throttle (LoginThrottled
+    once over its limit); otherwise a new session and `logga_in` (method oidc).
     """
     provider = provider_of(app, forbund)
     if provider is None:
@@ -91,6 +92,12 @@ def login_with_claims(app: App, *, forbund: str, claims: Mapping[str, Any], addr
         value = value.lower()
         if claims.get("email_verified") is False:
             value = ""
+    # Refused logins count as failed password logins do (per address, and per identity given):
+    # an account at the provider that is nobody here cannot fill the chain with refusals.
+    # (A personnummer given as the identity is never stored, not even as a throttle's key.)
+    shown = "" if identities.looks_like_personal_number(value) else value[:120]
+    account = f"oidc:{forbund}:{shown}"
+    throttle.check(app, account=account, address=address, now=now)
     with app.db.reading() as session:
         forbund_id = session.connection().execute(_FORBUND_ID, {"slug": forbund}).scalar()
         found = _find(session, forbund_id, provider, value) if forbund_id is not None else None
@@ -98,6 +105,7 @@ def login_with_claims(app: App, *, forbund: str, claims: Mapping[str, Any], addr
         raise OidcLoginRefused(REFUSED)
     if value and identities.looks_like_personal_number(value):
         with app.db.transaction() as session:
+            throttle.record_failure(app, session, account=account, address=address, now=now)
             _record_unknown(
                 session,
                 forbund_id,
@@ -110,6 +118,7 @@ def login_with_claims(app: App, *, forbund: str, claims: Mapping[str, Any], addr
         raise OidcLoginRefused(PERSONAL_NUMBER_REFUSED)
     if found is None or found.deactivated_at is not None:
         with app.db.transaction() as session:
+            throttle.record_failure(app, session, account=account, address=address, now=now)
             if found is None:
                 _record_unknown(
                     session,

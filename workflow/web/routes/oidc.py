@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from workflow.services.access.oidc import OidcLoginRefused, login_with_claims
+from workflow.services.access.throttle import LoginThrottled
 from workflow.web import forms, oidc
 from workflow.web.deps import (
     AppDep,
@@ -110,6 +111,8 @@ async def oidc_callback(request: Request, forbund: str, app: AppDep) -> Response
         session_token = await run_in_threadpool(
             login_with_claims, app, forbund=forbund, claims=dict(claims), address=address
         )
+    except LoginThrottled as refused:
+        return _refused(request, nasta, forms.sentence(refused), 429)
     except OidcLoginRefused as refused:
         return _refused(request, nasta, forms.sentence(refused), 401)
     response = RedirectResponse(nasta, status_code=303)
