@@ -90,17 +90,17 @@ def test_an_administrator_sets_up_a_new_forbund_and_a_deactivated_person_is_logg
     assert_accessible(page)
 
     page.goto(f"{live_server}/installningar/orust")
-    _add_person(page, "Stina Ordförande", "stina@orust.example", "Orust kommun", [
-        "styrelse_ordforande"
-    ])
+    _add_person(
+        page, "Stina Ordförande", "stina@orust.example", "Orust kommun", ["styrelse_ordforande"]
+    )
     page.get_by_role("link", name="Inställningar").first.click()
-    _add_person(page, "Sven Ersättare", "sven@orust.example", "Orust kommun", [
-        "styrelse_ersattare"
-    ])
+    _add_person(
+        page, "Sven Ersättare", "sven@orust.example", "Orust kommun", ["styrelse_ersattare"]
+    )
     page.get_by_role("link", name="Inställningar").first.click()
-    _add_person(page, "Hanna Handläggare", "hanna@orust.example", "Försäkringskassan", [
-        "handlaggare"
-    ])
+    _add_person(
+        page, "Hanna Handläggare", "hanna@orust.example", "Försäkringskassan", ["handlaggare"]
+    )
     assert_accessible(page)  # the person's page
     hanna_page = page.url.split("?")[0]
 
