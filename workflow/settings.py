@@ -273,6 +273,10 @@ class Settings(BaseSettings):
     # A deployment folder holding its own states/, config/ and notifications/.
     config_dir: Path | None = None
     forbund: str | None = None
+    # The administrators of the whole installation, who may found förbund from the web:
+    # "<förbund>:<e-post>" of a person with the role admin in that förbund (the CLI's
+    # `finsam forbund create` needs none: whoever runs it on the machine is the installation).
+    installation_admins: list[str] = []
     meetings: MeetingSettings = MeetingSettings()
     funding: FundingSettings = FundingSettings()
     mail: MailSettings = MailSettings()

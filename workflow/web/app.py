@@ -33,6 +33,8 @@ from workflow.web.routes import (
     info,
     oidc,
     password,
+    policies,
+    setup,
     tokens,
 )
 
@@ -49,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     case_list.router,
     ideas.router,
+    setup.router,
+    policies.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 

@@ -111,6 +111,63 @@ def token_id(app: App, slug: str) -> str:
     return str(tokens.create_token(app, email=email, name="prov", forbund=slug).token.id)
 
 
+@sample("party_id")
+def party_id(app: App, slug: str) -> str:
+    from workflow.models import Party
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        return str(
+            session.execute(
+                select(Party.id).where(Party.forbund_id == forbund_id).order_by(Party.id)
+            )
+            .scalars()
+            .first()
+        )
+
+
+@sample("organ_id")
+def organ_id(app: App, slug: str) -> str:
+    """An organ of the förbund (its board, made from people's roles if none is set up)."""
+    from workflow.models import Organ
+    from workflow.services.organisation.forbund import resolve_forbund
+    from workflow.services.organisation.organs import ensure_organ
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        found = session.execute(
+            select(Organ.id).where(Organ.forbund_id == forbund_id).order_by(Organ.id)
+        ).scalar()
+    if found is not None:
+        return str(found)
+    with app.db.transaction() as session:
+        return str(ensure_organ(session, resolve_forbund(session, slug), "styrelse").id)
+
+
+@sample("policy_id")
+def policy_id(app: App, slug: str) -> str:
+    """A styrdokument of the förbund (one registered by its förbundschef if it has none)."""
+    from workflow.models import PolicyDocument
+    from workflow.services.demo.logins import demo_login
+    from workflow.services.policies import documents
+    from workflow.vocabulary import Role
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        found = session.execute(
+            select(PolicyDocument.id)
+            .where(PolicyDocument.forbund_id == forbund_id)
+            .order_by(PolicyDocument.id)
+        ).scalar()
+    if found is not None:
+        return str(found)
+    chef = demo_login(Role.FORBUNDSCHEF, slug).email
+    view = documents.register(
+        app, actor_email=chef, kind="policy", title="Provpolicy", forbund=slug
+    )
+    return str(view.id)
+
+
 def person_email(app: App, slug: str) -> str:
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, col, select
 
 from workflow.clock import local, local_date
-from workflow.errors import BadInput, NotFound
+from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import AuditEvent, Forbund, ForbundRef, Person
 from workflow.services.organisation.edits import SUBJECTS, Edit, installation_edit, open_edit
 from workflow.services.organisation.forbund import (
@@ -145,6 +145,70 @@ def found_forbund(
         return overview(session, app, edit.forbund)
 
 
+def installation_admins(app: App) -> set[tuple[str, str]]:
+    """The (förbund, e-mail) of each installation administrator named in the settings."""
+    named: set[tuple[str, str]] = set()
+    for entry in app.settings.installation_admins:
+        slug, sep, email = entry.partition(":")
+        if sep and slug.strip() and email.strip():
+            named.add((slug.strip(), email.strip().lower()))
+    return named
+
+
+def is_installation_admin(app: App, *, forbund: str, email: str) -> bool:
+    """Whether the person may found förbund: named in `installation_admins` and an active
+    person with the role admin in that förbund (a förbund admin alone manages only their own)."""
+    if (forbund, email.strip().lower()) not in installation_admins(app):
+        return False
+    from workflow.services.organisation.people import find_person, roles_of
+
+    with app.db.reading() as session:
+        try:
+            person = find_person(session, resolve_forbund(session, forbund), email)
+        except NotFound:
+            return False
+        return person.deactivated_at is None and Role.ADMIN.value in roles_of(session, person)
+
+
+def require_installation_admin(app: App, *, forbund: str, email: str) -> None:
+    if not is_installation_admin(app, forbund=forbund, email=email):
+        raise NotPermitted(
+            "bara installationens administratörer får skapa förbund; en förbundsadministratör "
+            "ändrar bara sitt eget förbund"
+        )
+
+
+def found_forbund_by(
+    app: App,
+    *,
+    by_forbund: str,
+    by_email: str,
+    slug: str,
+    name: str,
+    admin_email: str,
+    admin_name: str,
+    orgnr: str | None = None,
+    dnr_pattern: str | None = None,
+    channel: str = "web",
+) -> ForbundView:
+    """An installation administrator founds a förbund with its first administrator (the web).
+
+    Recorded as every founding is: by the installation, for the operator, who is here the
+    installation administrator named by förbund and e-mail."""
+    require_installation_admin(app, forbund=by_forbund, email=by_email)
+    return found_forbund(
+        app,
+        slug=slug,
+        name=name,
+        admin_email=admin_email,
+        admin_name=admin_name,
+        operator=f"{by_email.strip().lower()} ({by_forbund})",
+        dnr_pattern=dnr_pattern or None,
+        orgnr=orgnr or None,
+        channel=channel,
+    )
+
+
 def update_forbund_in(
     edit: Edit,
     *,
@@ -232,6 +296,7 @@ class ChangeView:
     trigger: str
     text: str | None
     data: dict[str, Any]
+    channel: str | None = None
 
 
 def history(app: App, forbund: str | None = None, limit: int = 200) -> list[ChangeView]:
@@ -256,6 +321,7 @@ def history(app: App, forbund: str | None = None, limit: int = 200) -> list[Chan
                 e.trigger,
                 e.comment,
                 e.data,
+                e.channel,
             )
             for e in reversed(events)
         ]

@@ -65,6 +65,7 @@ def import_file(
     actor_email: str | None,
     operator: str,
     channel: str = "cli",
+    only_forbund: str | None = None,
 ) -> ImportReport:
     """Make the förbund what the file says, in one transaction.
 
@@ -76,6 +77,13 @@ def import_file(
     """
     spec = read_file(path)
     reader = Reader(path)
+    if only_forbund is not None and spec.slug != only_forbund:
+        # From a förbund's own page a file may change that förbund only, never found another.
+        raise reader.fail(
+            "slug",
+            f"filen gäller förbundet {spec.slug!r}, inte {only_forbund!r}; "
+            "läs in en fil som gäller det här förbundet",
+        )
     with app.db.transaction() as session:
         existing = session.exec(select(Forbund).where(Forbund.slug == spec.slug)).first()
         if existing is None:

@@ -112,6 +112,20 @@ def find_organ(session: Session, forbund: ForbundRef, ref: str) -> Organ:
     )
 
 
+def organ_by_id(session: Session, forbund: ForbundRef, organ_id: int) -> Organ:
+    """The organ with this id, only in this förbund (another förbund's is not found)."""
+    organ = session.get(Organ, organ_id)
+    if organ is None or organ.forbund_id != forbund.id:
+        raise NotFound(f"förbundet {forbund.slug} har inget organ med nummer {organ_id}")
+    return organ
+
+
+def get_organ_by_id(app: App, *, organ_id: int, forbund: str | None = None) -> OrganView:
+    with app.db.reading() as session:
+        found = organ_by_id(session, resolve_forbund(session, forbund), organ_id)
+        return organ_view(session, found, local_date(app.clock(), app.settings.zone))
+
+
 def ensure_organ(
     session: Session, forbund: ForbundRef, kind: str, name: str | None = None
 ) -> Organ:

@@ -156,6 +156,37 @@ def rename_party(
         return party_view(party)
 
 
+def party_by_id(session: Session, forbund: ForbundRef, party_id: int) -> Party:
+    """The party with this id, only in this förbund (another förbund's is not found)."""
+    party = session.get(Party, party_id)
+    if party is None or party.forbund_id != forbund.id:
+        raise NotFound(f"förbundet {forbund.slug} har ingen part med nummer {party_id}")
+    return party
+
+
+def get_party(app: App, *, party_id: int, forbund: str | None = None) -> PartyView:
+    with app.db.reading() as session:
+        return party_view(party_by_id(session, resolve_forbund(session, forbund), party_id))
+
+
+def update_party(
+    app: App,
+    *,
+    actor_email: str,
+    party_id: int,
+    name: str | None = None,
+    kind: str | None = None,
+    forbund: str | None = None,
+) -> PartyView:
+    """Rename a party or change its kind, in one event."""
+    with app.db.transaction() as session:
+        edit = open_edit(app, session, forbund, actor_email)
+        party = party_by_id(session, edit.forbund, party_id)
+        if not update_party_in(edit, party, name=name, kind=kind):
+            raise BadInput(f"parten {party.name} är redan så; inget att ändra")
+        return party_view(party)
+
+
 def parties(app: App, forbund: str | None = None) -> list[PartyView]:
     """The förbund's parties in the order they were added."""
     with app.db.reading() as session:

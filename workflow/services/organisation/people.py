@@ -247,6 +247,21 @@ def get_person(app: App, *, email: str, forbund: str | None = None) -> PersonVie
         return person_view(session, find_person(session, organisation, email))
 
 
+def person_by_id(session: Session, forbund: ForbundRef, person_id: int) -> Person:
+    """The person with this id, only in this förbund (another förbund's is not found)."""
+    person = session.get(Person, person_id)
+    if person is None or person.forbund_id != forbund.id:
+        raise NotFound(f"förbundet {forbund.slug} har ingen person med nummer {person_id}")
+    return person
+
+
+def get_person_by_id(app: App, *, person_id: int, forbund: str | None = None) -> PersonView:
+    with app.db.reading() as session:
+        return person_view(
+            session, person_by_id(session, resolve_forbund(session, forbund), person_id)
+        )
+
+
 def is_active(app: App, person_id: int) -> bool:
     """Whether this person may still act (the web asks on each request of a session)."""
     with app.db.reading() as session:
@@ -478,6 +493,44 @@ def update_person(
         chosen = party if isinstance(party, Keep) else _party_or_none(session, edit.forbund, party)
         if not update_person_in(edit, person, name=name, email=new_email, party=chosen):
             raise BadInput(f"{person.email}: inget att ändra; ange --name, --email eller --party")
+        return person_view(session, person)
+
+
+def edit_person(
+    app: App,
+    *,
+    actor_email: str,
+    person_id: int,
+    name: str,
+    email: str,
+    party: str | None,
+    roles: Iterable[str],
+    forbund: str | None = None,
+) -> PersonView:
+    """The person as a form gives them: name, e-mail, party and exactly these roles, in one
+    transaction (each kind of change one event); refused when nothing changed."""
+    with app.db.transaction() as session:
+        edit = open_edit(app, session, forbund, actor_email)
+        person = person_by_id(session, edit.forbund, person_id)
+        chosen = _party_or_none(session, edit.forbund, party)
+        changed = update_person_in(edit, person, name=name, email=email, party=chosen)
+        changed = set_roles_in(edit, person, roles) or changed
+        if not changed:
+            raise BadInput(f"{person.email}: inget att ändra")
+        return person_view(session, person)
+
+
+def set_person_active(
+    app: App, *, actor_email: str, person_id: int, active: bool, forbund: str | None = None
+) -> PersonView:
+    """Deactivate (their sessions end at once) or reactivate a person, by id."""
+    with app.db.transaction() as session:
+        edit = open_edit(app, session, forbund, actor_email)
+        person = person_by_id(session, edit.forbund, person_id)
+        if person.id == edit.actor.id and not active:  # type: ignore[union-attr]
+            raise BadInput("du kan inte inaktivera dig själv; be en annan administratör")
+        if not set_active_in(edit, person, active):
+            raise BadInput(f"{person.email} är redan {'aktiv' if active else 'inaktiverad'}")
         return person_view(session, person)
 
 

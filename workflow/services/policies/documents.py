@@ -420,3 +420,51 @@ def list_policies(
         ).all()
         views = [_view(session, app, d, today) for d in docs]
         return [v for v in views if v.overdue] if overdue_only else views
+
+
+# The renewal on the register page: a new decision on a document in force (`renew`).
+RENEW = "fornya"
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    """A step the person may take on a document now, as the register page offers it."""
+
+    trigger: str
+    label: str
+    comment_required: bool
+    # A new decision: the form asks for the day and who decided.
+    decision: bool
+
+
+def offered_steps(app: App, view: PolicyView, roles: frozenset[str] | set[str]) -> list[PolicyStep]:
+    """The lifecycle's steps from the document's state that the roles allow, with renewal
+    (a new decision while in force) in place of "revision required" then "adopt"."""
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    steps: list[PolicyStep] = []
+    for transition in lifecycle.transitions:
+        if view.state not in transition.sources or not transition.roles & roles:
+            continue
+        if transition.trigger == "revidering_kravs":
+            continue  # part of the renewal below
+        steps.append(
+            PolicyStep(
+                transition.trigger,
+                transition.label,
+                "comment_given" in transition.conditions,
+                transition.dest == "faststalld",
+            )
+        )
+    adopt = next(t for t in lifecycle.transitions if t.trigger == "faststall")
+    if view.state == "faststalld" and adopt.roles & roles:
+        steps.insert(0, PolicyStep(RENEW, "Förnya (nytt beslut)", True, True))
+    return steps
+
+
+def start_notice(
+    app: App, *, forbund: str, roles: frozenset[str] | set[str]
+) -> list[PolicyView] | None:
+    """The overdue documents for the förbundschef's start page; None for everyone else."""
+    if "forbundschef" not in roles:
+        return None
+    return list_policies(app, forbund=forbund, overdue_only=True)
