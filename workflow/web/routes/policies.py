@@ -20,7 +20,8 @@ from workflow.errors import BadInput, ConditionFailed, Conflict, Unavailable
 from workflow.services.access.sessions import Principal
 from workflow.services.policies import documents
 from workflow.vocabulary import Role
-from workflow.web.deps import AppDep, CurrentUser, verify_csrf
+from workflow.web import forms
+from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
 from workflow.web.templating import NAV, NavItem, render
 
 router = APIRouter()
@@ -35,11 +36,6 @@ DONE = {
     "registrerat": "Styrdokumentet är registrerat.",
     "steg": "Steget är taget.",
 }
-
-
-def sentence(error: Exception) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _text(form: FormData, name: str) -> str:
@@ -86,8 +82,7 @@ def policies_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespo
 @router.post(
     BASE, response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(verify_csrf)]
 )
-async def policy_register(request: Request, app: AppDep, user: CurrentUser) -> Response:
-    form = await request.form()
+def policy_register(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
     try:
         years = _text(form, "renewal_years")
         if years and not years.isdigit():
@@ -107,7 +102,7 @@ async def policy_register(request: Request, app: AppDep, user: CurrentUser) -> R
         )
     except (BadInput, Conflict, ConditionFailed, Unavailable) as refused:
         return _list_page(
-            request, app, user, error=sentence(refused), form=dict(form), status_code=400
+            request, app, user, error=forms.sentence(refused), form=dict(form), status_code=400
         )
     return RedirectResponse(f"{BASE}/{view.id}?klart=registrerat", status_code=303)
 
@@ -150,10 +145,11 @@ def policy_page(request: Request, app: AppDep, user: CurrentUser, policy_id: int
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def policy_step(request: Request, app: AppDep, user: CurrentUser, policy_id: int) -> Response:
+def policy_step(
+    request: Request, app: AppDep, user: CurrentUser, policy_id: int, form: FormDep
+) -> Response:
     ref = f"sd-{policy_id}"
     current = documents.get_policy(app, ref=ref, forbund=user.forbund_slug)
-    form = await request.form()
     trigger = _text(form, "trigger")
     comment = _text(form, "comment") or None
     decided = _text(form, "decided_on")
@@ -186,5 +182,7 @@ async def policy_step(request: Request, app: AppDep, user: CurrentUser, policy_i
                 expected_version=int(version) if version.isdigit() else current.version,
             )
     except (BadInput, Conflict, ConditionFailed, Unavailable) as refused:
-        return _policy_page(request, app, user, policy_id, error=sentence(refused), status_code=400)
+        return _policy_page(
+            request, app, user, policy_id, error=forms.sentence(refused), status_code=400
+        )
     return RedirectResponse(f"{BASE}/{policy_id}?klart=steg", status_code=303)

@@ -38,7 +38,8 @@ from workflow.services.organisation import (
 from workflow.services.organisation.members import MEMBER_ROLE_LABELS, elected_in
 from workflow.services.organisation.organs import ORGAN_KIND_LABELS
 from workflow.vocabulary import PARTY_KIND_LABELS, ROLE_LABELS, Role
-from workflow.web.deps import AppDep, CurrentUser, verify_csrf
+from workflow.web import forms
+from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
 from workflow.web.templating import NAV, NavItem, render
 
 router = APIRouter()
@@ -64,11 +65,6 @@ DONE = {
 }
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def sentence(error: Exception) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def _manager(app: App, user: Principal, forbund: str) -> None:
@@ -195,9 +191,8 @@ def _found_form(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def found_submit(request: Request, app: AppDep, user: CurrentUser) -> Response:
+def found_submit(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
     admin.require_installation_admin(app, forbund=user.forbund_slug, email=user.email)
-    form = await request.form()
     try:
         view = admin.found_forbund_by(
             app,
@@ -211,7 +206,9 @@ async def found_submit(request: Request, app: AppDep, user: CurrentUser) -> Resp
             admin_email=_text(form, "admin_email"),
         )
     except BadInput as refused:
-        return _found_form(request, app, error=sentence(refused), form=dict(form), status_code=400)
+        return _found_form(
+            request, app, error=forms.sentence(refused), form=dict(form), status_code=400
+        )
     return RedirectResponse(f"{FOUND_PATH}?klart=skapat&nytt={view.slug}", status_code=303)
 
 
@@ -227,11 +224,14 @@ def forbund_page(request: Request, app: AppDep, user: CurrentUser, forbund: str)
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def forbund_submit(
-    request: Request, app: AppDep, user: CurrentUser, forbund: str
+def forbund_submit(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    forbund: str,
+    form: FormDep,
 ) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     try:
         admin.update_forbund(
             app,
@@ -242,7 +242,7 @@ async def forbund_submit(
             dnr_pattern=_text(form, "dnr_pattern"),
         )
     except BadInput as refused:
-        return _overview(request, app, user, error=sentence(refused), status_code=400)
+        return _overview(request, app, user, error=forms.sentence(refused), status_code=400)
     return _to(f"{BASE}/{forbund}", "forbund")
 
 
@@ -255,9 +255,10 @@ async def forbund_submit(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def party_create(request: Request, app: AppDep, user: CurrentUser, forbund: str) -> Response:
+def party_create(
+    request: Request, app: AppDep, user: CurrentUser, forbund: str, form: FormDep
+) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     try:
         parties.create_party(
             app,
@@ -271,7 +272,7 @@ async def party_create(request: Request, app: AppDep, user: CurrentUser, forbund
             request,
             app,
             user,
-            error=sentence(refused),
+            error=forms.sentence(refused),
             form={"party": dict(form)},
             status_code=400,
         )
@@ -317,11 +318,15 @@ def party_page(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def party_submit(
-    request: Request, app: AppDep, user: CurrentUser, forbund: str, party_id: int
+def party_submit(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    forbund: str,
+    party_id: int,
+    form: FormDep,
 ) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     try:
         parties.update_party(
             app,
@@ -333,7 +338,7 @@ async def party_submit(
         )
     except BadInput as refused:
         return _party_page(
-            request, app, forbund, party_id, error=sentence(refused), status_code=400
+            request, app, forbund, party_id, error=forms.sentence(refused), status_code=400
         )
     return _to(f"{BASE}/{forbund}/parter/{party_id}", "part")
 
@@ -351,9 +356,10 @@ def _roles(form: FormData) -> list[str]:
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def person_create(request: Request, app: AppDep, user: CurrentUser, forbund: str) -> Response:
+def person_create(
+    request: Request, app: AppDep, user: CurrentUser, forbund: str, form: FormDep
+) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     try:
         view = people.create_person(
             app,
@@ -371,7 +377,7 @@ async def person_create(request: Request, app: AppDep, user: CurrentUser, forbun
             request,
             app,
             user,
-            error=sentence(refused),
+            error=forms.sentence(refused),
             form={"person": submitted},
             status_code=400,
         )
@@ -420,11 +426,15 @@ def person_page(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def person_submit(
-    request: Request, app: AppDep, user: CurrentUser, forbund: str, person_id: int
+def person_submit(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    forbund: str,
+    person_id: int,
+    form: FormDep,
 ) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     try:
         people.edit_person(
             app,
@@ -438,7 +448,7 @@ async def person_submit(
         )
     except BadInput as refused:
         return _person_page(
-            request, app, forbund, person_id, error=sentence(refused), status_code=400
+            request, app, forbund, person_id, error=forms.sentence(refused), status_code=400
         )
     return _to(f"{BASE}/{forbund}/personer/{person_id}", "person")
 
@@ -449,11 +459,15 @@ async def person_submit(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def person_active(
-    request: Request, app: AppDep, user: CurrentUser, forbund: str, person_id: int
+def person_active(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    forbund: str,
+    person_id: int,
+    form: FormDep,
 ) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     active = _text(form, "active") == "1"
     try:
         people.set_person_active(
@@ -461,7 +475,7 @@ async def person_active(
         )
     except BadInput as refused:
         return _person_page(
-            request, app, forbund, person_id, error=sentence(refused), status_code=400
+            request, app, forbund, person_id, error=forms.sentence(refused), status_code=400
         )
     return _to(f"{BASE}/{forbund}/personer/{person_id}", "aktiverad" if active else "inaktiverad")
 
@@ -500,9 +514,10 @@ def person_link(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def organ_create(request: Request, app: AppDep, user: CurrentUser, forbund: str) -> Response:
+def organ_create(
+    request: Request, app: AppDep, user: CurrentUser, forbund: str, form: FormDep
+) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     try:
         view = organs.create_organ(
             app,
@@ -516,7 +531,7 @@ async def organ_create(request: Request, app: AppDep, user: CurrentUser, forbund
             request,
             app,
             user,
-            error=sentence(refused),
+            error=forms.sentence(refused),
             form={"organ": dict(form)},
             status_code=400,
         )
@@ -574,11 +589,15 @@ def organ_page(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def organ_submit(
-    request: Request, app: AppDep, user: CurrentUser, forbund: str, organ_id: int
+def organ_submit(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    forbund: str,
+    organ_id: int,
+    form: FormDep,
 ) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     current = organs.get_organ_by_id(app, organ_id=organ_id, forbund=forbund)
     try:
         organs.rename_organ(
@@ -590,7 +609,7 @@ async def organ_submit(
         )
     except BadInput as refused:
         return _organ_page(
-            request, app, forbund, organ_id, error=sentence(refused), status_code=400
+            request, app, forbund, organ_id, error=forms.sentence(refused), status_code=400
         )
     return _to(f"{BASE}/{forbund}/organ/{organ_id}", "organ")
 
@@ -601,11 +620,15 @@ async def organ_submit(
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def member_submit(
-    request: Request, app: AppDep, user: CurrentUser, forbund: str, organ_id: int
+def member_submit(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    forbund: str,
+    organ_id: int,
+    form: FormDep,
 ) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     current = organs.get_organ_by_id(app, organ_id=organ_id, forbund=forbund)
     try:
         person_id = _int(form, "person", "personen")
@@ -631,7 +654,7 @@ async def member_submit(
             app,
             forbund,
             organ_id,
-            error=sentence(refused),
+            error=forms.sentence(refused),
             form=dict(form),
             status_code=400,
         )
@@ -676,13 +699,14 @@ def export_file(app: AppDep, user: CurrentUser, forbund: str) -> Response:
     include_in_schema=False,
     dependencies=[Depends(verify_csrf)],
 )
-async def import_upload(request: Request, app: AppDep, user: CurrentUser, forbund: str) -> Response:
+def import_upload(
+    request: Request, app: AppDep, user: CurrentUser, forbund: str, form: FormDep
+) -> Response:
     _manager(app, user, forbund)
-    form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _overview(request, app, user, error="Välj en YAML-fil att läsa in.", status_code=400)
-    content = await upload.read(2_000_001)
+    content = upload.file.read(2_000_001)  # spooled by the form parser: no await needed
     if len(content) > 2_000_000:
         return _overview(
             request, app, user, error="Filen är större än 2 MB; dela upp den.", status_code=400
@@ -701,7 +725,7 @@ async def import_upload(request: Request, app: AppDep, user: CurrentUser, forbun
                 only_forbund=forbund,
             )
         except (BadInput, NotFound) as refused:  # the file's own name, not where it was kept
-            message = sentence(refused).replace(str(path), name)
+            message = forms.sentence(refused).replace(str(path), name)
             return _overview(request, app, user, error=message, status_code=400)
     return render(
         request,
