@@ -25,6 +25,7 @@ from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     auth,
+    calendar,
     case_list,
     cases,
     health,
@@ -33,6 +34,7 @@ from workflow.web.routes import (
     info,
     oidc,
     password,
+    reminder_settings,
     tokens,
 )
 
@@ -47,6 +49,8 @@ ROUTERS: list[APIRouter] = [
     home.router,
     info.router,
     tokens.router,
+    calendar.router,
+    reminder_settings.router,
     case_list.router,
     ideas.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
