@@ -5,22 +5,23 @@ closed; the account pages to make it and to choose how reminders arrive. On the 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from tests.web_support import WebClient
+from tests.web_support import ClientFactory, WebClient
 from workflow.app import App
 from workflow.models import AuditEvent, Insats, Meeting, Person, PolicyDocument, Protocol
 from workflow.models.funding import Report
 from workflow.models.meetings import Organ, OrganMember
-from workflow.models.personal import CalendarFeed
+from workflow.models.personal import CalendarFeed, NotificationPreference
 from workflow.services.board import agenda, decisions, justering, meetings
 from workflow.services.board import protocol as protocols
 from workflow.services.calendar import access
 from workflow.services.organisation import people
+from workflow.vocabulary import Role
 
 # The demo on SQLite only (the fixtures below web_support's `db_url`).
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -213,3 +214,127 @@ def test_a_renewed_or_closed_address_gives_404_and_only_its_hash_is_stored(
             .all()
         )
     assert triggers == [access.SKAPA, access.SKAPA, access.ATERKALLA, access.SKAPA]
+
+
+def test_the_calendar_page_makes_renews_and_closes_the_address(
+    client_as: ClientFactory, anonymous: WebClient, demo_app: App
+) -> None:
+    client = client_as(Role.PROJEKTAGARE)
+    page = client.get("/konto/kalender")
+    assert page.status_code == 200 and "Du har ingen kalenderadress." in page.text
+    made = client.post_form("/konto/kalender", token_from="/konto/kalender")
+    assert made.status_code == 201
+    [url] = [
+        line.split('value="')[1].split('"')[0]
+        for line in made.text.splitlines()
+        if 'id="kalenderadress"' in line
+    ]
+    path = url.removeprefix(demo_app.settings.web.public_url.rstrip("/"))
+    assert path.startswith("/kalender/fsk_") and path.endswith(".ics")
+    assert anonymous.get(path).status_code == 200
+    again = client.get("/konto/kalender")
+    assert path.split("/")[-1].removesuffix(".ics") not in again.text  # shown once only
+    assert "Gör en ny adress" in again.text
+    renewed = client.post_form("/konto/kalender", token_from="/konto/kalender")
+    assert renewed.status_code == 201 and anonymous.get(path).status_code == 404
+    closed = client.post_form(
+        "/konto/kalender/stang", token_from="/konto/kalender", follow_redirects=False
+    )
+    assert closed.status_code == 303
+    assert "Kalenderadressen är stängd" in client.get(closed.headers["location"]).text
+    with demo_app.db.reading() as session:
+        channels = (
+            session.execute(
+                select(AuditEvent.channel).where(
+                    AuditEvent.trigger.in_((access.SKAPA, access.ATERKALLA))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert channels == ["web", "web", "web"]
+
+
+def test_the_reminder_page_saves_choices_and_refuses_opting_out_of_a_compulsory_rule(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    client = client_as(Role.STYRELSE_LEDAMOT)
+    page = client.get("/konto/paminnelser")
+    assert page.status_code == 200
+    assert "Kallelse och handlingar till styrelsen" in page.text
+    assert 'name="val_meeting_kallelse"' not in page.text  # compulsory: shown, not offered
+    assert 'name="val_policy_renewal"' in page.text
+    saved = client.post_form(
+        "/konto/paminnelser",
+        {"val_policy_renewal": "weekly", "val_report_due": "start_page"},
+        token_from="/konto/paminnelser",
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    shown = client.get(saved.headers["location"]).text
+    assert "Dina val är sparade." in shown
+    assert 'value="weekly" checked' in shown and 'value="start_page" checked' in shown
+    refused = client.post_form(
+        "/konto/paminnelser",
+        {"val_meeting_kallelse": "start_page"},
+        token_from="/konto/paminnelser",
+    )
+    assert refused.status_code == 400
+    assert "går inte att välja bort" in refused.text
+    with demo_app.db.reading() as session:
+        stored = dict(
+            session.execute(
+                select(NotificationPreference.rule, NotificationPreference.delivery).where(
+                    NotificationPreference.person_id
+                    == person_id(demo_app, "ledamot.fk@akst.example")
+                )
+            ).all()
+        )
+    assert stored == {"policy_renewal": "weekly", "report_due": "start_page"}
+
+
+def test_the_start_page_shows_the_reminders_kept_for_it(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    from workflow.models import Reminder
+    from workflow.models.personal import DigestItem
+
+    pid = person_id(demo_app, OWNER)
+    now = demo_app.clock()
+    with demo_app.db.transaction() as session:
+        reminder = Reminder(
+            forbund_id=1,
+            rule="report_due",
+            step="fore_7",
+            source="report_due",
+            subject_kind="report",
+            subject_id=1,
+            subject_ref="2012/011-01",
+            due_on=date(2026, 12, 8),
+            send_on=date(2026, 12, 1),
+            send_at=now,
+            status="sent",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(reminder)
+        session.flush()
+        session.add(
+            DigestItem(
+                forbund_id=1,
+                person_id=pid,
+                reminder_id=reminder.id,
+                rule="report_due",
+                delivery="start_page",
+                subject_ref="2012/011-01",
+                due_on=date(2026, 12, 8),
+                subject="Delårsrapport ska lämnas in senast 8 december 2026",
+                text_body="…",
+                created_at=now - timedelta(hours=1),
+                status="shown",
+            )
+        )
+    page = client_as(Role.PROJEKTAGARE).get("/")
+    assert "Dina påminnelser" in page.text
+    assert "Delårsrapport ska lämnas in senast 8 december 2026" in page.text
+    assert "Dina påminnelser" not in client_as(Role.HANDLAGGARE).get("/").text
