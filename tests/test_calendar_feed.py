@@ -293,22 +293,22 @@ def test_the_reminder_page_saves_choices_and_refuses_opting_out_of_a_compulsory_
     assert stored == {"policy_renewal": "weekly", "report_due": "start_page"}
 
 
-def test_the_start_page_shows_the_reminders_kept_for_it(
-    client_as: ClientFactory, demo_app: App
-) -> None:
+def keep_for_start_page(app: App, email: str, subject: str) -> None:
+    """A reminder the person chose to see on the start page only, as the sweep keeps it."""
     from workflow.models import Reminder
     from workflow.models.personal import DigestItem
 
-    pid = person_id(demo_app, OWNER)
-    now = demo_app.clock()
-    with demo_app.db.transaction() as session:
+    pid = person_id(app, email)
+    now = app.clock()
+    with app.db.transaction() as session:
+        forbund_id = session.get(Person, pid).forbund_id  # type: ignore[union-attr]
         reminder = Reminder(
-            forbund_id=1,
+            forbund_id=forbund_id,
             rule="report_due",
             step="fore_7",
             source="report_due",
             subject_kind="report",
-            subject_id=1,
+            subject_id=pid,
             subject_ref="2012/011-01",
             due_on=date(2026, 12, 8),
             send_on=date(2026, 12, 1),
@@ -321,19 +321,25 @@ def test_the_start_page_shows_the_reminders_kept_for_it(
         session.flush()
         session.add(
             DigestItem(
-                forbund_id=1,
+                forbund_id=forbund_id,
                 person_id=pid,
-                reminder_id=reminder.id,
+                reminder_id=reminder.id,  # type: ignore[arg-type]
                 rule="report_due",
                 delivery="start_page",
                 subject_ref="2012/011-01",
                 due_on=date(2026, 12, 8),
-                subject="Delårsrapport ska lämnas in senast 8 december 2026",
+                subject=subject,
                 text_body="…",
                 created_at=now - timedelta(hours=1),
                 status="shown",
             )
         )
+
+
+def test_the_start_page_shows_the_reminders_kept_for_it(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    keep_for_start_page(demo_app, OWNER, "Delårsrapport ska lämnas in senast 8 december 2026")
     page = client_as(Role.PROJEKTAGARE).get("/")
     assert "Dina påminnelser" in page.text
     assert "Delårsrapport ska lämnas in senast 8 december 2026" in page.text
