@@ -667,6 +667,8 @@ def rules_overview(app: App) -> list[dict[str, Any]]:
                 "source": rule.source,
                 "source_label": source.label,
                 "source_available": source.available,
+                # Mailed at once whatever a person chose (preferences.py).
+                "compulsory": rule.compulsory,
                 "steps": [
                     {
                         "key": s.key,
