@@ -350,6 +350,7 @@ def _write_messages(
     notifications = _notifications(app)
     today = local_date(now, app.settings.zone)
     by_role = _people_by_role(session, forbund)
+    chosen = preferences.choices_in(session, forbund.id) if ids else {}  # type: ignore[arg-type]
     rows = session.exec(
         select(Reminder).where(col(Reminder.id).in_(ids)).execution_options(populate_existing=True)
     ).all()
@@ -361,19 +362,13 @@ def _write_messages(
             _cancel(session, head, row, now)
             continue
         people = recipients(session, forbund, target.step, target.item, by_role)
-        # Each person's choice for this rule (at once unless they chose a digest or the
-        # start page; a compulsory rule is always at once): services/reminders/preferences.py
-        chosen = preferences.deliveries(
-            session,
-            notifications,
-            row.rule,
-            (p.id for p in people),  # type: ignore[misc]
-        )
         message_ids: list[str] = []
         held: dict[str, str] = {}
         failed: list[str] = []
         for person in people:
-            delivery = chosen.get(person.id, preferences.IMMEDIATE)  # type: ignore[arg-type]
+            # At once, unless they chose a digest or the start page for this rule (and the
+            # rule is not compulsory): services/reminders/preferences.py
+            delivery = preferences.delivery_of(notifications, chosen, person.id, row.rule)  # type: ignore[arg-type]
             context = reminder_context(
                 rule=target.rule,
                 step=target.step,

@@ -4,14 +4,14 @@ mailed at once, whatever the person chose.
 
     preferences_for(app, email=..., forbund=...)      -> one RulePreference per rule
     set_preferences(app, email=..., choices={rule: delivery}, forbund=...)
-    deliveries(session, notifications, rule, person_ids) -> what the sweep honours
+    choices_in(session, forbund_id), delivery_of(...) -> what the sweep honours
 
 A change is one audit event (subject `access`, the person) in the person's förbund.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,23 +66,34 @@ def effective(rule: Rule, chosen: str | None) -> str:
     return chosen  # type: ignore[return-value]
 
 
-def deliveries(
-    session: Session, notifications: Notifications, rule_id: str, person_ids: Iterable[int]
-) -> dict[int, str]:
-    """Each person's delivery for this rule (people without a choice: at once)."""
-    ids = sorted(set(person_ids))
+def choices_in(session: Session, forbund_id: int) -> dict[tuple[int, str], str]:
+    """Every choice of the förbund's people, (person id, rule) -> delivery, in one query: the
+    sweep reads them once per batch of reminders."""
+    from workflow.models import Person
+
+    rows = session.exec(
+        select(
+            NotificationPreference.person_id,
+            NotificationPreference.rule,
+            NotificationPreference.delivery,
+        )
+        .join(Person, col(Person.id) == col(NotificationPreference.person_id))
+        .where(Person.forbund_id == forbund_id)
+    ).all()
+    return {(person_id, rule): delivery for person_id, rule, delivery in rows}
+
+
+def delivery_of(
+    notifications: Notifications,
+    chosen: Mapping[tuple[int, str], str],
+    person_id: int,
+    rule_id: str,
+) -> str:
+    """What applies to this person for this rule (no choice, or a compulsory rule: at once)."""
     rule = notifications.rules.get(rule_id)
-    if rule is None or rule.compulsory or not ids:
-        return dict.fromkeys(ids, IMMEDIATE)
-    chosen = dict(
-        session.exec(
-            select(NotificationPreference.person_id, NotificationPreference.delivery).where(
-                NotificationPreference.rule == rule_id,
-                col(NotificationPreference.person_id).in_(ids),
-            )
-        ).all()
-    )
-    return {i: effective(rule, chosen.get(i)) for i in ids}
+    if rule is None:
+        return IMMEDIATE
+    return effective(rule, chosen.get((person_id, rule_id)))
 
 
 def _person(session: Session, forbund: str | None, email: str):  # type: ignore[no-untyped-def]
