@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 from jinja2 import (
+    ChoiceLoader,
+    DictLoader,
     Environment,
     FileSystemLoader,
     StrictUndefined,
@@ -51,7 +53,7 @@ MONTHS = [
     "december",
 ]
 # Templates the code itself uses (not tied to a rule), with the context they are given.
-SYSTEM_TEMPLATES = ("leveransfel", "losenordslank")
+SYSTEM_TEMPLATES = ("leveransfel", "losenordslank", "sammanfattning")
 
 
 def swedish_date(value: date | None) -> str:
@@ -95,6 +97,9 @@ class Rule:
     source: str
     yearly_due: tuple[int, int] | None
     steps: tuple[Step, ...]
+    # The förbund requires this rule's e-mail at once, whatever a person chose (rules.yaml
+    # `compulsory: true`): a kallelse, say, must reach every member.
+    compulsory: bool = False
 
     def step(self, key: str) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
@@ -168,10 +173,57 @@ SAMPLE_PASSWORD_LINK = {
     "recipient": {"name": "Maria Lindqvist"},
     "link": {"url": "https://finsam.example.se/nytt-losenord?nyckel=abc", "minutes": 60},
 }
+
+
+def digest_context(
+    *,
+    forbund_name: str,
+    recipient_name: str,
+    delivery: str,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """What the digest template (sammanfattning) sees: the reminders held for one person.
+
+    Each item: subject (the reminder's subject line), text (its body without greeting and
+    signature), rule_label, ref, due_on."""
+    label, period = DIGEST_NAMES[delivery]
+    return {
+        "forbund": {"name": forbund_name},
+        "recipient": {"name": recipient_name},
+        "digest": {"kind": delivery, "label": label, "period": period, "count": len(items)},
+        "items": items,
+    }
+
+
+# The digest kinds: (subject label, "dina påminnelser ..." phrase).
+DIGEST_NAMES = {
+    "daily": ("Dagens påminnelser", "för i dag"),
+    "weekly": ("Veckans påminnelser", "för veckan"),
+}
+
+SAMPLE_DIGEST = digest_context(
+    forbund_name="Samordningsförbundet",
+    recipient_name="Maria Lindqvist",
+    delivery="daily",
+    items=[
+        {
+            "subject": "Dags att förnya: Policy för samverkan (senast 31 december 2026)",
+            "text": "Policy för samverkan (sd-1) ska förnyas senast 31 december 2026.",
+            "rule_label": "Styrdokument ska förnyas",
+            "ref": "sd-1",
+            "due_on": date(2026, 12, 31),
+        }
+    ],
+)
+
 SYSTEM_SAMPLES: dict[str, dict[str, Any]] = {
     "leveransfel": SAMPLE_NOTICE,
     "losenordslank": SAMPLE_PASSWORD_LINK,
+    "sammanfattning": SAMPLE_DIGEST,
 }
+
+
+_BODY_ONLY = "{% block body %}{% endblock %}"
 
 
 class Templates:
@@ -183,7 +235,13 @@ class Templates:
         # Explicit: select_autoescape() matches *.html, not our *.html.j2.
         self.html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
         self.text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined)
-        for env in (self.html, self.text):
+        # The text part on a layout of its body alone: what a digest quotes of each reminder.
+        self.body = Environment(
+            loader=ChoiceLoader([DictLoader({"_layout.txt.j2": _BODY_ONLY}), loader]),
+            autoescape=False,
+            undefined=StrictUndefined,
+        )
+        for env in (self.html, self.text, self.body):
             env.filters["datum"] = swedish_date
 
     def exists(self, name: str) -> bool:
@@ -196,6 +254,11 @@ class Templates:
         text = self.text.get_template(f"{name}.txt.j2").render(context)
         html = self.html.get_template(f"{name}.html.j2").render(context)
         return Rendered(subject=one_line(subject)[:400], text=text.strip() + "\n", html=html)
+
+    def render_body(self, name: str, context: dict[str, Any]) -> str:
+        """The text part's `body` block alone (no greeting, no signature), for a digest; the
+        whole text part when the template has no such block."""
+        return self.body.get_template(f"{name}.txt.j2").render(context).strip()
 
 
 @dataclass(frozen=True)
@@ -353,7 +416,10 @@ def load_notifications(folder: Path) -> Notifications:
         )
         if len({s.key for s in steps}) != len(steps):
             raise _fail(path, f"{key}.steps", "två steg har samma key")
-        rule = Rule(rule_id, label.strip(), source_name, yearly_due, steps)
+        compulsory = spec.get("compulsory", False)
+        if not isinstance(compulsory, bool):
+            raise _fail(path, f"{key}.compulsory", "ska vara true eller false")
+        rule = Rule(rule_id, label.strip(), source_name, yearly_due, steps, compulsory)
         sample = SOURCES[source_name].sample
         if yearly_due is not None:
             sample = DueItem(**{**sample.__dict__, "due_on": date(2026, *yearly_due)})

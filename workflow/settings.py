@@ -147,6 +147,9 @@ class MailSettings(BaseModel):
     # reminder goes out on its day.
     sweep_minutes: float = Field(default=5, gt=0, le=60)
     send_hour: int = Field(default=8, ge=0, le=23)
+    # A weekly digest (a person's choice, services/reminders/digests.py) goes out on this day
+    # (1 Monday ... 7 Sunday) at send_hour; a daily one at send_hour each day.
+    digest_weekday: int = Field(default=1, ge=1, le=7)
     # A scheduler that has not swept for this long (database clock) shows as an incident.
     stale_minutes: float = Field(default=15, gt=0)
     # A reminder whose day passed more than this long before it was first planned is not sent.

@@ -101,7 +101,7 @@ def rules_command(app: App, as_json: bool) -> None:
     rules = reminders.rules_overview(app)
     rows = [
         [
-            r["label"],
+            r["label"] + (" (obligatorisk)" if r["compulsory"] else ""),
             r["source_label"] + ("" if r["source_available"] else " (ej tillgänglig än)"),
             step["when"],
             step["to_labels"],

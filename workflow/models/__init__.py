@@ -22,6 +22,9 @@ _MODULES: dict[str, str] = {
     "PersonIdentity": "identity",
     "AuditChain": "audit",
     "AuditEvent": "audit",
+    "CalendarFeed": "personal",
+    "DigestItem": "personal",
+    "NotificationPreference": "personal",
     "Forbund": "forbund",
     "ForbundRef": "forbund",
     "ForbundRow": "forbund",
@@ -72,8 +75,10 @@ __all__ = [
     "BeredningNote",
     "BudgetFrame",
     "BudgetLine",
+    "CalendarFeed",
     "Case",
     "CaseRow",
+    "DigestItem",
     "DnrSequence",
     "FollowUpQuestion",
     "Forbund",
@@ -86,6 +91,7 @@ __all__ = [
     "InsatsParty",
     "LoginFailure",
     "Meeting",
+    "NotificationPreference",
     "Organ",
     "OrganMember",
     "OutboxMessage",
@@ -163,4 +169,5 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
         Recommendation,
     )
     from workflow.models.operations import RelayIncident, RelayState, SchedulerProcess
+    from workflow.models.personal import CalendarFeed, DigestItem, NotificationPreference
     from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder

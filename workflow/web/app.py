@@ -25,6 +25,7 @@ from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     auth,
+    calendar,
     case_list,
     cases,
     health,
@@ -34,6 +35,7 @@ from workflow.web.routes import (
     oidc,
     password,
     policies,
+    reminder_settings,
     setup,
     tokens,
 )
@@ -49,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     home.router,
     info.router,
     tokens.router,
+    calendar.router,
+    reminder_settings.router,
     case_list.router,
     ideas.router,
     setup.router,

@@ -168,6 +168,15 @@ def policy_id(app: App, slug: str) -> str:
     return str(view.id)
 
 
+@sample("calendar_token")
+def calendar_token(app: App, slug: str) -> str:
+    """The secret of a live calendar address of the förbund's first person (a new one each
+    time: only its hash is stored, so an earlier one cannot be read back)."""
+    from workflow.services.calendar import access
+
+    return access.renew_feed(app, email=person_email(app, slug), forbund=slug).secret
+
+
 def person_email(app: App, slug: str) -> str:
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:

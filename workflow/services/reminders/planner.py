@@ -12,7 +12,10 @@ Listing reminders only reads (`list_reminders`): it never plans.
   2. plans (as above),
   3. claims the due pending rows with one conditional UPDATE ... RETURNING (on PostgreSQL
      over FOR UPDATE SKIP LOCKED), so two schedulers never claim the same row,
-  4. writes one outbox message per recipient and one audit event per reminder.
+  4. writes one outbox message per recipient and one audit event per reminder; a recipient
+     who chose a digest or the start page for the rule (preferences.py) gets no message of
+     their own: the reminder is held for them (digests.py),
+  5. writes the digests whose moment has come (one message per person and digest).
 A reminder due while nothing ran is still pending and is claimed, once, by the next sweep.
 """
 
@@ -39,7 +42,7 @@ from workflow.reminder_rules import RESPONSIBLE, Notifications, Rule, Step, remi
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import Keyset, Page, check_limit
-from workflow.services.reminders import outbox
+from workflow.services.reminders import digests, outbox, preferences
 from workflow.services.reminders.due_dates import SOURCES, DueItem, Subjects, Window, owners
 from workflow.services.reminders.working_days import reminder_day
 from workflow.vocabulary import recipient_label
@@ -88,6 +91,7 @@ class SweepResult:
     cancelled: int = 0
     claimed: int = 0
     messages: int = 0
+    digests: int = 0
 
 
 def _notifications(app: App) -> Notifications:
@@ -346,6 +350,7 @@ def _write_messages(
     notifications = _notifications(app)
     today = local_date(now, app.settings.zone)
     by_role = _people_by_role(session, forbund)
+    chosen = preferences.choices_in(session, forbund.id) if ids else {}  # type: ignore[arg-type]
     rows = session.exec(
         select(Reminder).where(col(Reminder.id).in_(ids)).execution_options(populate_existing=True)
     ).all()
@@ -358,8 +363,12 @@ def _write_messages(
             continue
         people = recipients(session, forbund, target.step, target.item, by_role)
         message_ids: list[str] = []
+        held: dict[str, str] = {}
         failed: list[str] = []
         for person in people:
+            # At once, unless they chose a digest or the start page for this rule (and the
+            # rule is not compulsory): services/reminders/preferences.py
+            delivery = preferences.delivery_of(notifications, chosen, person.id, row.rule)  # type: ignore[arg-type]
             context = reminder_context(
                 rule=target.rule,
                 step=target.step,
@@ -370,10 +379,29 @@ def _write_messages(
             )
             try:
                 rendered = notifications.templates.render(target.step.template, context)
+                body = (
+                    notifications.templates.render_body(target.step.template, context)
+                    if delivery != preferences.IMMEDIATE
+                    else ""
+                )
             except TemplateError as exc:
                 # Logged and skipped: one bad item must not hold back the förbund's other mail.
                 log.warning("påminnelse %s kunde inte skrivas: %s", row.id, exc)
                 failed.append(f"{person.email}: {exc}")
+                continue
+            if delivery != preferences.IMMEDIATE:
+                digests.hold(
+                    session,
+                    app,
+                    forbund=forbund,
+                    person=person,
+                    reminder=row,
+                    delivery=delivery,
+                    subject=rendered.subject,
+                    body=body,
+                    now=now,
+                )
+                held[person.email] = delivery
                 continue
             message = outbox.queue(
                 session,
@@ -387,7 +415,7 @@ def _write_messages(
                 reminder_id=row.id,
             )
             message_ids.append(message.message_id)
-        if not message_ids:
+        if not message_ids and not held:
             row.status = "skipped"  # nobody to write to, or nothing could be written
             session.add(row)
         _audit(
@@ -398,7 +426,13 @@ def _write_messages(
             to_state=row.status,
             trigger="skicka",
             now=now,
-            data={"to": [p.email for p in people], "message_ids": message_ids, "errors": failed},
+            data={
+                "to": [p.email for p in people],
+                "message_ids": message_ids,
+                "errors": failed,
+                # Who gets it in a digest or on the start page instead (their choice).
+                **({"held": held} if held else {}),
+            },
         )
         written += len(message_ids)
     session.flush()
@@ -429,6 +463,9 @@ def sweep(app: App, *, worker: str, batch: int = 500) -> SweepResult:
                 result.messages += _write_messages(
                     session, app, forbund, head, ids, planned.planned, now
                 )
+                if len(ids) < batch:
+                    # The digests whose moment has come, those held just now included.
+                    result.digests += digests.flush(session, app, forbund, now)
             if len(ids) < batch:
                 break
     return result
@@ -625,6 +662,8 @@ def rules_overview(app: App) -> list[dict[str, Any]]:
                 "source": rule.source,
                 "source_label": source.label,
                 "source_available": source.available,
+                # Mailed at once whatever a person chose (preferences.py).
+                "compulsory": rule.compulsory,
                 "steps": [
                     {
                         "key": s.key,

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from workflow.services.cases import todo
 from workflow.services.policies import documents as policies
+from workflow.services.reminders import digests
 from workflow.vocabulary import role_label
 from workflow.web.deps import AppDep, CurrentUser
 from workflow.web.templating import render
@@ -32,5 +33,6 @@ def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse
             "policies_overdue": policies.start_notice(
                 app, forbund=user.forbund_slug, roles=user.roles
             ),
+            "held": digests.start_page_items(app, person_id=user.person_id),
         },
     )
