@@ -25,12 +25,14 @@ from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     auth,
+    beredning,
     case_list,
     cases,
     health,
     home,
     ideas,
     info,
+    meetings,
     oidc,
     password,
     tokens,
@@ -49,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     case_list.router,
     ideas.router,
+    beredning.router,
+    meetings.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
