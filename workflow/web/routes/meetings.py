@@ -11,6 +11,7 @@ keyboard and without JavaScript; focus returns to the item moved.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -84,6 +85,22 @@ def _sentence(error: Exception | str) -> str:
 
 def _reader(app: Any, user: Any) -> Any:
     return views.meeting_reader(app, viewer_email=user.email, forbund=user.forbund_slug)
+
+
+# Which of EDIT_ACTIONS each change of the meeting's page needs.
+CHANGE_ACTIONS = {
+    "narvaro": "attendance",
+    "dagordning": "agenda",
+    "arende": "agenda",
+    "flyttat": "agenda",
+    "kallelse": "kallelse",
+}
+
+
+def _require(app: Any, user: Any, key: str) -> None:
+    """Refuse a change the person may not make before reading what they sent (the service
+    checks again, in its transaction)."""
+    app.actions.require(_reader(app, user), EDIT_ACTIONS[key])
 
 
 def _may(app: Any, actor: Any) -> dict[str, bool]:
@@ -215,14 +232,31 @@ def _given_of(m: MeetingView) -> dict[str, str]:
     }
 
 
+_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
+_DATE = re.compile(r"^(\d{4})-?(\d{1,2})-?(\d{1,2})$")
+
+
+def _clock_time(text: str, what: str) -> str:
+    """'9', '9.00', '09:00' as '09:00' (people write times as they are used to)."""
+    found = _TIME.match(text.strip())
+    if not found or int(found[1]) > 23 or int(found[2] or 0) > 59:
+        raise BadInput(f"{what} {text!r} är ingen tid; skriv TT:MM, till exempel 13:00")
+    return f"{int(found[1]):02d}:{int(found[2] or 0):02d}"
+
+
 def _times(given: dict[str, str]) -> tuple[str, str | None]:
-    day = given["date"]
-    if not day:
+    if not given["date"]:
         raise BadInput("mötet behöver ett datum; skriv det som ÅÅÅÅ-MM-DD")
+    found = _DATE.match(given["date"].strip())
+    if not found:
+        raise BadInput(
+            f"{given['date']!r} är inget datum; skriv ÅÅÅÅ-MM-DD, till exempel 2027-02-19"
+        )
+    day = f"{found[1]}-{int(found[2]):02d}-{int(found[3]):02d}"
     if not given["start"]:
         raise BadInput("mötet behöver en starttid; skriv den som TT:MM, till exempel 13:00")
-    start = given["start"].replace(".", ":")
-    end = given["end"].replace(".", ":")
+    start = _clock_time(given["start"], "starttiden")
+    end = _clock_time(given["end"], "sluttiden") if given["end"] else None
     return f"{day} {start}", (f"{day} {end}" if end else None)
 
 
@@ -257,6 +291,7 @@ def new_meeting_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRe
     dependencies=[Depends(verify_csrf)],
 )
 async def create_meeting(request: Request, app: AppDep, user: CurrentUser) -> Response:
+    _require(app, user, "call")
     form = await request.form()
     given = _read_meeting_form(form)
     kind, name = meetings.split_organ(given["organ"] or "styrelse")
@@ -301,6 +336,7 @@ async def edit_meeting(
     request: Request, app: AppDep, user: CurrentUser, meeting_id: str
 ) -> Response:
     m = _meeting(app, user, meeting_id)
+    _require(app, user, "call")
     form = await request.form()
     given = _read_meeting_form(form)
     organ = meetings.split_organ(given["organ"]) if given["organ"] else (None, None)
@@ -434,6 +470,7 @@ async def _change(
     refusal for what was written, the page with the reason at the form (400); a change made
     since the person read it, the conflict page (409)."""
     m = _meeting(app, user, meeting_id)
+    _require(app, user, CHANGE_ACTIONS[what])
     form = await request.form()
     try:
         version = _version(form)
@@ -626,6 +663,7 @@ async def write_proposal(
     request: Request, app: AppDep, user: CurrentUser, meeting_id: str, item_id: str
 ) -> Response:
     m = _meeting(app, user, meeting_id)
+    _require(app, user, "proposal")
     if not item_id.isdigit():
         raise NotFound(f"möte {m.number} har ingen sådan punkt på dagordningen")
     form = await request.form()
