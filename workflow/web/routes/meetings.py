@@ -634,7 +634,7 @@ def _item_page(
             "item": item,
             "case": case,
             "url": meeting_url(m.id),
-            "may": _may(app, actor) if item.decision is None else {},
+            "may": _may(app, actor),
             "given": item.proposal or "" if given is None else given,
             "error": error,
             "case_url": forms.case_url,
