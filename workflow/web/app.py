@@ -25,6 +25,7 @@ from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     auth,
+    beredning,
     calendar,
     case_list,
     cases,
@@ -32,6 +33,7 @@ from workflow.web.routes import (
     home,
     ideas,
     info,
+    meetings,
     oidc,
     password,
     policies,
@@ -57,6 +59,8 @@ ROUTERS: list[APIRouter] = [
     ideas.router,
     setup.router,
     policies.router,
+    beredning.router,
+    meetings.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
