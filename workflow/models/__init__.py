@@ -53,6 +53,7 @@ _MODULES: dict[str, str] = {
     "Protocol": "meetings",
     "ProtocolSigner": "meetings",
     "Recommendation": "meetings",
+    "AuditVerification": "operations",
     "RelayIncident": "operations",
     "RelayState": "operations",
     "SchedulerProcess": "operations",
@@ -162,5 +163,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
         ProtocolSigner,
         Recommendation,
     )
-    from workflow.models.operations import RelayIncident, RelayState, SchedulerProcess
+    from workflow.models.operations import (
+        AuditVerification,
+        RelayIncident,
+        RelayState,
+        SchedulerProcess,
+    )
     from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder
