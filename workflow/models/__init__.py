@@ -70,6 +70,7 @@ __all__ = [
     "Attendance",
     "AuditChain",
     "AuditEvent",
+    "AuditVerification",
     "BeredningNote",
     "BudgetFrame",
     "BudgetLine",

@@ -24,15 +24,19 @@ from workflow.web import errors
 from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
+    audit,
     auth,
     case_list,
     cases,
+    diarium,
     health,
     home,
     ideas,
     info,
     oidc,
+    outbox,
     password,
+    reminders,
     tokens,
 )
 
@@ -49,6 +53,10 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     case_list.router,
     ideas.router,
+    reminders.router,
+    outbox.router,
+    audit.router,
+    diarium.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 

@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["requested_by_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        op.f("ix_audit_verification_forbund_id"), "audit_verification", ["forbund_id"]
-    )
+    op.create_index(op.f("ix_audit_verification_forbund_id"), "audit_verification", ["forbund_id"])
 
 
 def downgrade() -> None:
