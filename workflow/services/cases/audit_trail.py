@@ -138,12 +138,14 @@ def list_events(
 
 
 def case_title(app: App, viewer: Any, *, forbund: str, ref: str) -> tuple[str, str]:
-    """A case's reference and title, for the heading of its trail (404 if not in the förbund)."""
-    require_watch(app, viewer)
+    """A case's reference and title, for the heading of its trail (404 if not in the förbund,
+    before the person's roles are looked at: another förbund's case is never told apart)."""
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         case = find_case(session, organisation, ref)
-        return case_ref(case), case.title
+        found = case_ref(case), case.title
+    require_watch(app, viewer)
+    return found
 
 
 def event_kinds(app: App, viewer: Any, *, forbund: str) -> list[str]:
@@ -205,15 +207,16 @@ def _check_view(app: App, row: Any, requested_by: str | None) -> CheckView:
 
 
 def get_check(app: App, viewer: Any, *, forbund: str, check_id: int) -> CheckView:
-    """One check of the förbund's chain; another förbund's is not found."""
-    require_watch(app, viewer)
+    """One check of the förbund's chain; another förbund's is not found (whoever asks)."""
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         row = session.get(AuditVerification, check_id)
         if row is None or row.forbund_id != organisation.id:
             raise NotFound(f"ingen kontroll nr {check_id} av loggen i {organisation.slug}")
         person = session.get(Person, row.requested_by_id) if row.requested_by_id else None
-        return _check_view(app, row, person.name if person else None)
+        found = _check_view(app, row, person.name if person else None)
+    require_watch(app, viewer)
+    return found
 
 
 def latest_check(app: App, viewer: Any, *, forbund: str) -> CheckView | None:

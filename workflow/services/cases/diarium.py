@@ -156,15 +156,12 @@ def list_diarium(
         rows, next_after = _rows(session, organisation.id, search, year, after, limit)
         ids = [r.id for r in rows]
         party_ids = {r.owner_party_id for r in rows if r.owner_party_id}
-        parties = (
-            dict(
-                session.connection().execute(
-                    select(_P.c.id, _P.c.name).where(_P.c.id.in_(sorted(party_ids)))
-                )
+        parties: dict[int, str] = {}
+        if party_ids:
+            found = session.connection().execute(
+                select(_P.c.id, _P.c.name).where(_P.c.id.in_(sorted(party_ids)))
             )
-            if party_ids
-            else {}
-        )
+            parties = {party_id: name for party_id, name in found}
         documents: dict[int, list[DocumentEntry]] = {i: [] for i in ids}
         if ids:
             for agreement in session.connection().execute(

@@ -66,11 +66,12 @@ def _trail(
     till: str,
     efter: str | None,
 ) -> HTMLResponse:
+    # The case first: another förbund's is not found, whoever asks (then the roles).
+    case = audit_trail.case_title(app, user, forbund=user.forbund_slug, ref=ref) if ref else None
     require_watch(app, user)
     given = {"person": person.strip(), "typ": typ, "fran": fran.strip(), "till": till.strip()}
     error = None
     page = None
-    case = audit_trail.case_title(app, user, forbund=user.forbund_slug, ref=ref) if ref else None
     try:
         filters = audit_trail.TrailFilter(
             case=ref,

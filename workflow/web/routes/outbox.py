@@ -74,8 +74,9 @@ def outbox_page(
 
 @router.get(PATH + "/{message_id}", response_class=HTMLResponse, include_in_schema=False)
 def message_page(request: Request, app: AppDep, user: CurrentUser, message_id: int) -> HTMLResponse:
-    require_watch(app, user)
+    # The message first: another förbund's is not found, whoever asks (then the roles).
     detail = outbox_admin.show_message(app, message_id=message_id, forbund=user.forbund_slug)
+    require_watch(app, user)
     return render(
         request,
         "outbox/message.html.j2",
@@ -89,6 +90,7 @@ def message_page(request: Request, app: AppDep, user: CurrentUser, message_id: i
     dependencies=[Depends(verify_csrf)],
 )
 def retry_one(app: AppDep, user: CurrentUser, message_id: int) -> Response:
+    outbox_admin.show_message(app, message_id=message_id, forbund=user.forbund_slug)
     require_watch(app, user)
     outbox_admin.retry(
         app, actor_email=user.email, message_id=message_id, forbund=user.forbund_slug
