@@ -104,8 +104,8 @@ def test_the_forbundschef_watches_reminders_outbox_health_audit_and_diarium(
 
     page.get_by_role("link", name="Diarium").first.click()
     _check(page, "Diarium")
-    page.get_by_label("Sök").fill(ref.split("-")[0])
-    page.get_by_role("button", name="Sök").click()
+    page.get_by_label("Sök", exact=True).fill(ref.split("-")[0])
+    page.get_by_role("button", name="Sök", exact=True).click()
     expect(page.locator("#diariet")).to_contain_text(ref)
     _check(page, "Diarium")
 
