@@ -211,3 +211,34 @@ def test_a_message_failed_by_the_relays_5xx_is_retried_from_the_page_and_deliver
     assert "skicka_igen" in trail and demo_login(Role.FORBUNDSCHEF).email in trail
     chef.__exit__(None, None, None)
     worker.stop()
+
+
+def test_reminders_per_person_case_and_rule_are_the_ones_that_concern_them(
+    client_as, demo_app: App
+) -> None:
+    from workflow.models import Person
+    from workflow.services.reminders import planner
+
+    every = planner.list_reminders(demo_app, forbund="akst", status="pending", limit=500).items
+    assert every, "the demo plans reminders"
+    with demo_app.db.reading() as session:
+        people = session.execute(
+            select(Person.id, Person.email).join(Forbund).where(Forbund.slug == "akst")
+        ).all()
+    for person_id, email in people:
+        mine = planner.list_reminders(
+            demo_app, forbund="akst", status="pending", person_id=person_id, limit=500
+        ).items
+        assert {r.id for r in mine} == {r.id for r in every if email in r.recipients}, email
+    rule = every[0].rule
+    by_rule = planner.list_reminders(demo_app, forbund="akst", status="pending", rule=rule).items
+    assert by_rule and all(r.rule == rule for r in by_rule)
+    chef = client_as(Role.FORBUNDSCHEF)
+    page = chef.get(f"/paminnelser?regel={rule}")
+    assert every[0].rule_label in page.text and "förfaller" in page.text
+    case_rows = [r for r in every if r.subject_kind == "insats" and "/" in r.subject_ref]
+    if case_rows:
+        ref = case_rows[0].subject_ref.split()[0]
+        answer = chef.get("/paminnelser", params={"arende": ref})
+        assert answer.status_code == 200 and ref in answer.text
+    assert chef.get("/paminnelser?arende=1999/999-99").status_code == 404

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from workflow.errors import BadInput
+from workflow.errors import BadInput, NotFound
 from workflow.services.cases.rights import require_watch
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import list_people
@@ -52,12 +52,14 @@ def reminders_page(
     rules = planner.rules_overview(app)
     given = {"regel": regel, "arende": arende.strip(), "person": person, "status": status}
     error = None
+    status_code = 200
     page = None
     try:
         person_id = int(person) if person else None
     except ValueError:
         person_id = None
         error = "Välj en person i listan."
+        status_code = 400
     if error is None:
         try:
             page = planner.list_reminders(
@@ -70,8 +72,10 @@ def reminders_page(
                 after=efter,
                 limit=PAGE_SIZE,
             )
-        except BadInput as refused:
+        except (BadInput, NotFound) as refused:
+            # Shown above the filters, so that the choice can be corrected in place.
             error = str(refused)[:1].upper() + str(refused)[1:] + "."
+            status_code = 404 if isinstance(refused, NotFound) else 400
     next_url = None
     if page is not None and page.next_after:
         query = {k: v for k, v in given.items() if v}
@@ -92,5 +96,5 @@ def reminders_page(
             "first_url": PATH if efter else None,
             "status_label": status_label,
         },
-        status_code=400 if error else 200,
+        status_code=status_code,
     )
