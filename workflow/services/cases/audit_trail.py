@@ -15,11 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from workflow.clock import as_utc, local
 from workflow.errors import BadInput, NotFound
-from workflow.models import AuditChain, AuditEvent, AuditVerification, Forbund, Person
+from workflow.models import (
+    Agreement,
+    AuditChain,
+    AuditEvent,
+    AuditVerification,
+    Forbund,
+    Person,
+    Report,
+)
 from workflow.services.cases import audit
 from workflow.services.cases.records import case_ref, find_case
 from workflow.services.cases.rights import require_watch
@@ -102,7 +110,16 @@ def list_events(
         query = select(_EVENT).where(_EVENT.c.forbund_id == organisation.id)
         if filters.case:
             case = find_case(session, organisation, filters.case)
-            query = query.where(_EVENT.c.subject_kind == "insats", _EVENT.c.subject_id == case.id)
+            # The case's own events and those of its avtal and reports.
+            reports = select(Report.id).where(Report.insats_id == case.id)
+            agreements = select(Agreement.id).where(Agreement.insats_id == case.id)
+            query = query.where(
+                or_(
+                    (_EVENT.c.subject_kind == "insats") & (_EVENT.c.subject_id == case.id),
+                    (_EVENT.c.subject_kind == "report") & _EVENT.c.subject_id.in_(reports),
+                    (_EVENT.c.subject_kind == "agreement") & _EVENT.c.subject_id.in_(agreements),
+                )
+            )
         if filters.actor_email:
             query = query.where(_EVENT.c.actor_email == filters.actor_email.strip().lower())
         if filters.kind:
