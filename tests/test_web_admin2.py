@@ -14,6 +14,7 @@ from tests.smtp_support import SmtpServer, running_server
 from tests.support import TravelClock
 from tests.web_support import logged_in_client
 from workflow.app import App
+from workflow.errors import NotPermitted
 from workflow.models import Forbund, Insats, OutboxMessage, Party
 from workflow.reminder_rules import Rendered
 from workflow.services.cases import audit_trail
@@ -242,3 +243,46 @@ def test_reminders_per_person_case_and_rule_are_the_ones_that_concern_them(
         answer = chef.get("/paminnelser", params={"arende": ref})
         assert answer.status_code == 200 and ref in answer.text
     assert chef.get("/paminnelser?arende=1999/999-99").status_code == 404
+
+
+def test_a_cases_trail_holds_its_own_its_avtal_and_its_reports_events(demo_app: App) -> None:
+    from workflow.models import Report
+    from workflow.services.organisation.forbund import resolve_forbund
+    from workflow.services.organisation.people import find_actor
+
+    with demo_app.db.reading() as session:
+        ref = (
+            session.execute(
+                select(Insats.dnr)
+                .join(Report, Report.insats_id == Insats.id)
+                .join(Forbund, Forbund.id == Insats.forbund_id)
+                .where(Forbund.slug == "akst")
+            )
+            .scalars()
+            .first()
+        )
+        chef = find_actor(
+            session, resolve_forbund(session, "akst"), demo_login(Role.FORBUNDSCHEF).email
+        )
+    assert ref is not None
+    events = audit_trail.list_events(
+        demo_app, chef, forbund="akst", filters=audit_trail.TrailFilter(case=ref), limit=500
+    ).items
+    kinds = {e.subject_kind for e in events}
+    assert {"insats", "report"} <= kinds, kinds
+    assert [e.seq for e in events] == sorted((e.seq for e in events), reverse=True)
+    first = audit_trail.list_events(
+        demo_app, chef, forbund="akst", filters=audit_trail.TrailFilter(case=ref), limit=2
+    )
+    second = audit_trail.list_events(
+        demo_app,
+        chef,
+        forbund="akst",
+        filters=audit_trail.TrailFilter(case=ref),
+        after=first.next_after,
+        limit=2,
+    )
+    assert [e.seq for e in first.items + second.items] == [e.seq for e in events[:4]]
+    with pytest.raises(NotPermitted, match="får inte"):
+        handlaggare = type(chef)(chef.id, chef.name, chef.email, frozenset({"handlaggare"}))
+        audit_trail.list_events(demo_app, handlaggare, forbund="akst")
