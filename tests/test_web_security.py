@@ -121,9 +121,10 @@ def _refusals(app: App, email: str) -> list[AuditEvent]:
     with app.db.reading() as session:
         return list(
             session.execute(
-                select(AuditEvent).where(
-                    AuditEvent.trigger == "atkomst_nekad", AuditEvent.actor_email == email
-                )
+                select(AuditEvent)
+                .where(AuditEvent.trigger == "atkomst_nekad", AuditEvent.actor_email == email)
+                # In the order written: without it PostgreSQL may give them in any order.
+                .order_by(AuditEvent.id)
             ).scalars()
         )
 

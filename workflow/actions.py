@@ -46,6 +46,7 @@ KNOWN = frozenset(
         "register_uppfoljning",
         "retry_mail",
         "dispose_records",
+        "watch_forbund",
         "manage_organisation",
         "see_case",
     }

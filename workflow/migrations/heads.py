@@ -12,5 +12,6 @@ HEADS: frozenset[str] = frozenset(
         "0007_numbers_per_forbund",
         "0008_organisation",
         "0021_feeds",
+        "0020_outbox_web",
     }
 )

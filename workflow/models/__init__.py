@@ -56,6 +56,7 @@ _MODULES: dict[str, str] = {
     "Protocol": "meetings",
     "ProtocolSigner": "meetings",
     "Recommendation": "meetings",
+    "AuditVerification": "operations",
     "RelayIncident": "operations",
     "RelayState": "operations",
     "SchedulerProcess": "operations",
@@ -72,6 +73,7 @@ __all__ = [
     "Attendance",
     "AuditChain",
     "AuditEvent",
+    "AuditVerification",
     "BeredningNote",
     "BudgetFrame",
     "BudgetLine",
@@ -168,6 +170,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
         ProtocolSigner,
         Recommendation,
     )
-    from workflow.models.operations import RelayIncident, RelayState, SchedulerProcess
+    from workflow.models.operations import (
+        AuditVerification,
+        RelayIncident,
+        RelayState,
+        SchedulerProcess,
+    )
     from workflow.models.personal import CalendarFeed, DigestItem, NotificationPreference
     from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder

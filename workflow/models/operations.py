@@ -68,3 +68,24 @@ class RelayIncident(SQLModel, table=True):
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_failure_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class AuditVerification(SQLModel, table=True):
+    """One check of a förbund's audit chain asked for on the web, and how far it has come.
+
+    A background thread recomputes the chain (services/cases/audit_trail.py) and moves
+    `checked` after each batch, so the page asking shows progress and then the result."""
+
+    __tablename__ = "audit_verification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    forbund_id: int = Field(foreign_key="forbund.id", index=True)
+    requested_by_id: int | None = Field(default=None, foreign_key="person.id")
+    # running | ok | broken | error
+    status: str = Field(default="running", max_length=20)
+    checked: int = 0
+    total: int = 0
+    broken_at: int | None = None
+    problem: str | None = Field(default=None, max_length=500)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -24,20 +24,24 @@ from workflow.web import errors
 from workflow.web.api import cases as api_cases
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
+    audit,
     auth,
     beredning,
     calendar,
     case_list,
     cases,
+    diarium,
     health,
     home,
     ideas,
     info,
     meetings,
     oidc,
+    outbox,
     password,
     policies,
     reminder_settings,
+    reminders,
     setup,
     tokens,
 )
@@ -61,6 +65,10 @@ ROUTERS: list[APIRouter] = [
     policies.router,
     beredning.router,
     meetings.router,
+    reminders.router,
+    outbox.router,
+    audit.router,
+    diarium.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 

@@ -208,6 +208,68 @@ def agenda_item_id(app: App, slug: str) -> str:
     return str(_latest_item(app, slug)[1])
 
 
+@sample("message_id")
+def message_id(app: App, slug: str) -> str:
+    """A message of the förbund's outbox (a failed one is written once, named "prov")."""
+    from workflow.models import OutboxMessage
+    from workflow.reminder_rules import Rendered
+    from workflow.services.reminders import outbox
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.transaction() as session:
+        found = session.execute(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.forbund_id == forbund_id)
+            .order_by(OutboxMessage.id)  # type: ignore[arg-type]
+            .limit(1)
+        ).scalar_one_or_none()
+        if found is not None:
+            return str(found)
+        message = outbox.queue(
+            session,
+            app,
+            forbund_id=forbund_id,
+            kind="notice",
+            to_address=person_email(app, slug),
+            to_name=None,
+            rendered=Rendered("prov", "prov", "<p>prov</p>"),
+            now=app.clock(),
+        )
+        message.status = "failed"
+        message.failure_cause = "recipient"
+        message.last_error = "550 prov"
+        session.add(message)
+        session.flush()
+        return str(message.id)
+
+
+@sample("check_id")
+def check_id(app: App, slug: str) -> str:
+    """A check of the förbund's audit chain (made once, by its förbundschef)."""
+    from workflow.models import AuditVerification
+    from workflow.services.cases import audit_trail
+    from workflow.services.demo.logins import demo_login
+    from workflow.vocabulary import Role
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        found = session.execute(
+            select(AuditVerification.id)
+            .where(AuditVerification.forbund_id == forbund_id)
+            .order_by(AuditVerification.id)  # type: ignore[arg-type]
+            .limit(1)
+        ).scalar_one_or_none()
+    if found is not None:
+        return str(found)
+    chef = demo_login(Role.FORBUNDSCHEF, slug)
+    with app.db.reading() as session:
+        from workflow.services.organisation.forbund import resolve_forbund
+        from workflow.services.organisation.people import find_actor
+
+        actor = find_actor(session, resolve_forbund(session, slug), chef.email)
+    return str(audit_trail.start_check(app, actor, forbund=slug, background=False))
+
+
 def person_email(app: App, slug: str) -> str:
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:

@@ -208,6 +208,18 @@ def verify(
     ]
 
 
+def verify_forbund(
+    connection: Connection,
+    forbund_id: int,
+    slug: str,
+    *,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+) -> ChainReport:
+    """Recompute one förbund's chain (in the caller's snapshot), telling `progress` per batch."""
+    return _verify_one(connection, forbund_id, slug, batch, progress)
+
+
 def _events(connection: Connection, forbund_id: int, batch: int) -> Iterator[Any]:
     """The förbund's events in seq order, `batch` rows per query."""
     after = 0

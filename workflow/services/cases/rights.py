@@ -174,3 +174,12 @@ def visible_case(session: Session, app: App, forbund: ForbundRef, ref: str, acto
     if not can_see(app, actor, case):
         raise no_case(forbund, ref.strip())
     return case
+
+
+WATCH = "watch_forbund"
+
+
+def require_watch(app: App, actor: Any) -> None:
+    """The förbund's own machinery (reminders, outbox, health, audit trail, diarium) is watched
+    by its förbundschef and administrators (action watch_forbund); anyone else is refused."""
+    app.actions.require_role(actor, WATCH)

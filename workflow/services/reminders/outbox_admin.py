@@ -152,3 +152,49 @@ def retry(
             result.ids.append(row.id)  # type: ignore[arg-type]
             result.message_ids.append(row.message_id)
     return result
+
+
+@dataclass(frozen=True)
+class FailedCause:
+    cause: str | None
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FailedNotice:
+    """Failed deliveries of a förbund, per cause: shown on the förbundschef's start page until
+    each message is sent again (handled)."""
+
+    count: int
+    causes: list[FailedCause]
+
+
+NOTICE_ROLES = frozenset({"forbundschef", "admin"})
+
+
+def failed_notice(app: App, *, forbund: str, roles: frozenset[str]) -> FailedNotice | None:
+    """What failed for good in the förbund's outbox, for a förbundschef (or administrator);
+    None for anyone else, or when nothing waits to be handled."""
+    if not roles & NOTICE_ROLES:
+        return None
+    from sqlalchemy import func
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        rows = session.exec(
+            select(OutboxMessage.failure_cause, func.count())
+            .where(
+                OutboxMessage.forbund_id == organisation.id,
+                col(OutboxMessage.status) == "failed",
+            )
+            .group_by(col(OutboxMessage.failure_cause))
+            .order_by(col(OutboxMessage.failure_cause))
+        ).all()
+    if not rows:
+        return None
+    causes = [
+        FailedCause(cause, FAILURE_CAUSES.get(cause or "", cause or "okänd orsak"), int(count))
+        for cause, count in rows
+    ]
+    return FailedNotice(sum(c.count for c in causes), causes)

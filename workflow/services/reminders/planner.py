@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from workflow.app import App
 from workflow.clock import as_utc, local, local_date
-from workflow.errors import BadInput
+from workflow.errors import BadInput, NotFound
 from workflow.models import AuditEvent, Forbund, ForbundRef, Person, PersonRole, Reminder
 from workflow.models.funding import Report
 from workflow.reminder_rules import RESPONSIBLE, Notifications, Rule, Step, reminder_context
@@ -487,6 +487,8 @@ class ReminderView:
     send_at: datetime
     status: str
     recipients: list[str]
+    # Why it goes out that day: the step ("14 dagar före") of the rule, before the due date.
+    when: str = ""
 
 
 REMINDER_STATUSES = ("pending", "sent", "cancelled", "skipped")
@@ -519,6 +521,9 @@ def list_reminders(
     forbund: str | None = None,
     due_before: date | None = None,
     status: str | None = None,
+    rule: str | None = None,
+    case_ref: str | None = None,
+    person_id: int | None = None,
     after: str | None = None,
     limit: int = 50,
 ) -> Page[ReminderView]:
@@ -537,6 +542,20 @@ def list_reminders(
             query = query.where(col(Reminder.send_on) < due_before)
         if status is not None:
             query = query.where(Reminder.status == status)
+        if rule is not None:
+            if rule not in _notifications(app).rules:
+                raise BadInput(f"okänd påminnelseregel {rule!r}; se 'finsam reminders rules'")
+            query = query.where(Reminder.rule == rule)
+        if case_ref is not None:
+            from workflow.services.cases.records import find_case
+
+            case = find_case(session, organisation, case_ref)
+            query = query.where(_rows_of(Subjects(insats_ids=frozenset([case.id]))))  # type: ignore[list-item]
+        if person_id is not None:
+            person = session.get(Person, person_id)
+            if person is None or person.forbund_id != organisation.id:
+                raise NotFound(f"ingen person nr {person_id} i {organisation.slug}")
+            query = query.where(_addressed_to(session, app, organisation, person_id))
         rows = session.exec(REMINDER_ORDER.page(query, after, limit)).all()
         page = REMINDER_ORDER.cut(rows, limit, lambda r: (r.send_on, as_utc(r.send_at), r.id))
         rules = _notifications(app).rules
@@ -577,9 +596,47 @@ def list_reminders(
                     send_at=local(row.send_at, app.settings.zone),
                     status=row.status,
                     recipients=to,
+                    when=step.when_text if step is not None else "",
                 )
             )
         return Page(views, page.next_after)
+
+
+def _addressed_to(
+    session: Session, app: App, forbund: ForbundRef, person_id: int
+) -> ColumnElement[bool]:
+    """The reminder rows that go to this person: a step naming one of their roles, or a step
+    to `ansvarig` about a thing they are responsible for (as `owners` decides)."""
+    from sqlalchemy import and_, func
+
+    from workflow.models import Insats, PolicyDocument
+
+    roles = set(
+        session.exec(select(PersonRole.role).where(PersonRole.person_id == person_id)).all()
+    )
+    by_role: list[ColumnElement[bool]] = []
+    responsible: list[ColumnElement[bool]] = []
+    for rule in _notifications(app).rules.values():
+        for step in rule.steps:
+            here = and_(col(Reminder.rule) == rule.id, col(Reminder.step) == step.key)
+            if roles & set(step.to):
+                by_role.append(here)
+            elif RESPONSIBLE in step.to:
+                responsible.append(here)
+    owner = func.coalesce(Insats.project_owner_id, Insats.submitted_by_id)
+    own_cases = select(Insats.id).where(Insats.forbund_id == forbund.id, owner == person_id)
+    own_reports = select(Report.id).where(col(Report.insats_id).in_(own_cases))
+    own_documents = select(PolicyDocument.id).where(PolicyDocument.owner_id == person_id)
+    owned = or_(
+        (col(Reminder.subject_kind) == "insats") & col(Reminder.subject_id).in_(own_cases),
+        (col(Reminder.subject_kind) == "report") & col(Reminder.subject_id).in_(own_reports),
+        (col(Reminder.subject_kind) == "styrdokument")
+        & col(Reminder.subject_id).in_(own_documents),
+    )
+    parts = list(by_role)
+    if responsible:
+        parts.append(and_(or_(*responsible), owned))
+    return or_(*parts) if parts else false()
 
 
 def replan(

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from workflow.services.cases import todo
 from workflow.services.policies import documents as policies
-from workflow.services.reminders import digests
+from workflow.services.reminders import digests, outbox_admin
 from workflow.vocabulary import role_label
 from workflow.web.deps import AppDep, CurrentUser
 from workflow.web.templating import render
@@ -34,5 +34,8 @@ def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse
                 app, forbund=user.forbund_slug, roles=user.roles
             ),
             "held": digests.start_page_items(app, person_id=user.person_id),
+            "outbox_failed": outbox_admin.failed_notice(
+                app, forbund=user.forbund_slug, roles=user.roles
+            ),
         },
     )
