@@ -22,7 +22,7 @@ from tests.support import TravelClock
 from tests.web_support import ClientFactory, logged_in_client
 from workflow.app import App
 from workflow.errors import BadInput
-from workflow.models import Attachment, OutboxMessage, Report
+from workflow.models import Attachment, OutboxMessage
 from workflow.services import attachments
 from workflow.services.funding import reports
 from workflow.services.reminders import planner
@@ -223,8 +223,9 @@ def test_download_is_always_an_attachment(demo_app: App, client_as: ClientFactor
     assert "sandbox" in answer.headers["content-security-policy"]
     listing = client_as(Role.FORBUNDSCHEF).get("/akter/2025/002-01")
     assert listing.status_code == 200
-    assert "Budget 2027 å.pdf" in listing.text and "kopia.pdf" in listing.text
-    assert "Förbundschef" in listing.text or "chef" in listing.text.lower()
+    assert "Budget 2027 å.pdf" in listing.text, listing.text[-3000:]
+    assert "kopia.pdf" in listing.text
+    assert "Maria Lindqvist" in listing.text and "Jenny Olsson" in listing.text  # who added
 
 
 def test_dossier_zip_with_manifest(demo_app: App, client_as: ClientFactory) -> None:
@@ -381,20 +382,32 @@ def test_reminder_links_to_the_report_page(demo_app: App, web_clock: TravelClock
     assert all("utfall" not in text.lower() for text, _ in rows)
 
 
-def test_gallring_rule_disposes_of_attachments(demo_app: App, tmp_path: Path) -> None:
+def test_gallring_rule_disposes_of_attachments(
+    demo_app: App, web_clock: TravelClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from workflow.services.archive import gallring
 
-    view = attachments.add_attachment(
-        demo_app,
-        ref="2025/002-01",
-        actor_email=OWNER,
-        subject_kind="ansokan",
-        upload=attachments.check_upload(demo_app, "gammal.pdf", PDF),
+    upload = attachments.check_upload(demo_app, "gammal.pdf", PDF)
+    running = attachments.add_attachment(
+        demo_app, ref="2025/002-01", actor_email=OWNER, subject_kind="ansokan", upload=upload
     )
-    # Without a rule nothing goes (the shipped plan has none for bilaga).
+    ended = attachments.add_attachment(
+        demo_app,
+        ref="2025/003-01",  # avslutad (avbruten)
+        actor_email="chef@akst.example",
+        subject_kind="ansokan",
+        upload=attachments.check_upload(demo_app, "slut.pdf", PDF + b"slut"),
+    )
+    web_clock.advance(days=2)
+    # The shipped plan has no rule for bilaga: nothing goes.
     gallring.dispose(demo_app, actor_email="chef@akst.example", forbund="akst")
-    assert _count(demo_app, Attachment) == 1 and len(_files(demo_app)) == 1
-    assert "bilaga" in gallring.KINDS
+    assert _count(demo_app, Attachment) == 2 and len(_files(demo_app)) == 2
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("rules:\n  - {kind: bilaga, keep_years: 0, from: added}\n")
+    monkeypatch.setattr(gallring, "plan_path", lambda app: plan)
+    done = gallring.dispose(demo_app, actor_email="chef@akst.example", forbund="akst")
+    assert [d.ids for d in done if d.kind == "bilaga"] == [[ended.id]]
     with demo_app.db.reading() as session:
-        assert session.get(Report, OWN_REPORT) is not None
-    assert view.id
+        assert session.get(Attachment, running.id) is not None
+        assert session.get(Attachment, ended.id) is None
+    assert [p.name for p in _files(demo_app)] == [running.sha256]

@@ -487,3 +487,19 @@ def current_agreement(app: App, *, ref: str, viewer_email: str, forbund: str | N
         if agreement is None:
             raise BadInput(f"{case_ref(case)} har inget avtal än; bifoga filen till ansökan")
         return agreement.id  # type: ignore[return-value]
+
+
+def remove_unreferenced(app: App, hashes: set[str]) -> list[str]:
+    """Delete the files of these hashes that no attachment holds any more (after a gallring
+    has committed); the hashes removed."""
+    with app.db.reading() as session:
+        kept = set(
+            session.exec(
+                select(Attachment.sha256).where(col(Attachment.sha256).in_(sorted(hashes)))
+            ).all()
+        )
+    removed = []
+    for sha in sorted(hashes - kept):
+        blob_path(app, sha).unlink(missing_ok=True)
+        removed.append(sha)
+    return removed
