@@ -142,10 +142,11 @@ def _read_values(
     comment: str | None,
     require_progress: bool,
 ) -> dict[str, Any]:
-    """A report's values, each checked (BadInput names the field); blank is none."""
+    """A report's values, each checked (BadInput names the field); None is none (a form
+    passes None for an empty box; an empty string is no number and refused)."""
 
     def blank(raw: Any) -> bool:
-        return raw is None or (isinstance(raw, str) and not raw.strip())
+        return raw is None
 
     progress = progress.strip() if isinstance(progress, str) else progress
     if require_progress and not progress:

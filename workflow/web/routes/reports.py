@@ -147,15 +147,17 @@ async def save_report(request: Request, app: AppDep, user: CurrentUser, report_i
         if not version_text.isdigit():
             raise BadInput("formuläret saknar versionen du såg; ladda om sidan och försök igen")
         uploads = await read_uploads(app, form.getlist("files"))
+        # An empty box is no value (the services refuse an empty string as a number).
+        given = {k: v if v.strip() else None for k, v in posted.items()}
         common: dict[str, Any] = {
             "actor_email": user.email,
             "report_id": number,
             "forbund": user.forbund_slug,
-            "utfall": posted["utfall"],
+            "utfall": given["utfall"],
             "deviations": posted["deviations"],
-            "women": posted["women"],
-            "men": posted["men"],
-            "other": posted["other"],
+            "women": given["women"],
+            "men": given["men"],
+            "other": given["other"],
             "comment": posted["comment"],
             "uploads": uploads,
             "expected_version": int(version_text),
