@@ -34,6 +34,9 @@ from workflow.text_guard import check_free_text
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
 
 OWED = ("vantar", "komplettering")
+# The largest utfall (tkr) or count a report takes: more is a typing error (and no database
+# column holds an unbounded number).
+MAX_FIGURE = 1_000_000_000
 STATUS_LABELS = VOCABULARY_STATUS["report"]
 
 
@@ -171,6 +174,14 @@ def _read_values(
         ("participants_other", other, "deltagare övriga"),
     ):
         values[key] = None if blank(raw) else parse_count(raw, label)
+    for key, label in (
+        ("utfall_tkr", "utfall"),
+        ("participants_women", "deltagare kvinnor"),
+        ("participants_men", "deltagare män"),
+        ("participants_other", "deltagare övriga"),
+    ):
+        if values[key] is not None and values[key] > MAX_FIGURE:
+            raise BadInput(f"{label}: {values[key]} är orimligt stort; kontrollera talet")
     return values
 
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from workflow.errors import BadInput, NotFound
 from workflow.services import attachments
 from workflow.services.funding import reports
+from workflow.settings import AttachmentSettings
 from workflow.web.api.auth import ApiUser, log_refusals
 from workflow.web.api.cases import ETAG_HEADER, _expected_version, _problems, etag
 from workflow.web.api.once import IdempotencyKey, once
@@ -282,7 +283,7 @@ def submit_report(
     responses={
         200: {
             "description": "Filen, alltid som nedladdning.",
-            "content": {"application/octet-stream": {}},
+            "content": {kind: {} for kind in sorted(set(AttachmentSettings().types.values()))},
         }
     },
     openapi_extra={"x-finsam-samples": {"attachment_id": "attachment_id"}},
