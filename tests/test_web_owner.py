@@ -411,3 +411,35 @@ def test_gallring_rule_disposes_of_attachments(
         assert session.get(Attachment, running.id) is not None
         assert session.get(Attachment, ended.id) is None
     assert [p.name for p in _files(demo_app)] == [running.sha256]
+
+
+def test_draft_rules_in_the_service(demo_app: App) -> None:
+    from workflow.errors import Conflict, NotFound, NotPermitted
+
+    upload = attachments.check_upload(demo_app, "utkast.pdf", PDF)
+    # A change made since the person opened the report: refused, and the file not kept.
+    with pytest.raises(Conflict, match="har ändrats sedan"):
+        reports.save_draft(
+            demo_app,
+            actor_email=OWNER,
+            report_id=OWN_REPORT,
+            progress="x",
+            uploads=[upload],
+            expected_version=99,
+        )
+    assert _files(demo_app) == [] and _count(demo_app, Attachment) == 0
+    draft = reports.save_draft(
+        demo_app, actor_email=OWNER, report_id=OWN_REPORT, women=3, uploads=[upload]
+    )
+    assert draft.status == "vantar" and draft.participants_women == 3
+    assert len(_files(demo_app)) == 1
+    # Another owner's report is not found; another förbund's too.
+    with pytest.raises(NotFound):
+        reports.save_draft(demo_app, actor_email=OWNER, report_id=OTHER_REPORT, women=1)
+    with pytest.raises(NotFound):
+        reports.save_draft(demo_app, actor_email="projektagare@nv.example", report_id=OWN_REPORT)
+    reports.submit(demo_app, actor_email=OWNER, report_id=OWN_REPORT, progress="Klar")
+    with pytest.raises(NotPermitted, match="kan inte ändras"):
+        reports.save_draft(demo_app, actor_email=OWNER, report_id=OWN_REPORT, women=4)
+    with pytest.raises(BadInput, match="orimligt stort"):
+        reports.save_draft(demo_app, actor_email=OWNER, report_id=28, utfall=10**12)
