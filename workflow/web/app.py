@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.api import cases as api_cases
+from workflow.web.api import reports as api_reports
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     audit,
@@ -42,6 +43,7 @@ from workflow.web.routes import (
     policies,
     reminder_settings,
     reminders,
+    reports,
     setup,
     tokens,
 )
@@ -69,12 +71,17 @@ ROUTERS: list[APIRouter] = [
     outbox.router,
     audit.router,
     diarium.router,
+    reports.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
 API_PREFIX = "/api/v1"
-API_ROUTERS: list[APIRouter] = [api_cases.router]
+API_ROUTERS: list[APIRouter] = [
+    api_cases.router,
+    api_reports.router,
+    api_reports.files_router,
+]
 
 
 @dataclass(frozen=True)

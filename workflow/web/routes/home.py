@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from workflow.services.cases import todo
+from workflow.services.funding import reports
 from workflow.services.policies import documents as policies
 from workflow.services.reminders import digests, outbox_admin
-from workflow.vocabulary import role_label
+from workflow.vocabulary import Role, role_label
 from workflow.web.deps import AppDep, CurrentUser
 from workflow.web.templating import render
 
@@ -37,5 +38,8 @@ def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse
             "outbox_failed": outbox_admin.failed_notice(
                 app, forbund=user.forbund_slug, roles=user.roles
             ),
+            "owner": reports.owner_overview(app, **who)
+            if Role.PROJEKTAGARE in user.roles
+            else None,
         },
     )
