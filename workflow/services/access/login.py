@@ -71,7 +71,7 @@ def login(app: App, *, email: str, password: str, address: str) -> str:
             _Candidate(*row)
             for row in session.connection().execute(_CANDIDATES, {"email": account}).all()
         ]
-    matched = _matching(candidates, password)
+    matched = _matching(app, candidates, password)
     if matched is None or matched.deactivated_at is not None:
         with app.db.transaction() as session:
             throttle.record_failure(app, session, account=account, address=address, now=now)
@@ -90,8 +90,8 @@ def login(app: App, *, email: str, password: str, address: str) -> str:
         raise LoginRefused(REFUSED)
     with app.db.transaction() as session:
         assert matched.password_hash is not None
-        if passwords.needs_rehash(matched.password_hash):
-            passwords.store(session, matched.person_id, passwords.hash_password(password), now)
+        if passwords.needs_rehash(matched.password_hash, app):
+            passwords.store(session, matched.person_id, passwords.hash_password(password, app), now)
         throttle.forget_account(session, account)
         return open_session_in(
             app, session, matched.person_id, method="password", address=address, now=now
@@ -135,12 +135,12 @@ def open_session_in(
     return token
 
 
-def _matching(candidates: list[_Candidate], password: str) -> _Candidate | None:
+def _matching(app: App, candidates: list[_Candidate], password: str) -> _Candidate | None:
     if not candidates:
-        passwords.verify(None, password)
+        passwords.verify(None, password, app)
         return None
     for candidate in candidates:
-        if passwords.verify(candidate.password_hash, password):
+        if passwords.verify(candidate.password_hash, password, app):
             return candidate
     return None
 
