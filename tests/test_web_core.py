@@ -199,12 +199,18 @@ def test_no_inline_script_in_any_template() -> None:
 
 
 def test_the_rehash_happens_at_login_when_parameters_change(
-    client_as: ClientFactory, demo_app: App
+    client_as: ClientFactory, demo_app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from argon2 import PasswordHasher
+    from argon2 import PasswordHasher, extract_parameters
     from sqlalchemy import update
 
     from workflow.models import PasswordCredential, Person
+    from workflow.settings import PasswordHashSettings
+
+    # The production parameters (the tests otherwise run with cheap ones, tests/conftest.py):
+    # the shipped defaults are argon2-cffi's, RFC 9106's low-memory profile.
+    monkeypatch.setattr(demo_app.settings.web, "password_hash", PasswordHashSettings())
+    production = PasswordHasher()
 
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("demo-finsam-2026")
     with demo_app.db.transaction() as session:
@@ -221,6 +227,22 @@ def test_the_rehash_happens_at_login_when_parameters_change(
         now = session.get(PasswordCredential, person_id)
         assert now is not None and now.password_hash != weak
         assert not passwords.needs_rehash(now.password_hash)
+        assert not passwords.needs_rehash(now.password_hash, demo_app)
+        assert extract_parameters(now.password_hash) == production._parameters
+        assert (production.time_cost, production.memory_cost) == (3, 65536)
+
+
+def test_the_shipped_password_cost_is_rfc_9106_and_the_tests_run_cheaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workflow.settings import load_settings
+
+    tests_cost = load_settings().web.password_hash
+    assert (tests_cost.time_cost, tests_cost.memory_cost, tests_cost.parallelism) == (1, 64, 1)
+    for name in ("TIME_COST", "MEMORY_COST", "PARALLELISM"):
+        monkeypatch.delenv(f"FINSAM_WEB__PASSWORD_HASH__{name}")
+    shipped = load_settings().web.password_hash
+    assert (shipped.time_cost, shipped.memory_cost, shipped.parallelism) == (3, 65536, 4)
 
 
 def test_the_cli_sets_a_password_and_events_record_their_channel(

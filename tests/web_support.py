@@ -14,6 +14,8 @@ afresh takes many seconds; the copy a fraction of one.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import shutil
 import uuid
@@ -54,31 +56,126 @@ def _load_demo(url: str) -> None:
     app.close()
 
 
-@pytest.fixture(scope="session")
-def demo_sqlite_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
-    shutil.copy(sqlite_template, path)
-    _load_demo(f"sqlite:///{path}")
-    return path
+# Under pytest-xdist the workers share one demo of each kind (built by whichever worker needs
+# it first, under a file lock, in the run's common temporary directory), instead of each
+# loading its own: the PostgreSQL demo costs about 15 s of CPU and the SQLite one 8 s. While
+# one worker builds a kind, another that needs it builds the other kind meanwhile.
+_READY = "demo-{kind}.ready"
+# The kinds of demo this run's tests use (set at collection, tests/conftest.py).
+DEMO_KINDS = pytest.StashKey[set[str]]()
 
 
-@pytest.fixture(scope="session")
-def demo_postgres_template() -> Iterator[str]:
-    """A schema on the server holding the migrated demo, copied into each test's schema."""
+def _shared_dir(factory: pytest.TempPathFactory) -> Path | None:
+    """The directory all xdist workers of this run share (None outside xdist)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return factory.getbasetemp().parent
+
+
+def _build_once(
+    shared: Path, kind: str, build: Callable[[], str], *, wait: bool = True
+) -> str | None:
+    """The template of `kind` (its path or schema), built by the first worker to get here.
+    `wait=False`: None at once if another worker is building it."""
+    ready = shared / _READY.format(kind=kind)
+    if ready.exists():
+        return ready.read_text(encoding="utf-8")
+    with (shared / f"demo-{kind}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        if ready.exists():
+            return ready.read_text(encoding="utf-8")
+        value = build()
+        partial = ready.with_suffix(".partial")
+        partial.write_text(value, encoding="utf-8")
+        partial.replace(ready)
+        return value
+
+
+def _demo_kind(request: pytest.FixtureRequest, kind: str) -> str:
+    """This run's template of `kind`; under xdist shared by the workers (see above)."""
+    factory = request.getfixturevalue("tmp_path_factory")
+    builders = {"sqlite": lambda: _build_sqlite_demo(request), "postgresql": _build_postgres_demo}
+    shared = _shared_dir(factory)
+    if shared is None:
+        return builders[kind]()
+    mine = _build_once(shared, kind, builders[kind], wait=False)
+    if mine is not None:
+        return mine
+    # Another worker is building `kind`: build another kind this run needs meanwhile.
+    for other in sorted(request.config.stash.get(DEMO_KINDS, set()) - {kind}):
+        if other == "sqlite" or _postgres_reachable():
+            _build_once(shared, other, builders[other], wait=False)
+    value = _build_once(shared, kind, builders[kind])
+    assert value is not None
+    return value
+
+
+def _postgres_reachable() -> bool:
+    from tests.conftest import _postgres_problem
+
+    return _postgres_problem() is None
+
+
+def _build_sqlite_demo(request: pytest.FixtureRequest) -> str:
+    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
+    shared = _shared_dir(factory)
+    folder = shared if shared is not None else factory.mktemp("demo-template")
+    path = folder / "demo.db"
+    building = folder / f"demo-{uuid.uuid4().hex[:8]}.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), building)
+    _load_demo(f"sqlite:///{building}")
+    building.replace(path)
+    return str(path)
+
+
+def _build_postgres_demo() -> str:
     from tests.conftest import POSTGRES_URL, _schema_url
 
     schema = f"demo_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
     app = App.create(load_settings(database_url=_schema_url(schema)))
     app.db.migrate()
     app.close()
     _load_demo(_schema_url(schema))
-    yield schema
+    return schema
+
+
+def drop_postgres_demo(schema: str) -> None:
+    from tests.conftest import POSTGRES_URL
+
+    admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     admin.dispose()
+
+
+def drop_shared_postgres_demo(basetemp: Path) -> None:
+    """At the end of an xdist run (in the controller, after every worker): drop the shared
+    PostgreSQL demo, if a worker built one."""
+    ready = basetemp / _READY.format(kind="postgresql")
+    if ready.exists():
+        drop_postgres_demo(ready.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def demo_sqlite_template(request: pytest.FixtureRequest) -> Path:
+    """A SQLite file holding the migrated demo, copied into each test's database."""
+    return Path(_demo_kind(request, "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def demo_postgres_template(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A schema on the server holding the migrated demo, copied into each test's schema."""
+    schema = _demo_kind(request, "postgresql")
+    yield schema
+    if _shared_dir(request.getfixturevalue("tmp_path_factory")) is None:
+        drop_postgres_demo(schema)  # under xdist the controller drops it, after every worker
 
 
 def _copy_postgres(template: str, url: str) -> None:
@@ -98,11 +195,6 @@ def _copy_postgres(template: str, url: str) -> None:
             .scalars()
             .all()
         )
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in tables:
-            connection.execute(
-                text(f'INSERT INTO {target}."{table}" SELECT * FROM {template}."{table}"')
-            )
         serials = connection.execute(
             text(
                 "SELECT table_name, column_name FROM information_schema.columns "
@@ -110,11 +202,25 @@ def _copy_postgres(template: str, url: str) -> None:
             ),
             {"s": target},
         ).all()
-        for table, column in serials:
+        # One round trip for all the rows and one for the sequences, not one per table.
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(
+            text(
+                "; ".join(
+                    f'INSERT INTO {target}."{table}" SELECT * FROM {template}."{table}"'
+                    for table in tables
+                )
+            )
+        )
+        if serials:
             connection.execute(
                 text(
-                    f"SELECT setval(pg_get_serial_sequence('{target}.\"{table}\"', '{column}'), "
-                    f'COALESCE((SELECT max("{column}") FROM {target}."{table}"), 0) + 1, false)'
+                    "SELECT "
+                    + ", ".join(
+                        f"setval(pg_get_serial_sequence('{target}.\"{table}\"', '{column}'), "
+                        f'COALESCE((SELECT max("{column}") FROM {target}."{table}"), 0) + 1, false)'
+                        for table, column in serials
+                    )
                 )
             )
     engine.dispose()

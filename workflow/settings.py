@@ -224,6 +224,26 @@ class OidcSettings(BaseModel):
         return self.person_claim == "email"
 
 
+class PasswordHashSettings(BaseModel):
+    """[web.password_hash] in config/finsam.toml: argon2id's cost for local passwords.
+
+    The defaults are argon2-cffi's, RFC 9106's low-memory profile (64 MiB, 3 passes, 4 lanes);
+    a login whose stored hash has other parameters is rehashed with these. The tests lower
+    them (tests/conftest.py) so that a login does not cost them half a second of CPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    time_cost: int = Field(default=3, ge=1)
+    memory_cost: int = Field(default=65536, ge=8)  # KiB
+    parallelism: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _enough_memory(self) -> PasswordHashSettings:
+        if self.memory_cost < 8 * self.parallelism:
+            raise ValueError("memory_cost måste vara minst 8 KiB per parallell tråd")
+        return self
+
+
 class WebSettings(BaseModel):
     """[web] in config/finsam.toml: the web application (`finsam serve`)."""
 
@@ -250,6 +270,8 @@ class WebSettings(BaseModel):
     login_failures_per_address: int = Field(default=20, ge=1)
     # A password link sent by e-mail works once, for this long.
     password_link_minutes: int = Field(default=60, ge=5)
+    # argon2id's cost for local passwords ([web.password_hash]).
+    password_hash: PasswordHashSettings = PasswordHashSettings()
     # OpenID Connect login per förbund (slug): [web.oidc.<slug>] tables, see OidcSettings.
     oidc: dict[str, OidcSettings] = {}
 

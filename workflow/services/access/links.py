@@ -123,7 +123,7 @@ def check_link(app: App, token: str) -> str:
 def use_link(app: App, *, token: str, password: str) -> str:
     """Set the password through the link (once); returns the person's e-mail."""
     passwords.check_new_password(password)
-    hashed = passwords.hash_password(password)
+    hashed = passwords.hash_password(password, app)
     now = app.clock()
     link, person = _live_link(app, token, now)
     assert person.id is not None

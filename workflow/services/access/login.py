@@ -101,7 +101,7 @@ def login(app: App, *, email: str, password: str, address: str, forbund: str | N
         ]
     if forbund is not None:
         candidates = [c for c in candidates if c.forbund_slug == forbund]
-    matched = _matching(candidates, password)
+    matched = _matching(app, candidates, password)
     if matched is None or matched.deactivated_at is not None:
         with app.db.transaction() as session:
             throttle.record_failure(app, session, account=account, address=address, now=now)
@@ -124,7 +124,7 @@ def login(app: App, *, email: str, password: str, address: str, forbund: str | N
             for c in candidates
             if c is not matched
             and c.deactivated_at is None
-            and passwords.verify(c.password_hash, password)
+            and passwords.verify(c.password_hash, password, app)
         ]
         if others:
             raise ChooseForbund(
@@ -135,8 +135,8 @@ def login(app: App, *, email: str, password: str, address: str, forbund: str | N
             )
     with app.db.transaction() as session:
         assert matched.password_hash is not None
-        if passwords.needs_rehash(matched.password_hash):
-            passwords.store(session, matched.person_id, passwords.hash_password(password), now)
+        if passwords.needs_rehash(matched.password_hash, app):
+            passwords.store(session, matched.person_id, passwords.hash_password(password, app), now)
         throttle.forget_account(session, account)
         return open_session_in(
             app, session, matched.person_id, method="password", address=address, now=now
@@ -180,12 +180,12 @@ def open_session_in(
     return token
 
 
-def _matching(candidates: list[_Candidate], password: str) -> _Candidate | None:
+def _matching(app: App, candidates: list[_Candidate], password: str) -> _Candidate | None:
     if not candidates:
-        passwords.verify(None, password)
+        passwords.verify(None, password, app)
         return None
     for candidate in candidates:
-        if passwords.verify(candidate.password_hash, password):
+        if passwords.verify(candidate.password_hash, password, app):
             return candidate
     return None
 

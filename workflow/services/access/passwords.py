@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,16 +16,34 @@ from workflow.models import PasswordCredential
 if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
     from workflow.app import App
 
-# argon2-cffi's defaults are RFC 9106's low-memory profile (argon2id, 64 MiB, 3 passes); when
-# a later version raises them, the next login rehashes (`needs_rehash`).
+# argon2-cffi's defaults are RFC 9106's low-memory profile (argon2id, 64 MiB, 3 passes); the
+# deployment's [web.password_hash] (workflow/settings.py) holds the same by default. When the
+# parameters change, the next login rehashes (`needs_rehash`).
 HASHER = PasswordHasher()
 
 MIN_LENGTH = 10
 MAX_LENGTH = 200
 
-# Verified against when no account has the e-mail given, so that an unknown account costs the
-# same work as a wrong password and the two cannot be told apart by time.
-_DUMMY_HASH = HASHER.hash("ingen sådan person finns")
+
+@functools.cache
+def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def hasher(app: App | None = None) -> PasswordHasher:
+    """The hasher of the app's settings (argon2-cffi's defaults without an app)."""
+    if app is None:
+        return HASHER
+    cost = app.settings.web.password_hash
+    return _hasher(cost.time_cost, cost.memory_cost, cost.parallelism)
+
+
+@functools.cache
+def _dummy_hash(chosen: PasswordHasher) -> str:
+    # Verified against when no account has the e-mail given, so that an unknown account costs
+    # the same work as a wrong password and the two cannot be told apart by time. Made at the
+    # first login, not at import: a command that checks no password pays nothing for it.
+    return chosen.hash("ingen sådan person finns")
 
 
 def check_new_password(password: str) -> str:
@@ -38,20 +57,24 @@ def check_new_password(password: str) -> str:
     return password
 
 
-def hash_password(password: str) -> str:
-    return HASHER.hash(password)
+def hash_password(password: str, app: App | None = None) -> str:
+    return hasher(app).hash(password)
 
 
-def verify(password_hash: str | None, password: str) -> bool:
+def verify(password_hash: str | None, password: str, app: App | None = None) -> bool:
     """Whether `password` matches; None (no credential) is checked against a dummy hash."""
+    chosen = hasher(app)
     try:
-        return HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            chosen.verify(password_hash or _dummy_hash(chosen), password)
+            and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(password_hash: str) -> bool:
-    return HASHER.check_needs_rehash(password_hash)
+def needs_rehash(password_hash: str, app: App | None = None) -> bool:
+    return hasher(app).check_needs_rehash(password_hash)
 
 
 def store(session: Session, person_id: int, password_hash: str, now: datetime) -> None:
@@ -82,7 +105,7 @@ def set_password(
     from workflow.services.organisation.people import find_person, refuse_deactivated
 
     check_new_password(password)
-    hashed = hash_password(password)
+    hashed = hash_password(password, app)
     now = app.clock()
     with app.db.transaction() as session:
         organisation = resolve_forbund(session, forbund, email)

@@ -65,7 +65,7 @@ def demo_login(role: Role | str, forbund: str = "akst") -> DemoLogin:
 def set_demo_passwords(app: App, forbund: str) -> int:
     """Give the förbund's demo logins the demo password (one hash for all: it is one
     password); each is an access event done by the demo. How many were set."""
-    hashed = passwords.hash_password(DEMO_PASSWORD)
+    hashed = passwords.hash_password(DEMO_PASSWORD, app)
     now = app.clock()
     count = 0
     with app.db.transaction() as session:
