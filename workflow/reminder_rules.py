@@ -51,7 +51,7 @@ MONTHS = [
     "december",
 ]
 # Templates the code itself uses (not tied to a rule), with the context they are given.
-SYSTEM_TEMPLATES = ("leveransfel", "losenordslank")
+SYSTEM_TEMPLATES = ("leveransfel", "losenordslank", "protokollsutdrag")
 
 
 def swedish_date(value: date | None) -> str:
@@ -168,9 +168,28 @@ SAMPLE_PASSWORD_LINK = {
     "recipient": {"name": "Maria Lindqvist"},
     "link": {"url": "https://finsam.example.se/nytt-losenord?nyckel=abc", "minutes": 60},
 }
+# The applicant's protocol extract after justering (workflow/services/board/utdrag.py).
+SAMPLE_UTDRAG = {
+    "forbund": {"name": "Samordningsförbundet"},
+    "recipient": {"name": "Maria Lindqvist"},
+    "utdrag": {
+        "organ": "Styrelsen",
+        "title": "Ansökan om medel till insatsen Steget vidare",
+        "dnr": "2026/004-01",
+        "meeting_day": "27 november 2026",
+        "paragraph": 12,
+        "year": 2026,
+        "decision": "Bifall",
+        "att_satser": ["att bevilja 600 tkr för 2027"],
+        "conditions": None,
+        "motivation": None,
+        "motivation_label": "Motivering",
+    },
+}
 SYSTEM_SAMPLES: dict[str, dict[str, Any]] = {
     "leveransfel": SAMPLE_NOTICE,
     "losenordslank": SAMPLE_PASSWORD_LINK,
+    "protokollsutdrag": SAMPLE_UTDRAG,
 }
 
 

@@ -22,8 +22,10 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.api import cases as api_cases
+from workflow.web.api import protocols as api_protocols
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
+    anslagstavla,
     auth,
     case_list,
     cases,
@@ -33,6 +35,7 @@ from workflow.web.routes import (
     info,
     oidc,
     password,
+    protocol,
     tokens,
 )
 
@@ -49,12 +52,14 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     case_list.router,
     ideas.router,
+    protocol.router,
+    anslagstavla.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
 API_PREFIX = "/api/v1"
-API_ROUTERS: list[APIRouter] = [api_cases.router]
+API_ROUTERS: list[APIRouter] = [api_cases.router, api_protocols.router]
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,13 @@ def render_view(app: App, view: MeetingView, kind: str, paragraph: int | None = 
     )
 
 
+def digest(paper: Paper) -> str:
+    """A short fingerprint of a paper's text: what a signer saw is what they approve."""
+    import hashlib
+
+    return hashlib.sha256(paper.html.encode("utf-8")).hexdigest()[:32]
+
+
 def render(
     app: App, *, ref: str | int, kind: str, paragraph: int | None = None, forbund: str | None = None
 ) -> Paper:

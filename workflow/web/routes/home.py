@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from workflow.services.board import overview
 from workflow.services.cases import todo
 from workflow.vocabulary import role_label
 from workflow.web.deps import AppDep, CurrentUser
@@ -28,5 +29,6 @@ def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse
             "todo": todo.todo_for(app, **who, limit=PER_GROUP),
             "mine": todo.mine_for(app, **who, limit=PER_GROUP),
             "kansli": todo.kansli_overview(app, **who),
+            "board": overview.for_member(app, **who),
         },
     )
