@@ -100,9 +100,7 @@ def approve(
                 f"{expected_version}); läs det igen innan du justerar"
             )
         if expected_digest is not None:
-            shown = papers.digest(
-                papers.render_view(app, meeting_view(s.session, app, s.meeting), "protokoll")
-            )
+            shown = papers.digest(app, meeting_view(s.session, app, s.meeting))
             if shown != expected_digest:
                 raise Conflict(
                     "protokollets text är inte den du läste; läs det igen innan du justerar"

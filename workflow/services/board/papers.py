@@ -147,11 +147,19 @@ def render_view(app: App, view: MeetingView, kind: str, paragraph: int | None = 
     )
 
 
-def digest(paper: Paper) -> str:
-    """A short fingerprint of a paper's text: what a signer saw is what they approve."""
+def digest(app: App, view: MeetingView) -> str:
+    """A short fingerprint of the protocol's text as its signers read it: what a signer saw is
+    what they approve. The signatures given so far are left out (the ordförande may read
+    before the justerare signs, and signs the same text after)."""
+    import copy
     import hashlib
 
-    return hashlib.sha256(paper.html.encode("utf-8")).hexdigest()[:32]
+    unsigned = copy.deepcopy(view)
+    if unsigned.protocol is not None:
+        for signer in unsigned.protocol.signers:
+            signer.signed_at = None
+    html = render_view(app, unsigned, "protokoll").html
+    return hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
 
 
 def render(

@@ -81,7 +81,7 @@ def _out(app: AppDep, view: MeetingView) -> JSONResponse:
         status=view.protocol.status,
         status_label=view.protocol.status_label,
         version=view.protocol.version,
-        digest=papers.digest(papers.render_view(app, view, "protokoll")),
+        digest=papers.digest(app, view),
         signers=[
             SignerOut(name=s.name, role=s.role, signed_at=s.signed_at)
             for s in view.protocol.signers

@@ -466,7 +466,7 @@ def _sign_page(
             "m": view,
             "url": protocol_url(view.forbund, view.number),
             "paper": paper_body(paper) if paper else None,
-            "digest": papers.digest(paper) if paper else "",
+            "digest": papers.digest(app, view) if paper else "",
             "signer": signer,
             "error": error,
         },
