@@ -27,12 +27,14 @@ from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     anslagstavla,
     auth,
+    beredning,
     case_list,
     cases,
     health,
     home,
     ideas,
     info,
+    meetings,
     oidc,
     password,
     protocol,
@@ -54,6 +56,8 @@ ROUTERS: list[APIRouter] = [
     ideas.router,
     protocol.router,
     anslagstavla.router,
+    beredning.router,
+    meetings.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 

@@ -104,6 +104,37 @@ def token_id(app: App, slug: str) -> str:
     return str(tokens.create_token(app, email=email, name="prov", forbund=slug).token.id)
 
 
+def _latest_item(app: App, slug: str) -> tuple[int, int]:
+    """(meeting id, item id): the first agenda item of the förbund's latest meeting that has
+    an agenda."""
+    from workflow.models import AgendaItem, Meeting
+
+    meeting = Meeting.__table__  # type: ignore[attr-defined]
+    item = AgendaItem.__table__  # type: ignore[attr-defined]
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        row = session.execute(
+            select(meeting.c.id, item.c.id)
+            .join(item, item.c.meeting_id == meeting.c.id)
+            .where(meeting.c.forbund_id == forbund_id)
+            .order_by(meeting.c.starts_at.desc(), item.c.section, item.c.position)
+            .limit(1)
+        ).one()
+        return int(row[0]), int(row[1])
+
+
+@sample("meeting_id")
+def meeting_id(app: App, slug: str) -> str:
+    """A meeting of the förbund (its row id, as /moten/{meeting_id} takes it)."""
+    return str(_latest_item(app, slug)[0])
+
+
+@sample("agenda_item_id")
+def agenda_item_id(app: App, slug: str) -> str:
+    """An agenda item of that meeting."""
+    return str(_latest_item(app, slug)[1])
+
+
 def person_email(app: App, slug: str) -> str:
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:

@@ -9,8 +9,10 @@ in the same transaction as the item is written: the agenda is the only way a cas
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
@@ -18,14 +20,22 @@ from workflow.app import App
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph, Protocol
 from workflow.models.meetings import OrganKind, ProtocolStatus
+from workflow.services.board.meetings import SUBJECT as MEETING
+from workflow.services.board.meetings import touch
 from workflow.services.board.paragraphs import (
     add_paragraph,
     refuse_new_paragraphs,
     renumber,
 )
-from workflow.services.board.records import find_meeting, guard_open, latest_recommendation
+from workflow.services.board.records import (
+    find_meeting,
+    guard_open,
+    latest_recommendation,
+    ordered_items,
+    paragraph_of,
+)
 from workflow.services.board.views import MeetingView, meeting_view
-from workflow.services.cases import find_case, fire_in
+from workflow.services.cases import audit, find_case, fire_in
 from workflow.services.cases.audit import lock_chain
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
@@ -327,4 +337,157 @@ def add_matter(
             proposal=text,
         )
         add_item(session, meeting, protocol, item, forbund=organisation, actor=actor, now=now)
+        return meeting_view(session, app, meeting)
+
+
+def move_item(
+    app: App,
+    *,
+    ref: str | int,
+    item_id: int,
+    direction: str,
+    actor_email: str,
+    expected_version: int | None = None,
+    forbund: str | None = None,
+) -> MeetingView:
+    """Move one agenda item a step up or down within its section (audited).
+
+    The item swaps places with its neighbour; an opened protocol's draft §§ follow the new
+    order (`renumber`). A protocol sent for justering keeps its order.
+    """
+    if direction not in {"upp", "ned"}:
+        raise BadInput(f"okänd riktning {direction!r}; välj upp eller ned")
+    now = app.clock()
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        meeting = find_meeting(session, organisation, ref)
+        app.actions.require(actor, "build_agenda")
+        protocol = guard_open(session, meeting)
+        if protocol is not None and protocol.status != ProtocolStatus.UTKAST:
+            raise NotPermitted("protokollet är skickat för justering; dagordningen ligger fast")
+        touch(session, meeting, expected_version)
+        items = ordered_items(session, meeting)
+        item = next((i for i in items if i.id == item_id), None)
+        if item is None:
+            raise NotFound(f"mötet har ingen punkt {item_id} på dagordningen")
+        same = [i for i in items if i.section == item.section]
+        index = same.index(item)
+        other_index = index - 1 if direction == "upp" else index + 1
+        if not 0 <= other_index < len(same):
+            where = "först" if direction == "upp" else "sist"
+            raise BadInput(f"”{item.title}” står redan {where} i sin del av dagordningen")
+        other = same[other_index]
+        mine, theirs = item.position, other.position
+        # (meeting, section, position) is unique: park one row while the other moves.
+        table = AgendaItem.__table__  # type: ignore[attr-defined]
+        connection = session.connection()
+        connection.execute(update(table).where(table.c.id == item.id).values(position=-1))
+        connection.execute(update(table).where(table.c.id == other.id).values(position=mine))
+        connection.execute(update(table).where(table.c.id == item.id).values(position=theirs))
+        session.expire(item, ["position"])
+        session.expire(other, ["position"])
+        audit.append(
+            session,
+            head,
+            subject_kind=MEETING,
+            subject_id=meeting.id,  # type: ignore[arg-type]
+            subject_ref=str(meeting.number),
+            from_state="planerat",
+            to_state="planerat",
+            trigger="flytta_punkt",
+            actor=actor,
+            at=now,
+            data={"item_id": item.id, "title": item.title, "direction": direction},
+        )
+        if protocol is not None:
+            renumber(session, meeting, head=head, actor=actor, now=now)
+        session.flush()
+        return meeting_view(session, app, meeting)
+
+
+@dataclass
+class ReadyCase:
+    """A case the board may take up: recommended (or bordlagd) and on no open agenda."""
+
+    dnr: str
+    title: str
+    state: str
+    recommendation_label: str
+
+
+def ready_cases(app: App, *, forbund: str | None = None) -> list[ReadyCase]:
+    """The cases ready for the board's decision that no agenda holds yet."""
+    from workflow.vocabulary import recommendation_label
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        found = []
+        for case in session.exec(
+            select(Insats)
+            .where(
+                Insats.forbund_id == organisation.id,
+                col(Insats.state).in_([*READY, "pa_dagordning"]),
+            )
+            .order_by(col(Insats.dnr))
+        ):
+            if _on_open_agenda(session, case):
+                continue
+            rec = latest_recommendation(session, case.id)  # type: ignore[arg-type]
+            found.append(
+                ReadyCase(
+                    case.dnr or "",
+                    case.title,
+                    case.state,
+                    recommendation_label(rec.outcome) if rec else "",
+                )
+            )
+        return found
+
+
+def write_proposal(
+    app: App,
+    *,
+    ref: str | int,
+    item_id: int,
+    proposal: str,
+    actor_email: str,
+    expected_version: int | None = None,
+    forbund: str | None = None,
+) -> MeetingView:
+    """The draft decision of one agenda item, written from the meeting page (audited; the
+    meeting's version guards against two people writing at once)."""
+    text = check_free_text(proposal.strip(), "förslaget till beslut")
+    if not text:
+        raise BadInput("förslaget till beslut är tomt; skriv vad styrelsen föreslås besluta")
+    now = app.clock()
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        meeting = find_meeting(session, organisation, ref)
+        app.actions.require(actor, "write_proposal")
+        guard_open(session, meeting)
+        item = session.get(AgendaItem, item_id)
+        if item is None or item.meeting_id != meeting.id:
+            raise NotFound(f"mötet har ingen punkt {item_id} på dagordningen")
+        paragraph = paragraph_of(session, item)
+        if paragraph is not None and paragraph.decision:
+            raise NotPermitted(f"”{item.title}” är redan beslutad; förslaget kan inte ändras")
+        touch(session, meeting, expected_version)
+        if item.proposal == text:
+            return meeting_view(session, app, meeting)
+        item.proposal = text
+        session.add(item)
+        audit.append(
+            session,
+            head,
+            subject_kind=MEETING,
+            subject_id=meeting.id,  # type: ignore[arg-type]
+            subject_ref=str(meeting.number),
+            from_state="planerat",
+            to_state="planerat",
+            trigger="forslag_till_beslut",
+            actor=actor,
+            at=now,
+            data={"item_id": item.id, "title": item.title},
+        )
+        session.flush()
         return meeting_view(session, app, meeting)

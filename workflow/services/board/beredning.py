@@ -29,7 +29,7 @@ from workflow.services.cases import audit, case_ref, find_case, fire_in
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.organs import ensure_organ, members
-from workflow.services.organisation.people import Actor
+from workflow.services.organisation.people import Actor, find_actor
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
 from workflow.vocabulary import parse_choice, recommendation_label
@@ -277,3 +277,84 @@ def get_beredning(app: App, *, ref: str, forbund: str | None = None) -> Berednin
                 _recommendation_view(rec, person, case.dnr or ref, case.state, app)
             )
         return view
+
+
+@dataclass
+class BeredningCase:
+    """One case under beredning with what the group reads beside it."""
+
+    case: Any  # cases.CaseView: the application as the case page shows it
+    beredning: BeredningView
+
+
+@dataclass
+class BeredningBoard:
+    """The beredningsgrupp's page: the cases under beredning in the förbund, and what the
+    person looking may do there."""
+
+    cases: list[BeredningCase]
+    may_note: bool
+    may_recommend: bool
+    # The beredningsgrupp's meetings a note or recommendation may name: (number, label).
+    meetings: list[tuple[int, str]] = field(default_factory=list)
+
+
+# Who reads the beredningsgrupp's page: those who take part in it and the kansli.
+_READERS = ("beredning_note", "record_recommendation", "build_agenda")
+
+
+def beredning_board(app: App, *, viewer_email: str, forbund: str | None = None) -> BeredningBoard:
+    """The cases under beredning with their application, notes and recommendations.
+
+    Refused (NotPermitted) to a person who neither takes part in the beredning nor works in
+    the kansli: recommendations before the board's decision are not for everyone.
+    """
+    from workflow.services.cases.views import CaseFilter, get_case, list_cases
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        actor = find_actor(session, organisation, viewer_email)
+        if not any(app.actions.allows(actor, name) for name in _READERS):
+            raise NotPermitted(
+                f"{actor.email} deltar inte i beredningen; sidan är för beredningsgruppen "
+                "och förbundets kansli"
+            )
+        group = session.exec(
+            select(Organ).where(
+                Organ.forbund_id == organisation.id,
+                Organ.kind == OrganKind.BEREDNINGSGRUPP.value,
+            )
+        ).first()
+        is_member = group is not None and any(
+            person.id == actor.id for person, _ in members(session, group)
+        )
+        held: list[tuple[int, str]] = []
+        if group is not None:
+            for meeting in session.exec(
+                select(Meeting)
+                .where(Meeting.organ_id == group.id)
+                .order_by(col(Meeting.starts_at).desc())
+                .limit(12)
+            ):
+                when = local(meeting.starts_at, app.settings.zone)
+                held.append((meeting.number or meeting.id, f"{when:%Y-%m-%d}, {meeting.place}"))  # type: ignore[misc]
+        slug = organisation.slug
+    page = list_cases(
+        app,
+        forbund=slug,
+        filters=CaseFilter(state="under_beredning", viewer_email=viewer_email),
+        limit=500,
+    )
+    found = [
+        BeredningCase(
+            get_case(app, ref=c.ref, forbund=slug, viewer_email=viewer_email),
+            get_beredning(app, ref=c.ref, forbund=slug),
+        )
+        for c in page.items
+    ]
+    return BeredningBoard(
+        cases=found,
+        may_note=app.actions.allows(actor, "beredning_note") and is_member,
+        may_recommend=app.actions.allows(actor, "record_recommendation"),
+        meetings=held,
+    )

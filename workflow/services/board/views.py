@@ -339,3 +339,79 @@ def list_meetings(
 
 def presence_label(value: str) -> str:
     return PRESENCE_LABELS[parse_choice(Presence, value, "närvaro")]
+
+
+# Who reads the meetings' pages: the kansli, the board and the beredningsgrupp (the roles of
+# these actions in states/actions.yaml); others of the förbund are refused.
+READER_ACTIONS = ("call_meeting", "justera_board_protocol", "beredning_note", "keep_protocol")
+
+
+def meeting_reader(app: App, *, viewer_email: str, forbund: str | None = None) -> Any:
+    """The person as an Actor, if they may read the förbund's meetings; else NotPermitted."""
+    from workflow.errors import NotPermitted
+    from workflow.services.organisation.people import find_actor
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        actor = find_actor(session, organisation, viewer_email)
+    if not any(app.actions.allows(actor, name) for name in READER_ACTIONS):
+        raise NotPermitted(
+            f"{actor.email} läser inte förbundets möten; de är för kansliet, styrelsen "
+            "och beredningsgruppen"
+        )
+    return actor
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    meetings: list[MeetingView] = field(default_factory=list)
+
+
+def year_meetings(app: App, *, year: int, forbund: str | None = None) -> list[MeetingView]:
+    """Every meeting of every organ in the förbund in one local year, by time."""
+    found: list[MeetingView] = []
+    after: str | None = None
+    while True:
+        page = list_meetings(app, forbund=forbund, year=year, after=after, limit=200)
+        found.extend(page.items)
+        if not page.next_after:
+            return found
+        after = page.next_after
+
+
+def calendar_month(
+    app: App, *, year: int, month: int, forbund: str | None = None
+) -> list[list[CalendarDay]]:
+    """The month as weeks (Monday first) of days with the meetings held on each."""
+    first = date(year, month, 1)
+    start = first - timedelta(days=first.weekday())
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    end = following + timedelta(days=(7 - following.weekday()) % 7)
+    by_day: dict[date, list[MeetingView]] = {}
+    for y in sorted({start.year, (end - timedelta(days=1)).year}):
+        for view in year_meetings(app, year=y, forbund=forbund):
+            by_day.setdefault(view.starts_at.date(), []).append(view)
+    weeks: list[list[CalendarDay]] = []
+    day = start
+    while day < end:
+        week = []
+        for _ in range(7):
+            week.append(CalendarDay(day, day.month == month, by_day.get(day, [])))
+            day += timedelta(days=1)
+        weeks.append(week)
+    return weeks
+
+
+def get_meeting_by_id(app: App, *, meeting_id: int, forbund: str | None = None) -> MeetingView:
+    """A meeting by its row id (the pages' addresses: unique across förbund, unlike the
+    förbund's own numbers); one of another förbund is not found."""
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None or meeting.forbund_id != organisation.id:
+            raise NotFound(
+                f"inget sådant möte i förbundet {organisation.slug}; se listan över möten"
+            )
+        return meeting_view(session, app, meeting)
