@@ -1,21 +1,25 @@
-"""The board's protocol in a real browser, on SQLite and PostgreSQL: the sekreterare opens the
-protocol of the meeting held four days ago (the demo built its agenda through the services),
-follows every recommendation at once, decides by hand what could not follow, sends it for
-justering; the ordförande and the justerare sign from two separate logins (two browser
-contexts); the sekreterare posts the anslag and the public reads it without login. axe-core
-on every page visited."""
+"""The whole board cycle in a real browser, on SQLite and PostgreSQL: the beredningsgrupp's
+note and recommendation, the agenda (ordered by keyboard) and the kallelse sent for the next
+board meeting (tests/test_web_board_browser.py, run first as the cycle's first half); then, at
+the meeting, the sekreterare opens its protocol, follows every recommendation at once, decides
+by hand what could not follow, sends it for justering; the ordförande and the justerare sign
+from two separate logins (two browser contexts); the sekreterare posts the anslag and the
+public reads it without login. axe-core on every page visited."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser_support import assert_accessible, log_in
+from tests.test_web_board_browser import test_beredning_to_kallelse_in_the_browser as first_half
 from tests.test_web_protocol import held_without_protocol
 from workflow.app import App
+from workflow.services.board import protocol as protocols
 from workflow.services.board import views
 from workflow.services.demo.logins import demo_login
 from workflow.vocabulary import Role
@@ -36,14 +40,34 @@ def second_context(browser: Browser) -> Iterator[BrowserContext]:
     context.close()
 
 
-def test_decisions_justering_by_two_logins_and_the_public_anslag(
+def test_the_whole_board_cycle_from_recommendation_to_the_public_anslag(
     live_server: str, page: Page, second_context: BrowserContext, demo_app: App
 ) -> None:
-    number = held_without_protocol(demo_app)
+    first_half(live_server, page, demo_app)
+    page.get_by_role("button", name="Logga ut").click()
+    now = demo_app.clock()
+    called = next(
+        m
+        for m in views.year_meetings(demo_app, year=now.year, forbund="akst")
+        if m.kallelse_sent_at and m.starts_at > now and m.organ_kind == "styrelse"
+    )
+    # The meeting held four days ago gets its protocol first (§§ follow the meetings' dates).
+    protocols.open_protocol(
+        demo_app,
+        ref=held_without_protocol(demo_app),
+        actor_email=demo_login(Role.SEKRETERARE).email,
+        justerare=[demo_login(Role.STYRELSE_LEDAMOT).email],
+        forbund="akst",
+    )
+    # The meeting has begun: the board decides now.
+    demo_app.clock.set(called.starts_at + timedelta(hours=1))  # type: ignore[attr-defined]
+    number = called.number
     path = f"/protokoll/akst/{number}"
 
     # The sekreterare opens the protocol, choosing the justerare.
-    _as(page, live_server, Role.SEKRETERARE, path)
+    _as(page, live_server, Role.SEKRETERARE, f"/moten/{called.id}")
+    page.get_by_role("link", name="Inte påbörjat").click()
+    expect(page).to_have_url(re.compile(re.escape(path) + "$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Protokoll – Styrelsen")
     assert_accessible(page)
     page.get_by_label("Ordförande").select_option(demo_login(Role.STYRELSE_ORDFORANDE).email)
