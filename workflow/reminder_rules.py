@@ -53,7 +53,7 @@ MONTHS = [
     "december",
 ]
 # Templates the code itself uses (not tied to a rule), with the context they are given.
-SYSTEM_TEMPLATES = ("leveransfel", "losenordslank", "sammanfattning")
+SYSTEM_TEMPLATES = ("leveransfel", "losenordslank", "sammanfattning", "protokollsutdrag")
 
 
 def swedish_date(value: date | None) -> str:
@@ -192,6 +192,26 @@ SAMPLE_PASSWORD_LINK = {
 }
 
 
+# The applicant's protocol extract after justering (workflow/services/board/utdrag.py).
+SAMPLE_UTDRAG = {
+    "forbund": {"name": "Samordningsförbundet"},
+    "recipient": {"name": "Maria Lindqvist"},
+    "utdrag": {
+        "organ": "Styrelsen",
+        "title": "Ansökan om medel till insatsen Steget vidare",
+        "dnr": "2026/004-01",
+        "meeting_day": "27 november 2026",
+        "paragraph": 12,
+        "year": 2026,
+        "decision": "Bifall",
+        "att_satser": ["att bevilja 600 tkr för 2027"],
+        "conditions": None,
+        "motivation": None,
+        "motivation_label": "Motivering",
+    },
+}
+
+
 def digest_context(
     *,
     forbund_name: str,
@@ -237,6 +257,7 @@ SYSTEM_SAMPLES: dict[str, dict[str, Any]] = {
     "leveransfel": SAMPLE_NOTICE,
     "losenordslank": SAMPLE_PASSWORD_LINK,
     "sammanfattning": SAMPLE_DIGEST,
+    "protokollsutdrag": SAMPLE_UTDRAG,
 }
 
 

@@ -22,9 +22,11 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.api import cases as api_cases
+from workflow.web.api import protocols as api_protocols
 from workflow.web.api import reports as api_reports
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
+    anslagstavla,
     audit,
     auth,
     beredning,
@@ -41,6 +43,7 @@ from workflow.web.routes import (
     outbox,
     password,
     policies,
+    protocol,
     reminder_settings,
     reminders,
     reports,
@@ -65,6 +68,8 @@ ROUTERS: list[APIRouter] = [
     ideas.router,
     setup.router,
     policies.router,
+    protocol.router,
+    anslagstavla.router,
     beredning.router,
     meetings.router,
     reminders.router,
@@ -81,6 +86,7 @@ API_ROUTERS: list[APIRouter] = [
     api_cases.router,
     api_reports.router,
     api_reports.files_router,
+    api_protocols.router,
 ]
 
 

@@ -334,3 +334,38 @@ def attachment_id(app: App, slug: str) -> str:
         forbund=slug,
     )
     return str(view.id)
+
+
+# -- the board's protocol pages (routes/protocol.py, routes/anslagstavla.py) ------------------
+
+
+def _meeting_numbers(app: App, slug: str, *, posted: bool) -> list[int]:
+    from workflow.models import Meeting, Protocol
+
+    _M = Meeting.__table__  # type: ignore[attr-defined]
+    _R = Protocol.__table__  # type: ignore[attr-defined]
+    forbund_id = _forbund_id(app, slug)
+    query = select(_M.c.number).join(_R, _R.c.meeting_id == _M.c.id)
+    query = query.where(_M.c.forbund_id == forbund_id)
+    if posted:
+        query = query.where(_R.c.status == "anslaget")
+    with app.db.reading() as session:
+        return [int(n) for n in session.execute(query.order_by(_M.c.starts_at)).scalars()]
+
+
+@sample("protocol_meeting")
+def protocol_meeting(app: App, slug: str) -> str:
+    """A meeting of the förbund with a protocol (its number; the path names the förbund too,
+    since numbers are each förbund's own)."""
+    return str(_meeting_numbers(app, slug, posted=False)[-1])
+
+
+@sample("posted_protocol")
+def posted_protocol(app: App, slug: str) -> str:
+    """A meeting whose protocol is on the förbund's anslagstavla."""
+    return str(_meeting_numbers(app, slug, posted=True)[-1])
+
+
+@sample("protocol_paper")
+def protocol_paper(app: App, slug: str) -> str:
+    return "protokoll"

@@ -438,3 +438,116 @@ def follow_recommendations(
             decision.over_frame = over_frame
             _decide(s, app, row, decision, follows_proposal=True)
         return meeting_view(s.session, app, s.meeting)
+
+
+@dataclass
+class Skipped:
+    """A § that 'follow every recommendation' left undecided, and why."""
+
+    paragraph: int
+    title: str
+    reason: str
+
+
+@dataclass
+class FollowResult:
+    view: MeetingView
+    decided: list[int]
+    skipped: list[Skipped]
+
+
+def _why_not_followed(s: Scope, app: App, paragraph: Paragraph) -> str | None:
+    """Why this § cannot take its recommendation as it stands (no writes), or None."""
+    try:
+        given = _followed(s, paragraph)
+        kind = parse_choice(DecisionKind, given.kind, "beslutstyp")
+        item = s.session.get(AgendaItem, paragraph.agenda_item_id)
+        assert item is not None
+        case = s.session.get(Insats, paragraph.insats_id) if paragraph.insats_id else None
+        _case_step(s, app, paragraph, item, case, kind, given)
+        if case is not None and kind in {DecisionKind.BIFALL, DecisionKind.DELVIS_BIFALL}:
+            overrun = budget.frame_overrun(
+                s.session,
+                app,
+                forbund=s.forbund,
+                case=case,
+                amounts=_parse_granted(given.granted, case, kind),
+                decided_on=local_date(s.meeting.starts_at, app.settings.zone),
+            )
+            if overrun:
+                return f"bifall går utöver budgetramen ({overrun}); besluta § för sig"
+    except (BadInput, NotPermitted, Conflict) as refused:
+        return str(refused)
+    return None
+
+
+def follow_all(
+    app: App, *, ref: str | int, actor_email: str, forbund: str | None = None
+) -> FollowResult:
+    """Follow the recommendation on every undecided § that can take it, and say which could
+    not and why (as OpenSlides does for a block of motions): a § without a recommendation, a
+    case that has moved on, a bifall beyond the budget frame is left for the secretary to
+    decide on its own. The §§ that can are decided in one transaction."""
+    with scope(app, ref, actor_email, forbund) as s:
+        app.actions.require(s.actor, "keep_protocol")
+        protocol = open_draft(s)
+        require_held(s, "beslut registreras")
+        rows = [
+            r
+            for r in s.session.exec(
+                select(Paragraph)
+                .where(Paragraph.protocol_id == protocol.id)
+                .order_by(col(Paragraph.number))
+            )
+            if r.decision is None
+        ]
+        if not rows:
+            raise BadInput("alla §§ är redan beslutade")
+        decided: list[int] = []
+        skipped: list[Skipped] = []
+        for row in rows:
+            reason = _why_not_followed(s, app, row)
+            if reason is not None:
+                skipped.append(Skipped(row.number, row.title, reason))
+                continue
+            _decide(s, app, row, _followed(s, row), follows_proposal=True)
+            decided.append(row.number)
+        return FollowResult(meeting_view(s.session, app, s.meeting), decided, skipped)
+
+
+def frame_warnings(app: App, *, ref: str | int, forbund: str | None = None) -> dict[int, str]:
+    """Per undecided case § of the meeting's protocol: the warning a bifall of the amounts
+    applied for would give against the budget frame, shown before anything is recorded."""
+    from workflow.services.board.records import find_meeting, protocol_of
+    from workflow.services.organisation.forbund import resolve_forbund
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        meeting = find_meeting(session, organisation, ref)
+        protocol = protocol_of(session, meeting)
+        if protocol is None:
+            return {}
+        decided_on = local_date(meeting.starts_at, app.settings.zone)
+        warnings: dict[int, str] = {}
+        for row, item in session.exec(
+            select(Paragraph, AgendaItem)
+            .join(AgendaItem, col(AgendaItem.id) == col(Paragraph.agenda_item_id))
+            .where(Paragraph.protocol_id == protocol.id, col(Paragraph.decision).is_(None))
+        ):
+            if item.kind != CASE_ITEM or row.insats_id is None:
+                continue
+            case = session.get(Insats, row.insats_id)
+            if case is None or not case.budget_requested:
+                continue
+            amounts = {str(k): int(v) for k, v in case.budget_requested.items()}
+            overrun = budget.frame_overrun(
+                session,
+                app,
+                forbund=organisation,
+                case=case,
+                amounts=amounts,
+                decided_on=decided_on,
+            )
+            if overrun:
+                warnings[row.number] = overrun
+        return warnings

@@ -14,6 +14,7 @@ from workflow.clock import local_date
 from workflow.errors import BadInput, Conflict, NotPermitted
 from workflow.models import Insats, Paragraph, ProtocolSigner
 from workflow.models.meetings import DecisionKind, ProtocolStatus
+from workflow.services.board import papers, utdrag
 from workflow.services.board.paragraphs import unopened_before
 from workflow.services.board.protocol import (
     SUBJECT,
@@ -70,10 +71,21 @@ def send_for_justering(
 
 
 def approve(
-    app: App, *, ref: str | int, actor_email: str, forbund: str | None = None
+    app: App,
+    *,
+    ref: str | int,
+    actor_email: str,
+    forbund: str | None = None,
+    expected_version: int | None = None,
+    expected_digest: str | None = None,
 ) -> MeetingView:
     """Ordförande or justerare approves; the last approval makes the protocol justerat and
-    gives every bifall of it effect on its case, in the same transaction."""
+    gives every bifall of it effect on its case, in the same transaction, and sends each
+    case's projektägare the utdrag of its § (utdrag.py).
+
+    `expected_version` / `expected_digest`: the protocol's version and the digest of its text
+    (papers.digest) as the signer saw them; an approval of anything else is refused, so that
+    one signs exactly the text one was shown."""
     with scope(app, ref, actor_email, forbund) as s:
         require_held(s, "protokollet justeras")
         protocol = guard_open(s.session, s.meeting)
@@ -82,6 +94,17 @@ def approve(
                 "protokollet är inte skickat för justering; sekreteraren skickar det med "
                 "'finsam meetings send'"
             )
+        if expected_version is not None and protocol.version != expected_version:
+            raise Conflict(
+                f"protokollet har ändrats (version {protocol.version}, du såg "
+                f"{expected_version}); läs det igen innan du justerar"
+            )
+        if expected_digest is not None:
+            shown = papers.digest(app, meeting_view(s.session, app, s.meeting))
+            if shown != expected_digest:
+                raise Conflict(
+                    "protokollets text är inte den du läste; läs det igen innan du justerar"
+                )
         signers = list(
             s.session.exec(select(ProtocolSigner).where(ProtocolSigner.protocol_id == protocol.id))
         )
@@ -157,6 +180,17 @@ def approve(
                     now=s.now,
                     over_frame=True,
                 )
+        utdrag.queue_utdrag(
+            s.session,
+            app,
+            forbund_id=s.forbund.id,  # type: ignore[arg-type]
+            forbund_name=s.forbund.name,
+            head=lock_chain(s.session, s.forbund.id),  # type: ignore[arg-type]
+            actor=s.actor,
+            meeting=s.meeting,
+            protocol=protocol,
+            now=s.now,
+        )
         return meeting_view(s.session, app, s.meeting)
 
 

@@ -147,6 +147,21 @@ def render_view(app: App, view: MeetingView, kind: str, paragraph: int | None = 
     )
 
 
+def digest(app: App, view: MeetingView) -> str:
+    """A short fingerprint of the protocol's text as its signers read it: what a signer saw is
+    what they approve. The signatures given so far are left out (the ordförande may read
+    before the justerare signs, and signs the same text after)."""
+    import copy
+    import hashlib
+
+    unsigned = copy.deepcopy(view)
+    if unsigned.protocol is not None:
+        for signer in unsigned.protocol.signers:
+            signer.signed_at = None
+    html = render_view(app, unsigned, "protokoll").html
+    return hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
+
+
 def render(
     app: App, *, ref: str | int, kind: str, paragraph: int | None = None, forbund: str | None = None
 ) -> Paper:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from workflow.services.board import overview
 from workflow.services.cases import todo
 from workflow.services.funding import reports
 from workflow.services.policies import documents as policies
@@ -41,5 +42,6 @@ def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse
             "owner": reports.owner_overview(app, **who)
             if Role.PROJEKTAGARE in user.roles
             else None,
+            "board": overview.for_member(app, **who),
         },
     )
