@@ -48,6 +48,8 @@ KNOWN = frozenset(
         "dispose_records",
         "manage_organisation",
         "see_case",
+        "see_funding",
+        "answer_follow_up",
     }
 )
 

@@ -254,7 +254,9 @@ class WebSettings(BaseModel):
     @classmethod
     def _absolute_not_shorter(cls, value: int, info: Any) -> int:
         if value < info.data.get("session_idle_minutes", 0):
-            raise ValueError("den absoluta tidsgränsen får inte vara kortare än den för inaktivitet")
+            raise ValueError(
+                "den absoluta tidsgränsen får inte vara kortare än den för inaktivitet"
+            )
         return value
 
 

@@ -222,7 +222,9 @@ def password_command(app: App, email: str, from_stdin: bool) -> None:
         forbund=app.settings.forbund,
         by="finsam people password",
     )
-    click.echo(f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade.")
+    click.echo(
+        f"Nytt lösenord satt för {name} <{email.strip().lower()}>; tidigare inloggningar är avslutade."
+    )
 
 
 @people.command(

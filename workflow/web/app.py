@@ -27,12 +27,14 @@ from workflow.web.routes import (
     auth,
     case_list,
     cases,
+    funding,
     health,
     home,
     ideas,
     info,
     oidc,
     password,
+    review,
     tokens,
 )
 
@@ -49,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     case_list.router,
     ideas.router,
+    review.router,
+    funding.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 

@@ -59,6 +59,7 @@ _P = Person.__table__  # type: ignore[attr-defined]
 _F = Forbund.__table__  # type: ignore[attr-defined]
 _R = PersonRole.__table__  # type: ignore[attr-defined]
 
+
 def credential_lookup(credential: Any, person_id: Any, *columns: Any) -> Select[Any]:
     """A credential row (a web session, an API token) with its person, förbund and roles: one
     row per role. The caller adds its own columns and the WHERE on its hash."""
