@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.api import cases as api_cases
+from workflow.web.api import review as api_review
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     auth,
@@ -58,7 +59,7 @@ ROUTERS: list[APIRouter] = [
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
 API_PREFIX = "/api/v1"
-API_ROUTERS: list[APIRouter] = [api_cases.router]
+API_ROUTERS: list[APIRouter] = [api_cases.router, api_review.router]
 
 
 @dataclass(frozen=True)
