@@ -221,7 +221,9 @@ def test_review_asks_completion_then_approves_and_releases_the_held_payment(
     empty = chef.post_form(
         f"/granskning/rapporter/{helar.id}/komplettering", {"version": version, "comment": ""}
     )
-    assert empty.status_code == 400 and "skriv vad som saknas i rapporten" in _text(empty.text).lower()
+    assert (
+        empty.status_code == 400 and "skriv vad som saknas i rapporten" in _text(empty.text).lower()
+    )
     asked = chef.post_form(
         f"/granskning/rapporter/{helar.id}/komplettering",
         {"version": version, "comment": "Utfallet per kvartal saknas."},

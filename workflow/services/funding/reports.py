@@ -452,7 +452,9 @@ def ask_completion(
     now = app.clock()
     today = local_date(now, app.settings.zone)
     if not comment or not comment.strip():
-        raise BadInput("skriv vad som saknas i rapporten, så att projektägaren vet vad som ska kompletteras")
+        raise BadInput(
+            "skriv vad som saknas i rapporten, så att projektägaren vet vad som ska kompletteras"
+        )
     comment = check_free_text(comment.strip(), "kommentaren")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
