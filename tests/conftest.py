@@ -124,6 +124,7 @@ def world(app: App, clock: TravelClock) -> World:
     return build_world(app, clock)
 
 
+
 # The web application's fixtures (tests/web_support.py) and the browser's (marker `browser`,
 # tests/browser_support.py), registered here so every test module can use them.
 from tests.api_support import api_as  # noqa: E402, F401
