@@ -249,12 +249,12 @@ def answer(
     text = check_free_text(answer_text.strip(), "svaret")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        app.actions.require(actor, "answer_follow_up")
         question = session.get(FollowUpQuestion, question_id) if 0 < question_id < 2**31 else None
         if question is None or question.forbund_id != organisation.id:
             raise NotFound(
                 f"ingen uppföljningsfråga nr {question_id} i förbundet {organisation.slug}"
             )
+        app.actions.require(actor, "answer_follow_up")
         case = session.get(Insats, question.insats_id)
         assert case is not None
         if question.answered_on is not None:

@@ -263,10 +263,10 @@ def release(
     today = local_date(now, app.settings.zone)
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
-        app.actions.require(actor, "record_payment")
         payment = session.get(Payment, payment_id) if 0 < payment_id < 2**31 else None
         if payment is None or payment.forbund_id != organisation.id:
             raise NotFound(f"ingen utbetalning nr {payment_id} i förbundet {organisation.slug}")
+        app.actions.require(actor, "record_payment")
         case = session.get(Insats, payment.insats_id)
         assert case is not None
         if payment.status != "vilande":

@@ -214,10 +214,11 @@ def get_report(
     today = local_date(app.clock(), app.settings.zone)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        require_viewer(session, app, organisation, viewer_email)
+        # Another förbund's report is not found, whoever asks; then the reader's rights.
         report = session.get(Report, report_id) if 0 < report_id < 2**31 else None
         if report is None or report.forbund_id != organisation.id:
             raise NotFound(f"ingen rapport nr {report_id} i förbundet {organisation.slug}")
+        require_viewer(session, app, organisation, viewer_email)
         case = session.get(Insats, report.insats_id)
         assert case is not None
         result = view(case, report, today)

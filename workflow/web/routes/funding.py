@@ -152,7 +152,6 @@ async def request_payment(request: Request, app: AppDep, user: CurrentUser) -> R
     openapi_extra={"x-finsam-samples": {"payment_id": "payment_id"}},
 )
 def release_payment(request: Request, app: AppDep, user: CurrentUser, payment_id: int) -> Response:
-    payments.overview(app, viewer_email=user.email, forbund=user.forbund_slug, held_only=True)
     return _attempt(
         request,
         lambda **kw: _payments_page(request, app, user, **kw),
@@ -260,8 +259,9 @@ async def sign_agreement(request: Request, app: AppDep, user: CurrentUser) -> Re
     openapi_extra={"x-finsam-samples": {"ref": "agreement_ref"}},
 )
 def agreement_page(request: Request, app: AppDep, user: CurrentUser, ref: str) -> HTMLResponse:
-    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    # Another förbund's insats is not found (404) before the reader's rights (403).
     view = agreements.get(app, ref=ref, forbund=user.forbund_slug)
+    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
     return render(
         request,
         "funding/agreement.html.j2",
@@ -464,7 +464,6 @@ def closure_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespon
 async def answer_question(
     request: Request, app: AppDep, user: CurrentUser, question_id: int
 ) -> Response:
-    closure.ended(app, viewer_email=user.email, forbund=user.forbund_slug)
     form = await request.form()
     return _attempt(
         request,
