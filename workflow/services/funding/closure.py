@@ -242,11 +242,6 @@ def answer(
     from workflow.text_guard import check_free_text
 
     now = app.clock()
-    if not answer_text or not answer_text.strip():
-        raise BadInput(
-            "svaret är tomt; beskriv hur arbetssättet finns kvar, eller att det inte gör det"
-        )
-    text = check_free_text(answer_text.strip(), "svaret")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         question = session.get(FollowUpQuestion, question_id) if 0 < question_id < 2**31 else None
@@ -255,6 +250,12 @@ def answer(
                 f"ingen uppföljningsfråga nr {question_id} i förbundet {organisation.slug}"
             )
         app.actions.require(actor, "answer_follow_up")
+        # The question first (another förbund's is not found), then what was written.
+        if not answer_text or not answer_text.strip():
+            raise BadInput(
+                "svaret är tomt; beskriv hur arbetssättet finns kvar, eller att det inte gör det"
+            )
+        text = check_free_text(answer_text.strip(), "svaret")
         case = session.get(Insats, question.insats_id)
         assert case is not None
         if question.answered_on is not None:
