@@ -124,6 +124,11 @@ def world(app: App, clock: TravelClock) -> World:
     return build_world(app, clock)
 
 
+@pytest.fixture(autouse=True)
+def _attachment_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attachments (services/attachments) go to the test's own folder, never the work tree."""
+    monkeypatch.setenv("FINSAM_ATTACHMENTS__DIRECTORY", str(tmp_path / "bilagor"))
+
 
 # The web application's fixtures (tests/web_support.py) and the browser's (marker `browser`,
 # tests/browser_support.py), registered here so every test module can use them.

@@ -263,7 +263,9 @@ def test_five_years_of_demo_data_give_every_reminder_on_its_day_and_only_once(
     renewals = {
         (short[r.subject_ref], r.step, r.send_on) for r in sent if r.rule == "policy_renewal"
     }
-    assert renewals == {e for e in EXPECTED_DOCUMENT_RENEWALS if e[2] <= last_day}  # none for the LSG policy overdue since 2022
+    assert renewals == {
+        e for e in EXPECTED_DOCUMENT_RENEWALS if e[2] <= last_day
+    }  # none for the LSG policy overdue since 2022
     ends = {(insatser[r.subject_id].title, r.send_on) for r in sent if r.rule == "insats_end"}
     assert ends == {e for e in EXPECTED_END_OF_INSATS if e[1] <= last_day}
     closed = {

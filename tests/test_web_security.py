@@ -116,9 +116,10 @@ def _refusals(app: App, email: str) -> list[AuditEvent]:
     with app.db.reading() as session:
         return list(
             session.execute(
-                select(AuditEvent).where(
-                    AuditEvent.trigger == "atkomst_nekad", AuditEvent.actor_email == email
-                )
+                select(AuditEvent)
+                .where(AuditEvent.trigger == "atkomst_nekad", AuditEvent.actor_email == email)
+                # In order: PostgreSQL returns an unordered scan in any order.
+                .order_by(AuditEvent.id)
             ).scalars()
         )
 

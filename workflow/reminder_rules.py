@@ -112,6 +112,18 @@ def one_line(value: str) -> str:
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
+# The page of each kind of subject a reminder is about, under [web] public_url.
+SUBJECT_PAGES = {"report": "/rapporter/{id}"}
+
+
+def subject_link(public_url: str, subject_kind: str, subject_id: int) -> str | None:
+    """The address of the subject's page (for the mail's one link), if it has one."""
+    page = SUBJECT_PAGES.get(subject_kind)
+    if page is None:
+        return None
+    return public_url.rstrip("/") + page.format(id=subject_id)
+
+
 def reminder_context(
     *,
     rule: Rule,
@@ -120,8 +132,12 @@ def reminder_context(
     today: date,
     forbund_name: str,
     recipient_name: str,
+    link: str | None = None,
 ) -> dict[str, Any]:
-    """What every reminder template sees (the sample at start-up has the same shape)."""
+    """What every reminder template sees (the sample at start-up has the same shape).
+
+    `link` is the page behind the login where the reminded thing is done (a report's page),
+    or None: the mail carries the minimum and the link, the rest is behind the login."""
     return {
         "forbund": {"name": forbund_name},
         "recipient": {"name": recipient_name},
@@ -137,6 +153,7 @@ def reminder_context(
         # Positive: days left; 0: today; negative: days overdue.
         "days_left": (item.due_on - today).days,
         "today": today,
+        "link": link,
     }
 
 
@@ -365,6 +382,7 @@ def load_notifications(folder: Path) -> Notifications:
                 today=step.planned_on(sample.due_on),
                 forbund_name="Samordningsförbundet",
                 recipient_name=ROLE_LABELS[Role.FORBUNDSCHEF],
+                link=subject_link("http://127.0.0.1:8000", sample.subject_kind, 1),
             )
             _check_renders(
                 path, f"{key}.steps ({step.key}).template", templates, step.template, context

@@ -260,6 +260,33 @@ class WebSettings(BaseModel):
         return value
 
 
+class AttachmentSettings(BaseModel):
+    """[attachments] in config/finsam.toml: files of applications, reports and agreements."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Where the files are kept, each named by the SHA-256 of its content. Relative: from the
+    # working directory. Back it up with the database.
+    directory: Path = Path("bilagor")
+    # The largest file taken, in bytes.
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # The kinds of file taken: file name ending -> the type it is served as.
+    types: dict[str, str] = {
+        "pdf": "application/pdf",
+        "doc": "application/msword",
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls": "application/vnd.ms-excel",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt": "application/vnd.ms-powerpoint",
+        "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "odt": "application/vnd.oasis.opendocument.text",
+        "ods": "application/vnd.oasis.opendocument.spreadsheet",
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+    }
+
+
 class Settings(BaseSettings):
     # Nested values from the environment: FINSAM_MAIL__SMTP_HOST=... sets mail.smtp_host.
     model_config = SettingsConfigDict(
@@ -277,6 +304,7 @@ class Settings(BaseSettings):
     funding: FundingSettings = FundingSettings()
     mail: MailSettings = MailSettings()
     web: WebSettings = WebSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -11,6 +11,6 @@ HEADS: frozenset[str] = frozenset(
         "0006_board_rules",
         "0007_numbers_per_forbund",
         "0008_organisation",
-        "0014_start_pages",
+        "0017_attachments",
     }
 )

@@ -29,6 +29,7 @@ _MODULES: dict[str, str] = {
     "Person": "forbund",
     "PersonRole": "forbund",
     "Agreement": "funding",
+    "Attachment": "attachments",
     "BudgetFrame": "funding",
     "BudgetLine": "funding",
     "FollowUpQuestion": "funding",
@@ -66,6 +67,7 @@ __all__ = [
     "AgendaItem",
     "Agreement",
     "ApiToken",
+    "Attachment",
     "Attendance",
     "AuditChain",
     "AuditEvent",
@@ -134,6 +136,7 @@ def load_all() -> None:
 if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
     from workflow.models.access import LoginFailure, PasswordCredential, PasswordLink, WebSession
     from workflow.models.api_access import ApiToken, IdempotentRequest
+    from workflow.models.attachments import Attachment
     from workflow.models.audit import AuditChain, AuditEvent
     from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
     from workflow.models.funding import (

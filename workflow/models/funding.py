@@ -148,6 +148,10 @@ class Report(SQLModel, table=True):
     participants_other: int | None = None
     reviewed_on: date | None = None
     review_comment: str | None = None
+    # The project owner's draft was last saved then (the values are in the columns above
+    # while the report is still owed); and what they wrote back when sent.
+    draft_saved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    owner_comment: str | None = None
     # The board took note of it (lägga till handlingarna), for a slutrapport.
     noted_paragraph: str | None = Field(default=None, max_length=40)
     noted_on: date | None = None

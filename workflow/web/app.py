@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from workflow.app import App
 from workflow.web import errors
 from workflow.web.api import cases as api_cases
+from workflow.web.api import reports as api_reports
 from workflow.web.api import review as api_review
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
@@ -35,6 +36,7 @@ from workflow.web.routes import (
     info,
     oidc,
     password,
+    reports,
     review,
     tokens,
 )
@@ -52,6 +54,7 @@ ROUTERS: list[APIRouter] = [
     tokens.router,
     case_list.router,
     ideas.router,
+    reports.router,
     review.router,
     funding.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
@@ -59,7 +62,12 @@ ROUTERS: list[APIRouter] = [
 
 # The JSON API (workflow/web/api/<domain>.py), each mounted under API_PREFIX.
 API_PREFIX = "/api/v1"
-API_ROUTERS: list[APIRouter] = [api_cases.router, api_review.router]
+API_ROUTERS: list[APIRouter] = [
+    api_cases.router,
+    api_reports.router,
+    api_reports.files_router,
+    api_review.router,
+]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from workflow.app import App
-from workflow.models import Forbund, Insats, Person
+from workflow.models import Attachment, Forbund, Insats, Person, Report
 
 # (app, förbund slug) -> a value of that förbund for the parameter.
 Finder = Callable[[App, str], str]
@@ -127,23 +127,50 @@ def finder_for(route_extra: dict[str, object] | None, param: str) -> Finder | No
     return FINDERS.get(param)
 
 
-# -- funding (routes/review.py, routes/funding.py) ------------------------------------------
+_R = Report.__table__  # type: ignore[attr-defined]
+_A = Attachment.__table__  # type: ignore[attr-defined]
 
 
 @sample("report_id")
 def report_id(app: App, slug: str) -> str:
-    """A report of the förbund (the avtal's first)."""
-    from workflow.models import Report
-
+    """The förbund's first report (of its first insats with a report plan)."""
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:
         return str(
             session.execute(
-                select(Report.id).where(Report.forbund_id == forbund_id).order_by(Report.id)
-            )
-            .scalars()
-            .first()
+                select(_R.c.id).where(_R.c.forbund_id == forbund_id).order_by(_R.c.id).limit(1)
+            ).scalar_one()
         )
+
+
+@sample("attachment_id")
+def attachment_id(app: App, slug: str) -> str:
+    """An attachment of the förbund's first case (one PDF, attached once by the
+    förbundschef)."""
+    from workflow.services import attachments
+    from workflow.services.demo.logins import demo_login
+    from workflow.vocabulary import Role
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        found = session.execute(
+            select(_A.c.id).where(_A.c.forbund_id == forbund_id).order_by(_A.c.id).limit(1)
+        ).scalar()
+    if found is not None:
+        return str(found)
+    upload = attachments.check_upload(app, "prov.pdf", b"%PDF-1.4\n% prov\n")
+    view = attachments.add_attachment(
+        app,
+        ref=case_ref(app, slug),
+        actor_email=demo_login(Role.FORBUNDSCHEF, slug).email,
+        subject_kind="ansokan",
+        upload=upload,
+        forbund=slug,
+    )
+    return str(view.id)
+
+
+# -- funding (routes/review.py, routes/funding.py) ------------------------------------------
 
 
 @sample("agreement_ref")

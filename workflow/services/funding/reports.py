@@ -4,7 +4,8 @@ completion; overdue ones are listed by the day of the injected clock (Europe/Sto
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from workflow.models import BudgetLine, Insats, Report
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.audit import ChainHead
 from workflow.services.cases.change import begin_change
+from workflow.services.cases.rights import can_see, visible_case
 from workflow.services.funding import payments
 from workflow.services.funding.report_plan import KIND_LABELS
 from workflow.services.funding.support import (
@@ -28,12 +30,15 @@ from workflow.services.funding.support import (
     require_viewer,
 )
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import Actor
+from workflow.services.organisation.people import Actor, find_actor
 from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
 
 OWED = ("vantar", "komplettering")
+# The largest utfall (tkr) or count a report takes: more is a typing error (and no database
+# column holds an unbounded number).
+MAX_FIGURE = 1_000_000_000
 STATUS_LABELS = VOCABULARY_STATUS["report"]
 
 
@@ -62,7 +67,11 @@ class ReportView:
     released_payments: list[int] | None = None
     # Payments that waited for this report and now wait for an earlier-due one still owed.
     held_payments: list[int] | None = None
-    version: int = 0
+    version: int = 1
+    draft_saved_at: datetime | None = None
+    owner_comment: str | None = None
+    insats_state: str | None = None
+    attachments: list[Any] = field(default_factory=list)
     # Where the report stands in the förbundschef's table (GROUPS): due, late, sent ...
     group: str = ""
     project_owner: str | None = None
@@ -99,6 +108,9 @@ def view(case: Insats, report: Report, today: date | None = None) -> ReportView:
         review_comment=report.review_comment,
         days_overdue=overdue,
         version=report.version,
+        draft_saved_at=report.draft_saved_at,
+        owner_comment=report.owner_comment,
+        insats_state=case.state,
         group=group_of(report, today),
     )
 
@@ -221,17 +233,12 @@ def get_report(
         require_viewer(session, app, organisation, viewer_email)
         case = session.get(Insats, report.insats_id)
         assert case is not None
+        from workflow.services import attachments
+
         result = view(case, report, today)
         result.project_owner = _owner_email(session, case)
+        result.attachments = attachments.views_of(session, case, "rapport", report.id)
         return result, payments.waiting_for(session, case, report)
-
-
-def _check_version(case: Insats, report: Report, expected: int | None) -> None:
-    if expected is not None and report.version != expected:
-        raise Conflict(
-            f"{_ref(case, report)} har ändrats sedan du läste den (version {expected}, nu "
-            f"{report.version}); läs rapporten igen och gör om granskningen"
-        )
 
 
 def _pick(
@@ -259,10 +266,186 @@ def _ref(case: Insats, report: Report) -> str:
     return f"{case_ref(case)} {KIND_LABELS[report.kind]} {report.due_on.isoformat()}"
 
 
+def _read_values(
+    *,
+    progress: str | None,
+    utfall: Any,
+    deviations: str | None,
+    women: Any,
+    men: Any,
+    other: Any,
+    comment: str | None,
+    require_progress: bool,
+) -> dict[str, Any]:
+    """A report's values, each checked (BadInput names the field); None is none (a form
+    passes None for an empty box; an empty string is no number and refused)."""
+
+    def blank(raw: Any) -> bool:
+        return raw is None
+
+    progress = progress.strip() if isinstance(progress, str) else progress
+    if require_progress and not progress:
+        raise BadInput("rapporten behöver en lägesbeskrivning mot målen; ange --progress")
+    values: dict[str, Any] = {
+        "progress": check_free_text(progress, "lägesbeskrivningen") if progress else None,
+        "deviations": (
+            check_free_text(deviations.strip(), "avvikelserna")
+            if deviations and deviations.strip()
+            else None
+        ),
+        "owner_comment": (
+            check_free_text(comment.strip(), "svaret på kompletteringen")
+            if comment and comment.strip()
+            else None
+        ),
+        "utfall_tkr": None if blank(utfall) else parse_tkr(utfall, "utfall"),
+    }
+    for key, raw, label in (
+        ("participants_women", women, "deltagare kvinnor"),
+        ("participants_men", men, "deltagare män"),
+        ("participants_other", other, "deltagare övriga"),
+    ):
+        values[key] = None if blank(raw) else parse_count(raw, label)
+    for key, label in (
+        ("utfall_tkr", "utfall"),
+        ("participants_women", "deltagare kvinnor"),
+        ("participants_men", "deltagare män"),
+        ("participants_other", "deltagare övriga"),
+    ):
+        if values[key] is not None and values[key] > MAX_FIGURE:
+            raise BadInput(f"{label}: {values[key]} är orimligt stort; kontrollera talet")
+    return values
+
+
+def _owed_report(
+    session: Session,
+    app: App,
+    organisation: Any,
+    actor: Actor,
+    ref: str | None,
+    report_id: int | None,
+) -> tuple[Insats, Report]:
+    """The case and the report a project owner works on: the case must be one they may
+    see (else not found, as if it did not exist), still take reports, and be theirs."""
+    lifecycle = app.lifecycles["insats"].lifecycle
+    if ref is None:
+        if report_id is None:
+            raise BadInput("ange vilken rapport (ärende eller rapportens nummer)")
+        row = session.get(Report, report_id) if 0 < report_id < 2**31 else None
+        case_row = session.get(Insats, row.insats_id) if row is not None else None
+        if row is None or case_row is None or row.forbund_id != organisation.id:
+            raise NotFound(f"ingen rapport nr {report_id} som du kan se")
+        if not can_see(app, actor, case_row):
+            raise NotFound(f"ingen rapport nr {report_id} som du kan se")
+        ref = case_ref(case_row)
+    else:
+        visible_case(session, app, organisation, ref, actor)
+    case = open_case(session, organisation, ref, "rapportering", lifecycle)
+    # A projektägare reports only on the insatser they own (states/actions.yaml).
+    app.actions.require(actor, "submit_report", case=case)
+    report = _pick(session, case, report_id, OWED)
+    if report.status not in OWED:
+        raise NotPermitted(
+            f"{_ref(case, report)} är {STATUS_LABELS[report.status]} och kan inte ändras eller "
+            "lämnas in igen"
+        )
+    return case, report
+
+
+def _check_version(report: Report, expected_version: int | None, case: Insats) -> None:
+    if expected_version is not None and report.version != expected_version:
+        raise Conflict(
+            f"{_ref(case, report)} har ändrats sedan du öppnade den (version {expected_version}, "
+            f"nu {report.version}); öppna rapporten igen och gör om ändringen"
+        )
+
+
+def _attach(
+    session: Session,
+    app: App,
+    head: ChainHead,
+    actor: Actor,
+    case: Insats,
+    report: Report,
+    uploads: Sequence[Any],
+    now: datetime,
+    written: Any,
+) -> None:
+    from workflow.services import attachments
+
+    for upload in uploads:
+        attachments.add(session, app, head, actor, case, "rapport", report.id, upload, now, written)
+
+
+def save_draft(
+    app: App,
+    *,
+    actor_email: str,
+    report_id: int,
+    progress: str | None = None,
+    utfall: Any = None,
+    deviations: str | None = None,
+    women: Any = None,
+    men: Any = None,
+    other: Any = None,
+    comment: str | None = None,
+    uploads: Sequence[Any] = (),
+    expected_version: int | None = None,
+    forbund: str | None = None,
+) -> ReportView:
+    """The project owner saves what they have written so far, to come back to: the report
+    stays owed (väntar or komplettering), nothing is required yet, but every value given is
+    checked as on sending (a personnummer or a half participant is refused now, not later)."""
+    from workflow.services import attachments
+
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    values = _read_values(
+        progress=progress,
+        utfall=utfall,
+        deviations=deviations,
+        women=women,
+        men=men,
+        other=other,
+        comment=comment,
+        require_progress=False,
+    )
+    written = attachments.storing()
+    try:
+        with app.db.transaction() as session:
+            organisation, head, actor = begin_change(session, forbund, actor_email)
+            case, report = _owed_report(session, app, organisation, actor, None, report_id)
+            _check_version(report, expected_version, case)
+            for key, value in values.items():
+                setattr(report, key, value)
+            report.draft_saved_at = now
+            report.updated_at = now
+            session.add(report)
+            record(
+                session,
+                head,
+                kind="report",
+                row_id=report.id,  # type: ignore[arg-type]
+                ref=_ref(case, report),
+                from_state=report.status,
+                to_state=report.status,
+                trigger="spara_utkast",
+                actor=actor,
+                now=now,
+                data={k: v for k, v in values.items() if k.startswith(("utfall", "partic"))},
+            )
+            _attach(session, app, head, actor, case, report, uploads, now, written)
+            session.flush()
+            return view(case, report, today)
+    except BaseException:
+        written.undo()
+        raise
+
+
 def submit(
     app: App,
     *,
-    ref: str,
+    ref: str | None = None,
     actor_email: str,
     progress: str,
     utfall: Any = None,
@@ -272,62 +455,68 @@ def submit(
     other: Any = None,
     report_id: int | None = None,
     forbund: str | None = None,
+    comment: str | None = None,
+    uploads: Sequence[Any] = (),
+    expected_version: int | None = None,
 ) -> ReportView:
-    """The project owner hands in a report (by default the earliest one still owed)."""
+    """The project owner hands in a report (by default the earliest one still owed), with
+    its attachments; a report sent back for completion is handed in the same way, with
+    `comment` as the answer to what the förbundschef asked for."""
+    from workflow.services import attachments
+
     now = app.clock()
     today = local_date(now, app.settings.zone)
     # Everything is checked before the transaction: a bad value writes nothing.
-    if not progress or not progress.strip():
-        raise BadInput("rapporten behöver en lägesbeskrivning mot målen; ange --progress")
-    progress = check_free_text(progress.strip(), "lägesbeskrivningen")
-    deviations = check_free_text(deviations.strip(), "avvikelserna") if deviations else None
-    utfall_tkr = None if utfall is None else parse_tkr(utfall, "utfall")
-    counts = {
-        key: None if raw is None else parse_count(raw, label)
-        for key, raw, label in (
-            ("women", women, "deltagare kvinnor"),
-            ("men", men, "deltagare män"),
-            ("other", other, "deltagare övriga"),
-        )
-    }
-    with app.db.transaction() as session:
-        organisation, head, actor = begin_change(session, forbund, actor_email)
-        app.actions.require_role(actor, "submit_report")
-        lifecycle = app.lifecycles["insats"].lifecycle
-        case = open_case(session, organisation, ref, "rapportering", lifecycle)
-        # A projektägare reports only on the insatser they own (states/actions.yaml).
-        app.actions.require(actor, "submit_report", case=case)
-        report = _pick(session, case, report_id, OWED)
-        if report.status not in OWED:
-            raise NotPermitted(
-                f"{_ref(case, report)} är {STATUS_LABELS[report.status]} och kan inte lämnas in igen"
+    values = _read_values(
+        progress=progress,
+        utfall=utfall,
+        deviations=deviations,
+        women=women,
+        men=men,
+        other=other,
+        comment=comment,
+        require_progress=True,
+    )
+    written = attachments.storing()
+    try:
+        with app.db.transaction() as session:
+            organisation, head, actor = begin_change(session, forbund, actor_email)
+            app.actions.require_role(actor, "submit_report")
+            case, report = _owed_report(session, app, organisation, actor, ref, report_id)
+            _check_version(report, expected_version, case)
+            before = report.status
+            report.status = "inkommen"
+            report.submitted_on = today
+            for key, value in values.items():
+                setattr(report, key, value)
+            report.updated_at = now
+            session.add(report)
+            counts = {
+                "women": values["participants_women"],
+                "men": values["participants_men"],
+                "other": values["participants_other"],
+            }
+            record(
+                session,
+                head,
+                kind="report",
+                row_id=report.id,  # type: ignore[arg-type]
+                ref=_ref(case, report),
+                from_state=before,
+                to_state="inkommen",
+                trigger="lamna_in_rapport",
+                actor=actor,
+                now=now,
+                data={"utfall_tkr": values["utfall_tkr"], "participants": counts},
+                comment=values["owner_comment"],
             )
-        before = report.status
-        report.status = "inkommen"
-        report.submitted_on = today
-        report.progress = progress
-        report.utfall_tkr = utfall_tkr
-        report.deviations = deviations
-        report.participants_women = counts["women"]
-        report.participants_men = counts["men"]
-        report.participants_other = counts["other"]
-        report.updated_at = now
-        session.add(report)
-        record(
-            session,
-            head,
-            kind="report",
-            row_id=report.id,  # type: ignore[arg-type]
-            ref=_ref(case, report),
-            from_state=before,
-            to_state="inkommen",
-            trigger="lamna_in_rapport",
-            actor=actor,
-            now=now,
-            data={"utfall_tkr": utfall_tkr, "participants": counts},
-        )
-        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
-        return view(case, report, today)
+            _attach(session, app, head, actor, case, report, uploads, now, written)
+            reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
+            session.flush()
+            return view(case, report, today)
+    except BaseException:
+        written.undo()
+        raise
 
 
 def _review(
@@ -347,7 +536,7 @@ def _review(
 ) -> Report:
     """The förbundschef's review of a submitted (inkommen) report: it moves to `status`."""
     report = _pick(session, case, report_id, ("inkommen",))
-    _check_version(case, report, expected_version)
+    _check_version(report, expected_version, case)
     if report.status != "inkommen":
         raise NotPermitted(
             f"{_ref(case, report)} är {STATUS_LABELS[report.status]}; "
@@ -517,3 +706,134 @@ def overdue(app: App, *, forbund: str | None = None) -> list[ReportView]:
             .order_by(col(Report.due_on), col(Insats.dnr), col(Report.id))
         )
         return [view(case, report, today) for report, case in rows.all()]
+
+
+# -- The project owner's side (start page, report page) -------------------------------------
+
+# An owed report shows on the owner's start page from this many days before its due date
+# (the first reminder goes 21 days before), and always once late or sent back.
+DUE_AHEAD_DAYS = 60
+
+
+@dataclass
+class YearBudget:
+    year: int
+    granted_tkr: int
+    utfall_tkr: int | None
+
+
+@dataclass
+class OwnerInsats:
+    ref: str
+    title: str
+    state: str
+    state_label: str
+    years: list[YearBudget]
+    granted_total_tkr: int
+    utfall_total_tkr: int
+
+
+@dataclass
+class OwnerOverview:
+    insatser: list[OwnerInsats]
+    # Owed reports due within DUE_AHEAD_DAYS, late, or sent back for completion.
+    reports: list[ReportView]
+
+
+def owner_overview(app: App, *, viewer_email: str, forbund: str | None = None) -> OwnerOverview:
+    """The insatser a person owns (as project owner) with their budget per year and utfall,
+    and every report of them that is due soon, late or asked to be completed."""
+    today = local_date(app.clock(), app.settings.zone)
+    lifecycle = app.lifecycles["insats"].lifecycle
+    closed = lifecycle.tagged("closed")
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        actor = find_actor(session, organisation, viewer_email)
+        cases = session.exec(
+            select(Insats)
+            .where(Insats.forbund_id == organisation.id, Insats.project_owner_id == actor.id)
+            .order_by(col(Insats.dnr), col(Insats.id))
+        ).all()
+        ids = [c.id for c in cases]
+        lines: dict[int, list[BudgetLine]] = {}
+        reports: list[ReportView] = []
+        if ids:
+            for line in session.exec(
+                select(BudgetLine)
+                .where(col(BudgetLine.insats_id).in_(ids))
+                .order_by(col(BudgetLine.year))
+            ):
+                lines.setdefault(line.insats_id, []).append(line)
+            by_id = {c.id: c for c in cases}
+            for report in session.exec(
+                select(Report)
+                .where(col(Report.insats_id).in_(ids), col(Report.status).in_(OWED))
+                .order_by(col(Report.due_on), col(Report.id))
+            ):
+                case = by_id[report.insats_id]
+                if case.state in closed:
+                    continue
+                if report.status == "vantar" and (report.due_on - today).days > DUE_AHEAD_DAYS:
+                    continue
+                reports.append(view(case, report, today))
+        insatser = []
+        for case in cases:
+            own = lines.get(case.id or 0, [])  # type: ignore[arg-type]
+            insatser.append(
+                OwnerInsats(
+                    ref=case_ref(case),
+                    title=case.title,
+                    state=case.state,
+                    state_label=lifecycle.label_of(case.state),
+                    years=[YearBudget(x.year, x.granted_tkr, x.utfall_tkr) for x in own],
+                    granted_total_tkr=sum(x.granted_tkr for x in own),
+                    utfall_total_tkr=sum(x.utfall_tkr or 0 for x in own),
+                )
+            )
+        return OwnerOverview(insatser, reports)
+
+
+@dataclass
+class ReportPage:
+    report: ReportView
+    goals: str | None
+    # The person may save and send it (their own insats, still owed, still taking reports).
+    may_edit: bool
+    # Other reports of the same insats, in due order (for the page's overview).
+    siblings: list[ReportView]
+
+
+def report_page(
+    app: App, *, report_id: int, viewer_email: str, forbund: str | None = None
+) -> ReportPage:
+    """One report as the person may see it (not found for a case they may not see)."""
+    from workflow.services import attachments
+
+    today = local_date(app.clock(), app.settings.zone)
+    missing = NotFound(f"ingen rapport nr {report_id} som du kan se")
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        actor = find_actor(session, organisation, viewer_email)
+        report = session.get(Report, report_id) if 0 < report_id < 2**31 else None
+        if report is None or report.forbund_id != organisation.id:
+            raise missing
+        case = session.get(Insats, report.insats_id)
+        if case is None or not can_see(app, actor, case):
+            raise missing
+        lifecycle = app.lifecycles["insats"].lifecycle
+        result = view(case, report, today)
+        result.attachments = attachments.views_of(session, case, "rapport", report.id)
+        may_edit = (
+            report.status in OWED
+            and case.state in lifecycle.tagged("funding_open")
+            and app.actions.allows(actor, "submit_report", case)
+        )
+        siblings = [
+            view(case, other, today)
+            for other in session.exec(
+                select(Report)
+                .where(Report.insats_id == case.id)
+                .order_by(col(Report.due_on), col(Report.id))
+            )
+        ]
+        return ReportPage(result, case.mal, may_edit, siblings)

@@ -35,7 +35,14 @@ from workflow.clock import as_utc, local, local_date
 from workflow.errors import BadInput
 from workflow.models import AuditEvent, Forbund, ForbundRef, Person, PersonRole, Reminder
 from workflow.models.funding import Report
-from workflow.reminder_rules import RESPONSIBLE, Notifications, Rule, Step, reminder_context
+from workflow.reminder_rules import (
+    RESPONSIBLE,
+    Notifications,
+    Rule,
+    Step,
+    reminder_context,
+    subject_link,
+)
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import Keyset, Page, check_limit
@@ -367,6 +374,7 @@ def _write_messages(
                 today=today,
                 forbund_name=forbund.name,
                 recipient_name=person.name,
+                link=subject_link(app.settings.web.public_url, row.subject_kind, row.subject_id),
             )
             try:
                 rendered = notifications.templates.render(target.step.template, context)

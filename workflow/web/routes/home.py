@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from workflow.services.cases import todo
-from workflow.vocabulary import role_label
+from workflow.services.funding import reports
+from workflow.vocabulary import Role, role_label
 from workflow.web.deps import AppDep, CurrentUser
 from workflow.web.templating import render
 
@@ -28,5 +29,8 @@ def start_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse
             "todo": todo.todo_for(app, **who, limit=PER_GROUP),
             "mine": todo.mine_for(app, **who, limit=PER_GROUP),
             "kansli": todo.kansli_overview(app, **who),
+            "owner": reports.owner_overview(app, **who)
+            if Role.PROJEKTAGARE in user.roles
+            else None,
         },
     )
