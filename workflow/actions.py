@@ -49,6 +49,8 @@ KNOWN = frozenset(
         "watch_forbund",
         "manage_organisation",
         "see_case",
+        "see_funding",
+        "answer_follow_up",
     }
 )
 

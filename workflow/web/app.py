@@ -24,6 +24,7 @@ from workflow.web import errors
 from workflow.web.api import cases as api_cases
 from workflow.web.api import protocols as api_protocols
 from workflow.web.api import reports as api_reports
+from workflow.web.api import review as api_review
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
     anslagstavla,
@@ -34,6 +35,7 @@ from workflow.web.routes import (
     case_list,
     cases,
     diarium,
+    funding,
     health,
     home,
     ideas,
@@ -47,6 +49,7 @@ from workflow.web.routes import (
     reminder_settings,
     reminders,
     reports,
+    review,
     setup,
     tokens,
 )
@@ -77,6 +80,8 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     diarium.router,
     reports.router,
+    review.router,
+    funding.router,
     cases.router,  # last: /arenden/{ref:path} would take any other /arenden/... page
 ]
 
@@ -87,6 +92,7 @@ API_ROUTERS: list[APIRouter] = [
     api_reports.router,
     api_reports.files_router,
     api_protocols.router,
+    api_review.router,
 ]
 
 

@@ -135,3 +135,36 @@ def _xlsx_cell(worksheet: object, value: Value) -> WriteOnlyCell | Value:
         cell.data_type = "s"
         return cell
     return value
+
+
+# -- any table (the funding pages' lists) ---------------------------------------------------
+
+
+def table_csv(headers: list[str], rows: Iterable[list[Value]]) -> str:
+    """A table as the case list's CSV: BOM, ';', CRLF, formulas written as text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    buffer.write(CSV_BOM)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([_csv_text(value) for value in row])
+    return buffer.getvalue()
+
+
+def table_xlsx(headers: list[str], rows: Iterable[list[Value]], *, sheet: str) -> bytes:
+    """A table as a one-sheet workbook: bold header kept in view, dates as dates."""
+    target = io.BytesIO()
+    book = Workbook(write_only=True)
+    worksheet = book.create_sheet(sheet)
+    worksheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for text in headers:
+        cell = WriteOnlyCell(worksheet, value=text)
+        cell.font = bold
+        header.append(cell)
+    worksheet.append(header)
+    for row in rows:
+        worksheet.append([_xlsx_cell(worksheet, value) for value in row])
+    book.save(target)
+    return target.getvalue()

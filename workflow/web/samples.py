@@ -369,3 +369,104 @@ def posted_protocol(app: App, slug: str) -> str:
 @sample("protocol_paper")
 def protocol_paper(app: App, slug: str) -> str:
     return "protokoll"
+
+
+# -- funding (routes/review.py, routes/funding.py) ------------------------------------------
+
+
+@sample("agreement_ref")
+def agreement_ref(app: App, slug: str) -> str:
+    """The dnr of an insats of the förbund that has an avtal."""
+    from workflow.models import Agreement
+    from workflow.services.cases.records import case_ref as ref_of
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.reading() as session:
+        insats_id = (
+            session.execute(
+                select(Agreement.insats_id)
+                .where(Agreement.forbund_id == forbund_id)
+                .order_by(Agreement.id)
+            )
+            .scalars()
+            .first()
+        )
+        insats = session.get(Insats, insats_id)
+        assert insats is not None
+        return ref_of(insats)
+
+
+@sample("payment_id")
+def payment_id(app: App, slug: str) -> str:
+    """A payment of the förbund; one held payment is made under its first avtal if it has
+    none (the second demo förbund pays nothing)."""
+    from datetime import date
+
+    from workflow.models import Agreement, Payment
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.transaction() as session:
+        found = (
+            session.execute(
+                select(Payment.id).where(Payment.forbund_id == forbund_id).order_by(Payment.id)
+            )
+            .scalars()
+            .first()
+        )
+        if found is not None:
+            return str(found)
+        agreement = (
+            session.execute(
+                select(Agreement).where(Agreement.forbund_id == forbund_id).order_by(Agreement.id)
+            )
+            .scalars()
+            .first()
+        )
+        assert agreement is not None
+        payment = Payment(
+            forbund_id=forbund_id,
+            insats_id=agreement.insats_id,
+            agreement_id=agreement.id,  # type: ignore[arg-type]
+            year=agreement.start_date.year,
+            amount_tkr=1,
+            requested_on=date(agreement.start_date.year, 1, 1),
+            status="vilande",
+        )
+        session.add(payment)
+        session.flush()
+        return str(payment.id)
+
+
+@sample("question_id")
+def question_id(app: App, slug: str) -> str:
+    """A follow-up question of the förbund; one is made for its first insats if it has none."""
+    from datetime import date
+
+    from workflow.models import FollowUpQuestion
+
+    forbund_id = _forbund_id(app, slug)
+    with app.db.transaction() as session:
+        found = (
+            session.execute(
+                select(FollowUpQuestion.id)
+                .where(FollowUpQuestion.forbund_id == forbund_id)
+                .order_by(FollowUpQuestion.id)
+            )
+            .scalars()
+            .first()
+        )
+        if found is not None:
+            return str(found)
+        insats_id = session.execute(
+            select(_I.c.id).where(_I.c.forbund_id == forbund_id).order_by(_I.c.id).limit(1)
+        ).scalar_one()
+        question = FollowUpQuestion(
+            forbund_id=forbund_id,
+            insats_id=insats_id,
+            months_after=6,
+            due_on=date(2000, 1, 1),
+            question="Finns arbetssättet kvar?",
+        )
+        session.add(question)
+        session.flush()
+        return str(question.id)

@@ -28,6 +28,7 @@ from workflow.services.funding.support import (
     check_period,
     parse_amounts,
     record,
+    require_viewer,
     years_of,
 )
 from workflow.services.organisation.forbund import resolve_forbund
@@ -416,3 +417,46 @@ def get(app: App, *, ref: str, forbund: str | None = None) -> AgreementView:
         if agreement is None:
             raise NotFound(f"{case_ref(case)} har inget avtal")
         return view_of(session, case, agreement)
+
+
+@dataclass
+class AgreementOverview:
+    """The förbundschef's list: granted insatser waiting for their avtal, avtal still missing
+    a signature, and the signed ones."""
+
+    to_create: list[dict[str, Any]]
+    unsigned: list[AgreementView]
+    signed: list[AgreementView]
+
+
+def overview(app: App, *, viewer_email: str, forbund: str | None = None) -> AgreementOverview:
+    lifecycle = app.lifecycles["insats"].lifecycle
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        to_create: list[dict[str, Any]] = []
+        unsigned: list[AgreementView] = []
+        signed: list[AgreementView] = []
+        open_states = lifecycle.tagged("agreement_open")
+        cases = session.exec(
+            select(Insats)
+            .where(Insats.forbund_id == organisation.id, col(Insats.state).in_(open_states))
+            .order_by(col(Insats.dnr))
+        ).all()
+        for case in cases:
+            agreement = active_agreement(session, case)
+            if agreement is None:
+                if case.state == "avtal":
+                    to_create.append(
+                        {
+                            "ref": case_ref(case),
+                            "title": case.title,
+                            "decision_paragraph": case.decision_paragraph,
+                            "start": case.start_date,
+                            "end": case.end_date,
+                        }
+                    )
+                continue
+            target = unsigned if agreement.status == "utkast" else signed
+            target.append(view_of(session, case, agreement))
+        return AgreementOverview(to_create, unsigned, signed)

@@ -788,3 +788,77 @@ def lines_of(app: App, *, ref: str, forbund: str | None = None) -> list[LineView
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         return line_views(session, find_case(session, organisation, ref))
+
+
+def frame_years(app: App, *, viewer_email: str, forbund: str | None = None) -> list[int]:
+    """The years the förbund has a frame for, in order (for the förbund-wide readers)."""
+    from workflow.services.funding.support import require_viewer
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        return sorted(
+            session.exec(select(BudgetFrame.year).where(BudgetFrame.forbund_id == organisation.id))
+        )
+
+
+@dataclass
+class YearOutcome:
+    """Granted, utfall and prognos of every insats line of a year, and their sums."""
+
+    year: int
+    lines: list[LineView]
+    granted_tkr: int
+    utfall_tkr: int
+    prognos_tkr: int
+
+
+def outcomes(
+    app: App, *, years: list[Any], viewer_email: str, forbund: str | None = None
+) -> list[YearOutcome]:
+    """Per year: each insats's granted amount, utfall and prognos (budget lines), for the
+    förbund-wide readers (see_funding)."""
+    from sqlalchemy import func
+
+    from workflow.models import Payment
+    from workflow.services.funding.support import require_viewer
+
+    wanted = [parse_year(y) for y in years]
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        per_year: dict[int, list[LineView]] = {y: [] for y in wanted}
+        # What is paid per (insats, year), in one query.
+        paid = {
+            (insats_id, year): int(total)
+            for insats_id, year, total in session.exec(
+                select(Payment.insats_id, Payment.year, func.sum(Payment.amount_tkr))
+                .where(Payment.forbund_id == organisation.id, Payment.status == "utbetald")
+                .group_by(col(Payment.insats_id), col(Payment.year))
+            ).all()
+        }
+        for line, case in _lines(session, organisation):
+            if line.year not in per_year:
+                continue
+            per_year[line.year].append(
+                LineView(
+                    case_ref(case),
+                    case.title,
+                    line.year,
+                    line.granted_tkr,
+                    paid.get((case.id, line.year), 0),  # type: ignore[arg-type]
+                    line.utfall_tkr,
+                    line.prognos_tkr,
+                    line.decision_paragraph,
+                )
+            )
+        return [
+            YearOutcome(
+                year,
+                lines,
+                sum(x.granted_tkr for x in lines),
+                sum(x.utfall_tkr or 0 for x in lines),
+                sum(x.prognos_tkr or 0 for x in lines),
+            )
+            for year, lines in per_year.items()
+        ]

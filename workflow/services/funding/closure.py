@@ -20,7 +20,7 @@ from workflow.models import FollowUpQuestion, ForbundRef, Insats, Paragraph, Rep
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.audit import ChainHead
 from workflow.services.funding.report_plan import add_months
-from workflow.services.funding.support import record
+from workflow.services.funding.support import record, require_viewer
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
 
@@ -170,9 +170,14 @@ def get(app: App, *, ref: str, forbund: str | None = None) -> ClosureView:
 
 
 def follow_ups(
-    app: App, *, due_by: date | None = None, forbund: str | None = None
+    app: App,
+    *,
+    due_by: date | None = None,
+    forbund: str | None = None,
+    answered: bool = False,
 ) -> list[dict[str, Any]]:
-    """Open follow-up questions, by due date (for the reminders)."""
+    """Open follow-up questions, by due date (for the reminders); `answered`: the answered
+    ones instead, with their answers."""
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         query = (
@@ -180,7 +185,9 @@ def follow_ups(
             .join(Insats, col(Insats.id) == col(FollowUpQuestion.insats_id))
             .where(
                 FollowUpQuestion.forbund_id == organisation.id,
-                col(FollowUpQuestion.answered_on).is_(None),
+                col(FollowUpQuestion.answered_on).is_not(None)
+                if answered
+                else col(FollowUpQuestion.answered_on).is_(None),
             )
         )
         if due_by is not None:
@@ -193,6 +200,82 @@ def follow_ups(
                 "months_after": q.months_after,
                 "due_on": q.due_on,
                 "question": q.question,
+                "answered_on": q.answered_on,
+                "answer": q.answer,
             }
             for q, case in session.exec(query.order_by(col(FollowUpQuestion.due_on))).all()
         ]
+
+
+def ended(app: App, *, viewer_email: str, forbund: str | None = None) -> list[ClosureView]:
+    """Every insats that is ending or has ended, with its slutrapport and closing §, for the
+    förbund-wide readers (see_funding)."""
+    lifecycle = app.lifecycles["insats"].lifecycle
+    wanted = set(lifecycle.tagged("closed")) | {"avslutas"}
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        refs = [
+            case_ref(case)
+            for case in session.exec(
+                select(Insats)
+                .where(Insats.forbund_id == organisation.id, col(Insats.state).in_(wanted))
+                .where(col(Insats.dnr).is_not(None))
+                .order_by(col(Insats.dnr))
+            )
+        ]
+    return [get(app, ref=ref, forbund=forbund) for ref in refs]
+
+
+def answer(
+    app: App,
+    *,
+    question_id: int,
+    answer_text: str,
+    actor_email: str,
+    forbund: str | None = None,
+) -> dict[str, Any]:
+    """The förbundschef records the answer to a follow-up question, once; no personal data."""
+    from workflow.clock import local_date
+    from workflow.errors import BadInput, NotFound, NotPermitted
+    from workflow.services.cases.change import begin_change
+    from workflow.text_guard import check_free_text
+
+    now = app.clock()
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        question = session.get(FollowUpQuestion, question_id) if 0 < question_id < 2**31 else None
+        if question is None or question.forbund_id != organisation.id:
+            raise NotFound(
+                f"ingen uppföljningsfråga nr {question_id} i förbundet {organisation.slug}"
+            )
+        app.actions.require(actor, "answer_follow_up")
+        # The question first (another förbund's is not found), then what was written.
+        if not answer_text or not answer_text.strip():
+            raise BadInput(
+                "svaret är tomt; beskriv hur arbetssättet finns kvar, eller att det inte gör det"
+            )
+        text = check_free_text(answer_text.strip(), "svaret")
+        case = session.get(Insats, question.insats_id)
+        assert case is not None
+        if question.answered_on is not None:
+            raise NotPermitted(
+                f"uppföljningen {question.months_after} månader för {case_ref(case)} besvarades "
+                f"redan {question.answered_on.isoformat()}"
+            )
+        question.answered_on = local_date(now, app.settings.zone)
+        question.answer = text
+        session.add(question)
+        record(
+            session,
+            head,
+            kind="follow_up",
+            row_id=question.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} uppföljning {question.months_after} mån",
+            from_state="planerad",
+            to_state="besvarad",
+            trigger="besvara_uppfoljning",
+            actor=actor,
+            now=now,
+        )
+        return {"id": question.id, "ref": case_ref(case), "answered_on": question.answered_on}

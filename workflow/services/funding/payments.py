@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from workflow.app import App
 from workflow.clock import local_date
-from workflow.errors import BadInput, NotPermitted
+from workflow.errors import BadInput, NotFound, NotPermitted
 from workflow.models import BudgetLine, Insats, Payment, Report
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.audit import ChainHead
@@ -23,6 +23,7 @@ from workflow.services.funding.support import (
     parse_tkr,
     parse_year,
     record,
+    require_viewer,
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
@@ -38,6 +39,8 @@ class PaymentView:
     status: str
     paid_on: date | None
     waits_for: str | None
+    waits_for_report_id: int | None = None
+    title: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +80,8 @@ def _view(case: Insats, payment: Payment, waits: Report | None) -> PaymentView:
         waits_for=None
         if waits is None
         else f"{KIND_LABELS[waits.kind]} förfallen {waits.due_on.isoformat()} (rapport nr {waits.id})",
+        waits_for_report_id=waits.id if waits else None,
+        title=case.title,
     )
 
 
@@ -212,3 +217,91 @@ def list_payments(app: App, *, ref: str, forbund: str | None = None) -> list[Pay
             )
             result.append(_view(case, payment, waits))
         return result
+
+
+def waiting_for(session: Session, case: Insats, report: Report) -> list[PaymentView]:
+    """The payments held until `report` is approved."""
+    return [
+        _view(case, payment, report)
+        for payment in session.exec(
+            select(Payment)
+            .where(Payment.waits_for_report_id == report.id, Payment.status == "vilande")
+            .order_by(col(Payment.id))
+        )
+    ]
+
+
+def overview(
+    app: App, *, viewer_email: str, forbund: str | None = None, held_only: bool = False
+) -> list[PaymentView]:
+    """Every payment of the förbund (or the held ones), newest first, each saying which report
+    it waits for. Only förbund-wide readers (see_funding)."""
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        query = (
+            select(Payment, Insats, Report)
+            .join(Insats, col(Insats.id) == col(Payment.insats_id))
+            .outerjoin(Report, col(Report.id) == col(Payment.waits_for_report_id))
+            .where(Payment.forbund_id == organisation.id)
+        )
+        if held_only:
+            query = query.where(Payment.status == "vilande")
+        rows = session.exec(
+            query.order_by(col(Payment.requested_on).desc(), col(Payment.id).desc())
+        )
+        return [_view(case, payment, waits) for payment, case, waits in rows.all()]
+
+
+def release(
+    app: App, *, payment_id: int, actor_email: str, forbund: str | None = None
+) -> PaymentView:
+    """Pay a held payment once every report due before it was asked for is approved (normally
+    the approval itself releases it; this is for one left held, e.g. after the payment
+    condition was switched off). Still held: refused, naming the report it waits for."""
+    now = app.clock()
+    today = local_date(now, app.settings.zone)
+    with app.db.transaction() as session:
+        organisation, head, actor = begin_change(session, forbund, actor_email)
+        payment = session.get(Payment, payment_id) if 0 < payment_id < 2**31 else None
+        if payment is None or payment.forbund_id != organisation.id:
+            raise NotFound(f"ingen utbetalning nr {payment_id} i förbundet {organisation.slug}")
+        app.actions.require(actor, "record_payment")
+        case = session.get(Insats, payment.insats_id)
+        assert case is not None
+        if payment.status != "vilande":
+            raise NotPermitted(
+                f"utbetalning nr {payment_id} för {case_ref(case)} är redan {payment.status}"
+            )
+        waits = (
+            _blocking_report(session, payment.agreement_id, payment.requested_on)
+            if app.settings.funding.payment_waits_for_report
+            else None
+        )
+        if waits is not None:
+            if payment.waits_for_report_id != waits.id:
+                payment.waits_for_report_id = waits.id
+                session.add(payment)
+            raise NotPermitted(
+                f"utbetalning nr {payment_id} för {case_ref(case)} väntar på "
+                f"{KIND_LABELS[waits.kind]} förfallen {waits.due_on.isoformat()} (rapport nr "
+                f"{waits.id}); godkänn den först"
+            )
+        payment.status = "utbetald"
+        payment.paid_on = today
+        payment.waits_for_report_id = None
+        session.add(payment)
+        record(
+            session,
+            head,
+            kind="payment",
+            row_id=payment.id,  # type: ignore[arg-type]
+            ref=f"{case_ref(case)} {payment.year}",
+            from_state="vilande",
+            to_state="utbetald",
+            trigger="frislapp_utbetalning",
+            actor=actor,
+            now=now,
+            data={"tkr": payment.amount_tkr},
+        )
+        return _view(case, payment, None)

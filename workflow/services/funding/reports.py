@@ -25,7 +25,9 @@ from workflow.services.funding.support import (
     open_case,
     parse_count,
     parse_tkr,
+    parse_year,
     record,
+    require_viewer,
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
@@ -70,6 +72,9 @@ class ReportView:
     owner_comment: str | None = None
     insats_state: str | None = None
     attachments: list[Any] = field(default_factory=list)
+    # Where the report stands in the förbundschef's table (GROUPS): due, late, sent ...
+    group: str = ""
+    project_owner: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +111,134 @@ def view(case: Insats, report: Report, today: date | None = None) -> ReportView:
         draft_saved_at=report.draft_saved_at,
         owner_comment=report.owner_comment,
         insats_state=case.state,
+        group=group_of(report, today),
     )
+
+
+# The förbundschef's table of reports across all insatser (Hypha's users ask for it): each
+# report in one group, by its status and, for one still owed, whether its due date has passed.
+GROUPS = {
+    "kommande": "Ska lämnas",
+    "forsenad": "Försenad",
+    "inkommen": "Inkommen, väntar på granskning",
+    "komplettering": "Komplettering begärd",
+    "godkand": "Godkänd",
+    "ersatt": "Ersatt av nytt avtal",
+}
+# What the table shows when no group is chosen: what needs someone to act.
+OPEN_GROUPS = ("kommande", "forsenad", "inkommen", "komplettering")
+
+
+def group_of(report: Report, today: date | None) -> str:
+    if report.status == "vantar":
+        return "forsenad" if today is not None and report.due_on < today else "kommande"
+    if report.status == "komplettering":
+        return "forsenad" if today is not None and report.due_on < today else "komplettering"
+    return report.status
+
+
+def table(
+    app: App,
+    *,
+    viewer_email: str,
+    forbund: str | None = None,
+    groups: tuple[str, ...] = (),
+    kind: str | None = None,
+    year: Any = None,
+    text: str | None = None,
+) -> list[ReportView]:
+    """Every report of the förbund in one list, for the förbundschef (and admin): by default
+    those still to act on (OPEN_GROUPS), earliest due first; filtered by group, kind, the
+    year of the due date, and text in the dnr or title. Only förbund-wide readers (see_funding)."""
+    for group in groups:
+        if group not in GROUPS:
+            raise BadInput(f"okänd grupp {group!r}; välj bland: {', '.join(GROUPS)}")
+    if kind is not None and kind not in KIND_LABELS:
+        raise BadInput(f"okänd rapporttyp {kind!r}; välj bland: {', '.join(KIND_LABELS)}")
+    wanted_year = None if year in (None, "") else parse_year(year)
+    needle = (text or "").strip().lower()
+    if len(needle) > 200:
+        raise BadInput("söktexten är för lång; använd högst 200 tecken")
+    wanted = groups or OPEN_GROUPS
+    today = local_date(app.clock(), app.settings.zone)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        statuses = {
+            "kommande": ("vantar",),
+            "forsenad": ("vantar", "komplettering"),
+            "inkommen": ("inkommen",),
+            "komplettering": ("komplettering",),
+            "godkand": ("godkand",),
+            "ersatt": ("ersatt",),
+        }
+        query = (
+            select(Report, Insats)
+            .join(Insats, col(Insats.id) == col(Report.insats_id))
+            .where(
+                Report.forbund_id == organisation.id,
+                col(Report.status).in_({s for g in wanted for s in statuses[g]}),
+            )
+        )
+        if kind is not None:
+            query = query.where(Report.kind == kind)
+        if wanted_year is not None:
+            query = query.where(
+                col(Report.due_on) >= date(wanted_year, 1, 1),
+                col(Report.due_on) <= date(wanted_year, 12, 31),
+            )
+        rows = session.exec(query.order_by(col(Report.due_on), col(Insats.dnr), col(Report.id)))
+        result = []
+        owners: dict[int, list[ReportView]] = {}
+        for report, case in rows.all():
+            item = view(case, report, today)
+            if item.group not in wanted:
+                continue
+            if needle and needle not in item.ref.lower() and needle not in item.title.lower():
+                continue
+            if case.project_owner_id is not None:
+                owners.setdefault(case.project_owner_id, []).append(item)
+            result.append(item)
+        # The project owners' addresses in one query, whatever the number of reports.
+        if owners:
+            from workflow.models import Person
+
+            for person in session.exec(select(Person).where(col(Person.id).in_(owners))):
+                for item in owners[person.id]:  # type: ignore[index]
+                    item.project_owner = person.email
+        return result
+
+
+def _owner_email(session: Session, case: Insats) -> str | None:
+    from workflow.models import Person
+
+    if case.project_owner_id is None:
+        return None
+    person = session.get(Person, case.project_owner_id)
+    return person.email if person else None
+
+
+def get_report(
+    app: App, *, report_id: int, viewer_email: str, forbund: str | None = None
+) -> tuple[ReportView, list[payments.PaymentView]]:
+    """One report for the förbundschef's review, with the payments that wait for it. A report
+    of another förbund is not found."""
+    today = local_date(app.clock(), app.settings.zone)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        # Another förbund's report is not found, whoever asks; then the reader's rights.
+        report = session.get(Report, report_id) if 0 < report_id < 2**31 else None
+        if report is None or report.forbund_id != organisation.id:
+            raise NotFound(f"ingen rapport nr {report_id} i förbundet {organisation.slug}")
+        require_viewer(session, app, organisation, viewer_email)
+        case = session.get(Insats, report.insats_id)
+        assert case is not None
+        from workflow.services import attachments
+
+        result = view(case, report, today)
+        result.project_owner = _owner_email(session, case)
+        result.attachments = attachments.views_of(session, case, "rapport", report.id)
+        return result, payments.waiting_for(session, case, report)
 
 
 def _pick(
@@ -400,9 +532,11 @@ def _review(
     comment: str | None,
     now: datetime,
     today: date,
+    expected_version: int | None = None,
 ) -> Report:
     """The förbundschef's review of a submitted (inkommen) report: it moves to `status`."""
     report = _pick(session, case, report_id, ("inkommen",))
+    _check_version(report, expected_version, case)
     if report.status != "inkommen":
         raise NotPermitted(
             f"{_ref(case, report)} är {STATUS_LABELS[report.status]}; "
@@ -437,6 +571,7 @@ def approve(
     report_id: int | None = None,
     comment: str | None = None,
     forbund: str | None = None,
+    expected_version: int | None = None,
 ) -> ReportView:
     """The förbundschef approves a submitted report; payments waiting for it are released and
     the utfall of a helår- or slutrapport goes to the budget line of its year."""
@@ -459,6 +594,7 @@ def approve(
             comment=comment,
             now=now,
             today=today,
+            expected_version=expected_version,
         )
         if report.kind in {"helar", "slut"} and report.utfall_tkr is not None:
             line = session.exec(
@@ -500,12 +636,15 @@ def ask_completion(
     comment: str,
     report_id: int | None = None,
     forbund: str | None = None,
+    expected_version: int | None = None,
 ) -> ReportView:
     """The förbundschef sends a submitted report back for completion, saying what is missing."""
     now = app.clock()
     today = local_date(now, app.settings.zone)
     if not comment or not comment.strip():
-        raise BadInput("ange vad som ska kompletteras med --comment")
+        raise BadInput(
+            "skriv vad som saknas i rapporten, så att projektägaren vet vad som ska kompletteras"
+        )
     comment = check_free_text(comment.strip(), "kommentaren")
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
@@ -523,6 +662,7 @@ def ask_completion(
             comment=comment,
             now=now,
             today=today,
+            expected_version=expected_version,
         )
         reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
         return view(case, report, today)

@@ -126,3 +126,15 @@ def record(
         comment=comment,
         data=data,
     )
+
+
+def require_viewer(
+    session: Session, app: Any, forbund: ForbundRef, email: str, action: str = "see_funding"
+) -> Actor:
+    """The person reading a förbund-wide funding list, if their roles allow `action`
+    (states/actions.yaml see_funding: the förbundschef and admin)."""
+    from workflow.services.organisation.people import find_actor
+
+    actor = find_actor(session, forbund, email)
+    app.actions.require_role(actor, action)
+    return actor

@@ -208,3 +208,34 @@ def export_csv(app: App, *, year: Any = None, forbund: str | None = None) -> str
     writer.writerow(COLUMNS)
     writer.writerows(rows)
     return out.getvalue()
+
+
+@dataclass
+class Overview:
+    """The Uppföljning Finsam page: the export's rows (COLUMNS) and the aggregate participant
+    counts per year."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    totals: dict[int, dict[str, int]]
+
+
+def overview(
+    app: App, *, viewer_email: str, year: Any = None, forbund: str | None = None
+) -> Overview:
+    from workflow.services.funding.support import require_viewer
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+    rows = export_rows(app, year=year, forbund=forbund)
+    year_at = COLUMNS.index("År")
+    keys = {"kvinnor": "Deltagare kvinnor", "man": "Deltagare män", "ovriga": "Deltagare övriga"}
+    totals: dict[int, dict[str, int]] = {}
+    for row in rows:
+        per = totals.setdefault(int(row[year_at]), {key: 0 for key in ("insatser", *keys)})
+        per["insatser"] += 1
+        for key, column in keys.items():
+            value = row[COLUMNS.index(column)]
+            per[key] += value if isinstance(value, int) else 0
+    return Overview(list(COLUMNS), rows, dict(sorted(totals.items())))

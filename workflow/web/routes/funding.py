@@ -1,0 +1,476 @@
+"""The förbundschef's funding pages (/ekonomi/...): payments, agreements, the budget frame,
+Uppföljning Finsam, and the closure of insatser with their follow-up questions.
+
+    /ekonomi/utbetalningar                 payments, held ones with the report they wait for
+    /ekonomi/avtal                         to draw up, unsigned, signed; /ekonomi/avtal/{ref}
+    /ekonomi/budget?ar=2013&ar=2014        seed 004's "Finansiell ram" table; .xlsx as the CLI's
+    /ekonomi/uppfoljning?ar=2014           the Uppföljning Finsam fields; .csv as the CLI's
+    /ekonomi/avslut                        ended insatser, follow-up questions at 6 and 12 months
+
+Every rule is in services/funding/ (who may read: see_funding; who may change: the actions of
+each service). A refusal is shown on the page in the service's words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from workflow.app import App
+from workflow.case_fields import parse_date
+from workflow.clock import local_date
+from workflow.errors import BadInput, NotPermitted
+from workflow.services.access.sessions import Principal
+from workflow.services.funding import (
+    agreements,
+    budget,
+    budget_report,
+    closure,
+    payments,
+    reports,
+    uppfoljning,
+)
+from workflow.services.funding.support import parse_year
+from workflow.vocabulary import Role
+from workflow.web import forms
+from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
+from workflow.web.forms import case_url
+from workflow.web.templating import NAV, NavItem, kort_datum, render
+
+router = APIRouter()
+
+FUNDING_ROLES = frozenset({Role.FORBUNDSCHEF, Role.ADMIN})
+NAV.append(NavItem("Ekonomi", "/ekonomi/budget", FUNDING_ROLES))
+
+PAYMENTS_PATH = "/ekonomi/utbetalningar"
+AGREEMENTS_PATH = "/ekonomi/avtal"
+BUDGET_PATH = "/ekonomi/budget"
+UF_PATH = "/ekonomi/uppfoljning"
+CLOSURE_PATH = "/ekonomi/avslut"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _text(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _done(path: str, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"{path}?{urlencode({'klart': notice})}", status_code=303)
+
+
+def _notice(request: Request, notices: dict[str, str]) -> str | None:
+    return notices.get(request.query_params.get("klart", ""))
+
+
+def _attempt(
+    request: Request,
+    page: Callable[..., HTMLResponse],
+    work: Callable[[], Any],
+    done: Callable[[Any], Response],
+) -> Response:
+    """Run a change; a refusal (400 or 403 in the service's words) redraws the page with it."""
+    try:
+        result = work()
+    except (BadInput, NotPermitted) as refused:
+        status = 403 if isinstance(refused, NotPermitted) else 400
+        return page(error=forms.sentence(refused), status_code=status)
+    return done(result)
+
+
+# -- payments -------------------------------------------------------------------------------
+
+PAYMENT_NOTICES = {
+    "begard": "Utbetalningen är registrerad.",
+    "vilande": "Utbetalningen är registrerad men vilar tills rapporten den väntar på är godkänd.",
+    "frislappt": "Utbetalningen är frisläppt och utbetald.",
+}
+
+
+def _payments_page(
+    request: Request,
+    app: App,
+    user: Principal,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows = payments.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    signed = agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug).signed
+    return render(
+        request,
+        "funding/payments.html.j2",
+        {
+            "held": [p for p in rows if p.status == "vilande"],
+            "paid": [p for p in rows if p.status != "vilande"],
+            "signed": signed,
+            "this_year": local_date(app.clock(), app.settings.zone).year,
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(PAYMENTS_PATH, response_class=HTMLResponse, include_in_schema=False)
+def payments_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
+    return _payments_page(request, app, user, notice=_notice(request, PAYMENT_NOTICES))
+
+
+@router.post(PAYMENTS_PATH, include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def request_payment(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
+    payments.overview(app, viewer_email=user.email, forbund=user.forbund_slug, held_only=True)
+    return _attempt(
+        request,
+        lambda **kw: _payments_page(request, app, user, **kw),
+        lambda: payments.request(
+            app,
+            ref=_text(form, "ref"),
+            year=_text(form, "year"),
+            amount=_text(form, "amount"),
+            actor_email=user.email,
+            forbund=user.forbund_slug,
+        ),
+        lambda view: _done(PAYMENTS_PATH, "vilande" if view.status == "vilande" else "begard"),
+    )
+
+
+@router.post(
+    f"{PAYMENTS_PATH}/{{payment_id}}/frislapp",
+    include_in_schema=False,
+    dependencies=[Depends(verify_csrf)],
+    openapi_extra={"x-finsam-samples": {"payment_id": "payment_id"}},
+)
+def release_payment(request: Request, app: AppDep, user: CurrentUser, payment_id: int) -> Response:
+    return _attempt(
+        request,
+        lambda **kw: _payments_page(request, app, user, **kw),
+        lambda: payments.release(
+            app, payment_id=payment_id, actor_email=user.email, forbund=user.forbund_slug
+        ),
+        lambda _view: _done(PAYMENTS_PATH, "frislappt"),
+    )
+
+
+# -- agreements -----------------------------------------------------------------------------
+
+AGREEMENT_NOTICES = {
+    "upprattat": "Avtalet är upprättat med rapportplanen. Registrera underskrifterna när de finns.",
+    "undertecknat": "Underskrifterna är registrerade.",
+}
+
+
+def _agreements_page(
+    request: Request,
+    app: App,
+    user: Principal,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    found = agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    return render(
+        request,
+        "funding/agreements.html.j2",
+        {
+            "overview": found,
+            "today": local_date(app.clock(), app.settings.zone),
+            "case_url": case_url,
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(AGREEMENTS_PATH, response_class=HTMLResponse, include_in_schema=False)
+def agreements_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
+    return _agreements_page(request, app, user, notice=_notice(request, AGREEMENT_NOTICES))
+
+
+@router.post(
+    f"{AGREEMENTS_PATH}/uppratta", include_in_schema=False, dependencies=[Depends(verify_csrf)]
+)
+def create_agreement(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
+    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    return _attempt(
+        request,
+        lambda **kw: _agreements_page(request, app, user, **kw),
+        lambda: agreements.create(
+            app,
+            ref=_text(form, "ref"),
+            actor_email=user.email,
+            forbund=user.forbund_slug,
+            early_termination=_text(form, "early_termination") or None,
+        ),
+        lambda view: RedirectResponse(
+            f"{AGREEMENTS_PATH}/{quote(view.ref, safe='/')}?klart=upprattat", status_code=303
+        ),
+    )
+
+
+@router.post(
+    f"{AGREEMENTS_PATH}/underteckna", include_in_schema=False, dependencies=[Depends(verify_csrf)]
+)
+def sign_agreement(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
+    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+
+    def work() -> agreements.AgreementView:
+        forbund_day = _text(form, "forbund_signed_on")
+        owner_day = _text(form, "owner_signed_on")
+        return agreements.sign(
+            app,
+            ref=_text(form, "ref"),
+            actor_email=user.email,
+            forbund=user.forbund_slug,
+            forbund_signed_on=parse_date(forbund_day, "förbundets underskrift")
+            if forbund_day
+            else None,
+            owner_signed_on=parse_date(owner_day, "insatsägarens underskrift")
+            if owner_day
+            else None,
+        )
+
+    return _attempt(
+        request,
+        lambda **kw: _agreements_page(request, app, user, **kw),
+        work,
+        lambda _view: _done(AGREEMENTS_PATH, "undertecknat"),
+    )
+
+
+@router.get(
+    f"{AGREEMENTS_PATH}/{{ref:path}}",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    openapi_extra={"x-finsam-samples": {"ref": "agreement_ref"}},
+)
+def agreement_page(request: Request, app: AppDep, user: CurrentUser, ref: str) -> HTMLResponse:
+    # Another förbund's insats is not found (404) before the reader's rights (403).
+    view = agreements.get(app, ref=ref, forbund=user.forbund_slug)
+    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    return render(
+        request,
+        "funding/agreement.html.j2",
+        {
+            "agreement": view,
+            "case_url": case_url(view.ref),
+            "status_labels": reports.STATUS_LABELS,
+            "notice": _notice(request, AGREEMENT_NOTICES),
+        },
+    )
+
+
+# -- budget ---------------------------------------------------------------------------------
+
+
+def _years(request: Request, app: App, user: Principal) -> list[int]:
+    """The years asked for (?ar=2013&ar=2014), else every year the förbund has a frame for."""
+    asked = [y.strip() for y in request.query_params.getlist("ar") if y.strip()]
+    if asked:
+        if len(asked) > 10:
+            raise BadInput("välj högst tio år åt gången")
+        return [parse_year(y) for y in asked]
+    return budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
+
+
+@router.get(BUDGET_PATH, response_class=HTMLResponse, include_in_schema=False)
+def budget_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
+    all_years = budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
+    years = _years(request, app, user)
+    report = budget_report.build(app, years=years, forbund=user.forbund_slug) if years else None
+    outcomes = budget.outcomes(app, years=years, viewer_email=user.email, forbund=user.forbund_slug)
+    return render(
+        request,
+        "funding/budget.html.j2",
+        {
+            "report": report,
+            "years": years,
+            "all_years": all_years,
+            "outcomes": outcomes,
+            "signed": budget_report.signed,
+            "kinds": {
+                "heading": budget_report.HEADING,
+                "total": budget_report.TOTAL,
+                "result": budget_report.RESULT,
+            },
+            "xlsx_url": f"{BUDGET_PATH}.xlsx?{urlencode([('ar', y) for y in years])}",
+        },
+    )
+
+
+@router.get(f"{BUDGET_PATH}.xlsx", include_in_schema=False)
+def budget_xlsx(request: Request, app: AppDep, user: CurrentUser) -> Response:
+    years = _years(request, app, user)
+    if not years:
+        raise BadInput("förbundet har ingen budgetram ännu; lägg in den med 'finsam budget frame'")
+    report = budget_report.build(app, years=years, forbund=user.forbund_slug)
+    name = f"finansiell-ram-{'-'.join(str(y) for y in years)}.xlsx"
+    return Response(
+        budget_report.to_xlsx(report),
+        media_type=XLSX_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# -- Uppföljning Finsam ---------------------------------------------------------------------
+
+UF_NOTICES = {"registrerad": "Registreringen i Uppföljning Finsam är sparad."}
+
+
+def _uf_year(request: Request) -> str | None:
+    return request.query_params.get("ar", "").strip() or None
+
+
+def _uf_page(
+    request: Request,
+    app: App,
+    user: Principal,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    year = _uf_year(request)
+    found = uppfoljning.overview(app, viewer_email=user.email, year=year, forbund=user.forbund_slug)
+    columns = found.columns
+    at = {name: columns.index(name) for name in columns}
+    registered: dict[str, dict[str, Any]] = {}
+    for row in found.rows:
+        registered.setdefault(
+            row[at["Diarienummer"]],
+            {
+                "ref": row[at["Diarienummer"]],
+                "title": row[at["Insatsens namn"]],
+                "external_ref": row[at["Referens i Uppföljning Finsam"]],
+                "last": row[at["Senast registrerad"]],
+            },
+        )
+    return render(
+        request,
+        "funding/uppfoljning.html.j2",
+        {
+            "overview": found,
+            "at": at,
+            "year": year or "",
+            "insatser": list(registered.values()),
+            "today": kort_datum(local_date(app.clock(), app.settings.zone)),
+            "csv_url": f"{UF_PATH}.csv" + (f"?{urlencode({'ar': year})}" if year else ""),
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(UF_PATH, response_class=HTMLResponse, include_in_schema=False)
+def uppfoljning_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
+    return _uf_page(request, app, user, notice=_notice(request, UF_NOTICES))
+
+
+@router.get(f"{UF_PATH}.csv", include_in_schema=False)
+def uppfoljning_csv(request: Request, app: AppDep, user: CurrentUser) -> Response:
+    year = _uf_year(request)
+    uppfoljning.overview(app, viewer_email=user.email, year=year, forbund=user.forbund_slug)
+    body = uppfoljning.export_csv(app, year=year, forbund=user.forbund_slug)
+    name = f"uppfoljning-finsam{'-' + year if year else ''}.csv"
+    return Response(
+        "\ufeff" + body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post(f"{UF_PATH}/registrera", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def register_uppfoljning(
+    request: Request, app: AppDep, user: CurrentUser, form: FormDep
+) -> Response:
+    uppfoljning.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+
+    def work() -> uppfoljning.RecordView:
+        day = _text(form, "registered_on")
+        return uppfoljning.register(
+            app,
+            ref=_text(form, "ref"),
+            actor_email=user.email,
+            external_ref=_text(form, "external_ref") or None,
+            registered_on=parse_date(day, "registreringsdatumet") if day else None,
+            forbund=user.forbund_slug,
+        )
+
+    return _attempt(
+        request,
+        lambda **kw: _uf_page(request, app, user, **kw),
+        work,
+        lambda _view: _done(UF_PATH, "registrerad"),
+    )
+
+
+# -- closure and follow-up ------------------------------------------------------------------
+
+CLOSURE_NOTICES = {"besvarad": "Svaret på uppföljningsfrågan är sparat."}
+
+
+def _closure_page(
+    request: Request,
+    app: App,
+    user: Principal,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    ended = closure.ended(app, viewer_email=user.email, forbund=user.forbund_slug)
+    return render(
+        request,
+        "funding/closure.html.j2",
+        {
+            "ended": ended,
+            "open": closure.follow_ups(app, forbund=user.forbund_slug),
+            "answered": closure.follow_ups(app, forbund=user.forbund_slug, answered=True),
+            "today": local_date(app.clock(), app.settings.zone),
+            "case_url": case_url,
+            "may_answer": Role.FORBUNDSCHEF in user.roles,
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get(CLOSURE_PATH, response_class=HTMLResponse, include_in_schema=False)
+def closure_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
+    return _closure_page(request, app, user, notice=_notice(request, CLOSURE_NOTICES))
+
+
+@router.post(
+    f"{CLOSURE_PATH}/fragor/{{question_id}}",
+    include_in_schema=False,
+    dependencies=[Depends(verify_csrf)],
+    openapi_extra={"x-finsam-samples": {"question_id": "question_id"}},
+)
+def answer_question(
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    question_id: int,
+    form: FormDep,
+) -> Response:
+    return _attempt(
+        request,
+        lambda **kw: _closure_page(request, app, user, **kw),
+        lambda: closure.answer(
+            app,
+            question_id=question_id,
+            answer_text=_text(form, "answer"),
+            actor_email=user.email,
+            forbund=user.forbund_slug,
+        ),
+        lambda _result: _done(CLOSURE_PATH, "besvarad"),
+    )
