@@ -28,6 +28,10 @@ def test_a_person_chooses_how_reminders_come_and_subscribes_to_their_calendar(
     expect(page.get_by_role("heading", name="Dina påminnelser")).to_be_visible()
     assert_accessible(page)
 
+    # The person's own settings are behind their name in the header.
+    page.get_by_role("link", name="mitt konto").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mitt konto")
+    assert_accessible(page)
     page.get_by_role("link", name="Påminnelser", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hur du får påminnelser")
     assert_accessible(page)

@@ -27,6 +27,7 @@ from workflow.web.api import reports as api_reports
 from workflow.web.api import review as api_review
 from workflow.web.middleware import SecurityMiddleware
 from workflow.web.routes import (
+    account,
     anslagstavla,
     audit,
     auth,
@@ -65,6 +66,7 @@ ROUTERS: list[APIRouter] = [
     home.router,
     info.router,
     tokens.router,
+    account.router,
     calendar.router,
     reminder_settings.router,
     case_list.router,

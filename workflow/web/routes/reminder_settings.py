@@ -11,14 +11,14 @@ from workflow.errors import FinsamError
 from workflow.services.access.sessions import Principal
 from workflow.services.reminders import preferences
 from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
-from workflow.web.templating import NAV, NavItem, render
+from workflow.web.templating import render
 
 router = APIRouter()
 
 PATH = "/konto/paminnelser"
 FIELD = "val_"  # one radio group per rule: val_<rule id>
 
-NAV.append(NavItem("Påminnelser", PATH))
+# Reached from /konto (routes/account.py), not the main menu.
 
 
 def _page(
