@@ -16,7 +16,6 @@ from sqlmodel import Field, SQLModel
 
 from workflow.models.types import UTCDateTime
 
-
 OWNER_RULE = (
     "(insats_id IS NOT NULL AND policy_id IS NULL) OR "
     "(insats_id IS NULL AND policy_id IS NOT NULL AND subject_kind = 'styrdokument')"

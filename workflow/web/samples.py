@@ -320,7 +320,10 @@ def attachment_id(app: App, slug: str) -> str:
     forbund_id = _forbund_id(app, slug)
     with app.db.reading() as session:
         found = session.execute(
-            select(_A.c.id).where(_A.c.forbund_id == forbund_id).order_by(_A.c.id).limit(1)
+            select(_A.c.id)
+            .where(_A.c.forbund_id == forbund_id, _A.c.insats_id.is_not(None))
+            .order_by(_A.c.id)
+            .limit(1)
         ).scalar()
     if found is not None:
         return str(found)
@@ -330,6 +333,33 @@ def attachment_id(app: App, slug: str) -> str:
         ref=case_ref(app, slug),
         actor_email=demo_login(Role.FORBUNDSCHEF, slug).email,
         subject_kind="ansokan",
+        upload=upload,
+        forbund=slug,
+    )
+    return str(view.id)
+
+
+@sample("policy_attachment_id")
+def policy_attachment_id(app: App, slug: str) -> str:
+    """A document version of the förbund's first styrdokument (the `policy_id` sample), one
+    PDF attached by the förbundschef if it has none."""
+    from workflow.services import attachments
+    from workflow.services.demo.logins import demo_login
+    from workflow.services.policies import documents
+    from workflow.vocabulary import Role
+
+    policy = int(policy_id(app, slug))
+    with app.db.reading() as session:
+        found = session.execute(
+            select(_A.c.id).where(_A.c.policy_id == policy).order_by(_A.c.id).limit(1)
+        ).scalar()
+    if found is not None:
+        return str(found)
+    upload = attachments.check_upload(app, "policy.pdf", b"%PDF-1.4\n% policy\n")
+    view = documents.attach(
+        app,
+        ref=f"sd-{policy}",
+        actor_email=demo_login(Role.FORBUNDSCHEF, slug).email,
         upload=upload,
         forbund=slug,
     )

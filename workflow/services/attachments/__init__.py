@@ -6,6 +6,11 @@
     list_for_case(app, ref=..., viewer_email=...)        # who added what and when
     open_attachment(app, attachment_id=..., viewer_email=...)  # the bytes, to download
     dossier(app, ref=..., viewer_email=...)              # the whole case as one ZIP
+    add_to_policy(session, app, head, actor, doc, upload, now)  # a styrdokument's document
+
+A styrdokument's document versions are attachments too (subject_kind `styrdokument`,
+policy_id set, no insats); services/policies/documents.py decides who may attach, list and
+download them. The case functions here never return one.
 
 A file is kept outside the database, in [attachments] directory, under the SHA-256 of its
 content (ab/abcdef…): the same file attached twice is kept once. A refused upload (too large,
@@ -34,7 +39,7 @@ from sqlmodel import Session, col, select
 
 from workflow.app import App
 from workflow.errors import BadInput, NotFound, NotPermitted
-from workflow.models import Agreement, Attachment, Insats, Person, Report
+from workflow.models import Agreement, Attachment, Insats, Person, PolicyDocument, Report
 from workflow.services.cases import case_ref
 from workflow.services.cases.audit import ChainHead
 from workflow.services.cases.change import begin_change
@@ -46,6 +51,7 @@ from workflow.services.organisation.people import Actor, find_actor
 from workflow.vocabulary import Role
 
 SUBJECT_LABELS = {"ansokan": "ansökan", "rapport": "rapport", "avtal": "avtal"}
+POLICY_KIND = "styrdokument"
 # Roles that may attach files to any case they see; others only to their own insats.
 KANSLI_ROLES = frozenset({Role.HANDLAGGARE, Role.FORBUNDSCHEF, Role.SEKRETERARE, Role.ADMIN})
 MAX_NAME = 120
@@ -96,6 +102,8 @@ class AttachmentView:
 
     @property
     def url(self) -> str:
+        if self.subject_kind == POLICY_KIND:
+            return f"/styrdokument/{self.subject_id}/dokument/{self.id}"
         return f"/bilagor/{self.id}"
 
     def to_json(self) -> dict[str, Any]:
@@ -278,6 +286,94 @@ def add(
     return row
 
 
+def add_to_policy(
+    session: Session,
+    app: App,
+    head: ChainHead,
+    actor: Actor,
+    doc: PolicyDocument,
+    ref: str,
+    upload: Upload,
+    now: datetime,
+    written: _Written | None = None,
+) -> Attachment:
+    """Keep a checked upload as a new version of a styrdokument's document, inside the
+    caller's change (one audit event). The caller has checked the person's right."""
+    row = Attachment(
+        forbund_id=doc.forbund_id,
+        insats_id=None,
+        policy_id=doc.id,
+        subject_kind=POLICY_KIND,
+        subject_id=None,
+        filename=upload.filename,
+        content_type=upload.content_type,
+        size_bytes=len(upload.content),
+        sha256=upload.sha256,
+        added_by_id=actor.id,
+        added_at=now,
+    )
+    session.add(row)
+    session.flush()
+    record(
+        session,
+        head,
+        kind="attachment",
+        row_id=row.id,  # type: ignore[arg-type]
+        ref=f"{ref} dokument",
+        from_state=None,
+        to_state="bifogad",
+        trigger="bifoga",
+        actor=actor,
+        now=now,
+        data={
+            "filename": upload.filename,
+            "sha256": upload.sha256,
+            "size_bytes": len(upload.content),
+            "subject_kind": POLICY_KIND,
+            "policy_id": doc.id,
+        },
+    )
+    if _write_blob(app, upload) and written is not None:
+        written.paths.append(blob_path(app, upload.sha256))
+    return row
+
+
+def policy_view(row: Attachment, ref: str, added_by: str) -> AttachmentView:
+    return AttachmentView(
+        id=row.id,  # type: ignore[arg-type]
+        ref=ref,
+        subject_kind=POLICY_KIND,
+        subject_label=POLICY_KIND,
+        subject_id=row.policy_id,
+        filename=row.filename,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        added_by=added_by,
+        added_at=row.added_at,
+    )
+
+
+def policy_views(session: Session, doc: PolicyDocument, ref: str) -> list[AttachmentView]:
+    """The versions of a styrdokument's document, oldest first, with who added each."""
+    rows = session.exec(
+        select(Attachment, Person.name)
+        .join(Person, col(Person.id) == col(Attachment.added_by_id))
+        .where(Attachment.policy_id == doc.id, Attachment.forbund_id == doc.forbund_id)
+        .order_by(col(Attachment.added_at), col(Attachment.id))
+    ).all()
+    return [policy_view(row, ref, name) for row, name in rows]
+
+
+def read_blob(app: App, view: AttachmentView) -> bytes:
+    try:
+        return blob_path(app, view.sha256).read_bytes()
+    except FileNotFoundError:
+        raise NotFound(
+            f"filen till bilaga nr {view.id} saknas i arkivet; kontakta kansliet"
+        ) from None
+
+
 def storing() -> _Written:
     return _Written()
 
@@ -359,7 +455,7 @@ def open_attachment(
         organisation = resolve_forbund(session, forbund, viewer_email)
         actor = find_actor(session, organisation, viewer_email)
         row = session.get(Attachment, attachment_id) if 0 < attachment_id < 2**31 else None
-        if row is None or row.forbund_id != organisation.id:
+        if row is None or row.forbund_id != organisation.id or row.insats_id is None:
             raise missing
         case = session.get(Insats, row.insats_id)
         if case is None or not can_see(app, actor, case):

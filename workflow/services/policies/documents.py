@@ -4,6 +4,13 @@ A document follows the styrdokument lifecycle (states/styrdokument.yaml). Who de
 when, the renewal interval and the last day it must be renewed by are kept on the row; the
 renewal reminders come from the policy_renewal rule. When the last day has passed and no new
 decision is registered, the document is overdue wherever it is listed.
+
+The document itself (PDF or Office file) is kept in the attachment store
+(services/attachments, subject_kind `styrdokument`): attached when it is registered, adopted
+or renewed (the `upload` of those calls, in the same transaction) or on its own with
+`attach`. Everyone of the förbund who sees the register may list and download the versions
+(`list_files`, `open_file`); only those who may change styrdokument attach; a file of another
+förbund or another document is not found.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from workflow.conditions import Facts
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
 from workflow.lifecycle.definition import Lifecycle
 from workflow.lifecycle.refusals import Attempt, refusal, unmet
-from workflow.models import ForbundRef, Person, PolicyDocument
+from workflow.models import Attachment, ForbundRef, Person, PolicyDocument
+from workflow.services import attachments
 from workflow.services.cases import audit
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
@@ -44,6 +52,41 @@ KINDS: dict[str, tuple[str, int | None]] = {
     "policy": ("Policy", 4),
     "dokumenthanteringsplan": ("Dokumenthanteringsplan", None),
 }
+
+
+def change_roles(lifecycle: Lifecycle) -> frozenset[str]:
+    """Who may change styrdokument (register them or take any step): they attach documents."""
+    roles: set[str] = set(lifecycle.create_roles)
+    for transition in lifecycle.transitions:
+        roles |= transition.roles
+    return frozenset(roles)
+
+
+def may_attach(app: App, roles: frozenset[str] | set[str]) -> bool:
+    return bool(change_roles(app.lifecycles[SUBJECT].lifecycle) & roles)
+
+
+def _attach_in(
+    session: Session,
+    app: App,
+    organisation: ForbundRef,
+    doc: PolicyDocument,
+    actor: Actor,
+    upload: attachments.Upload,
+    now: datetime,
+    written: Any,
+) -> Attachment:
+    lifecycle = app.lifecycles[SUBJECT].lifecycle
+    allowed = change_roles(lifecycle)
+    if not actor.roles & allowed:
+        raise NotPermitted(
+            f"{actor.email} får inte bifoga dokument till styrdokument; det får: "
+            f"{roles_text(allowed)}"
+        )
+    head = audit.lock_chain(session, organisation.id)  # type: ignore[arg-type]
+    return attachments.add_to_policy(
+        session, app, head, actor, doc, policy_ref(doc), upload, now, written
+    )
 
 
 def renewal_deadline(decided_on: date, years: int) -> date:
@@ -177,8 +220,10 @@ def register(
     dnr: str | None = None,
     forbund: str | None = None,
     comment: str | None = None,
+    upload: attachments.Upload | None = None,
 ) -> PolicyView:
-    """Enter a document: adopted (with its decision date) or as a draft (utkast)."""
+    """Enter a document: adopted (with its decision date) or as a draft (utkast), with the
+    document itself attached if `upload` is given."""
     now = app.clock()
     today = local_date(now, app.settings.zone)
     kind = _kind(kind)
@@ -195,6 +240,7 @@ def register(
     if renew_by is None and decided_on is not None and years is not None:
         renew_by = renewal_deadline(decided_on, years)
     lifecycle = app.lifecycles[SUBJECT].lifecycle
+    written = attachments.storing()
     try:
         with app.db.transaction() as session:
             organisation, _, actor = begin_change(session, forbund, actor_email)
@@ -231,12 +277,18 @@ def register(
                 comment=comment,
                 data={"decided_on": decided_on, "renew_by": renew_by, "kind": kind},
             )
+            if upload is not None:
+                _attach_in(session, app, organisation, doc, actor, upload, now, written)
             reminders.replan(session, app, organisation, now)
             return _view(session, app, doc, today)
     except IntegrityError:
+        written.undo()
         raise Conflict(
             f"ett styrdokument med titeln {title!r} finns redan; välj en annan titel"
         ) from None
+    except BaseException:
+        written.undo()
+        raise
 
 
 def _fire_in(
@@ -306,8 +358,10 @@ def fire(
     decided_on: date | None = None,
     decided_by: str | None = None,
     expected_version: int | None = None,
+    upload: attachments.Upload | None = None,
 ) -> PolicyView:
-    """One step of the styrdokument lifecycle. `faststall` records a (new) decision and so
+    """One step of the styrdokument lifecycle (with a new version of the document attached
+    if `upload` is given). `faststall` records a (new) decision and so
     moves the renewal deadline; the reminders follow in the same transaction. `renew` (below)
     fires 'revidering_kravs' and 'faststall' together for a document in force."""
     triggers = [trigger]
@@ -321,6 +375,7 @@ def fire(
         decided_on=decided_on,
         decided_by=decided_by,
         expected_version=expected_version,
+        upload=upload,
     )
 
 
@@ -333,8 +388,10 @@ def renew(
     decided_on: date | None = None,
     decided_by: str | None = None,
     forbund: str | None = None,
+    upload: attachments.Upload | None = None,
 ) -> PolicyView:
-    """A new decision on a document: adopted again, with a new renewal deadline."""
+    """A new decision on a document: adopted again, with a new renewal deadline (and the new
+    version of the document attached if `upload` is given)."""
     return _fire_all(
         app,
         ref=ref,
@@ -345,6 +402,7 @@ def renew(
         decided_on=decided_on,
         decided_by=decided_by,
         skip_unavailable_first=True,
+        upload=upload,
     )
 
 
@@ -360,12 +418,14 @@ def _fire_all(
     decided_by: str | None,
     expected_version: int | None = None,
     skip_unavailable_first: bool = False,
+    upload: attachments.Upload | None = None,
 ) -> PolicyView:
     now = app.clock()
     today = local_date(now, app.settings.zone)
     if comment:
         check_free_text(comment, "kommentaren")
     lifecycle = app.lifecycles[SUBJECT].lifecycle
+    written = attachments.storing()
     try:
         with app.db.transaction() as session:
             organisation, _, actor = begin_change(session, forbund, actor_email)
@@ -394,10 +454,66 @@ def _fire_all(
                     decided_on=decided_on,
                     decided_by=decided_by,
                 )
+            if upload is not None:
+                _attach_in(session, app, organisation, doc, actor, upload, now, written)
             reminders.replan(session, app, organisation, now)
             return _view(session, app, doc, today)
     except StaleDataError:
+        written.undo()
         raise Conflict(f"{ref} ändrades samtidigt av någon annan; försök igen") from None
+    except BaseException:
+        written.undo()
+        raise
+
+
+def attach(
+    app: App,
+    *,
+    ref: str,
+    actor_email: str,
+    upload: attachments.Upload,
+    forbund: str | None = None,
+) -> attachments.AttachmentView:
+    """A new version of the document, attached without a step (for example the draft sent
+    on samråd)."""
+    now = app.clock()
+    written = attachments.storing()
+    try:
+        with app.db.transaction() as session:
+            organisation, _, actor = begin_change(session, forbund, actor_email)
+            doc = _find(session, organisation, ref)
+            row = _attach_in(session, app, organisation, doc, actor, upload, now, written)
+            return attachments.policy_view(row, policy_ref(doc), actor.name)
+    except BaseException:
+        written.undo()
+        raise
+
+
+def list_files(
+    app: App, *, ref: str, viewer_email: str, forbund: str | None = None
+) -> list[attachments.AttachmentView]:
+    """The document's versions, oldest first, with who added each and when."""
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        find_actor(session, organisation, viewer_email)
+        doc = _find(session, organisation, ref)
+        return attachments.policy_views(session, doc, policy_ref(doc))
+
+
+def open_file(
+    app: App, *, ref: str, attachment_id: int, viewer_email: str, forbund: str | None = None
+) -> tuple[attachments.AttachmentView, bytes]:
+    """One version and its content; not found unless it is this document's, in this förbund."""
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund, viewer_email)
+        find_actor(session, organisation, viewer_email)
+        doc = _find(session, organisation, ref)
+        row = session.get(Attachment, attachment_id) if 0 < attachment_id < 2**31 else None
+        if row is None or row.policy_id != doc.id or row.forbund_id != organisation.id:
+            raise NotFound(f"inget dokument nr {attachment_id} till {policy_ref(doc)}")
+        person = session.get(Person, row.added_by_id)
+        view = attachments.policy_view(row, policy_ref(doc), person.name if person else "")
+    return view, attachments.read_blob(app, view)
 
 
 def get_policy(app: App, *, ref: str, forbund: str | None = None) -> PolicyView:
@@ -435,6 +551,8 @@ class PolicyStep:
     comment_required: bool
     # A new decision: the form asks for the day and who decided.
     decision: bool
+    # The form takes the document (a new version) too.
+    attach: bool = False
 
 
 def offered_steps(app: App, view: PolicyView, roles: frozenset[str] | set[str]) -> list[PolicyStep]:
@@ -453,11 +571,12 @@ def offered_steps(app: App, view: PolicyView, roles: frozenset[str] | set[str]) 
                 transition.label,
                 "comment_given" in transition.conditions,
                 transition.dest == "faststalld",
+                transition.dest != "upphavd",
             )
         )
     adopt = next(t for t in lifecycle.transitions if t.trigger == "faststall")
     if view.state == "faststalld" and adopt.roles & roles:
-        steps.insert(0, PolicyStep(RENEW, "Förnya (nytt beslut)", True, True))
+        steps.insert(0, PolicyStep(RENEW, "Förnya (nytt beslut)", True, True, True))
     return steps
 
 

@@ -2,8 +2,11 @@
 the last day to renew, the state in its lifecycle, and overdue documents marked. Register,
 send to samråd, adopt, renew and repeal from the pages (services/policies/documents.py).
 
-The document itself is referred to by its diarienummer or reference on the register (the
-register keeps no file of its own).
+The document itself (PDF or Office file) may be attached when registering, adopting or
+renewing, or on its own (/styrdokument/{id}/dokument); its versions are listed on the
+document's page with who added each and when, and downloaded from
+/styrdokument/{id}/dokument/{attachment_id}, always as an attachment (routes/reports.py
+`download`). The uploads pass the attachment store's checks (services/attachments).
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from starlette.datastructures import FormData
 
 from workflow.app import App
 from workflow.case_fields import parse_date
-from workflow.errors import BadInput, ConditionFailed, Conflict, Unavailable
+from workflow.errors import BadInput, ConditionFailed, Conflict, NotFound, NotPermitted, Unavailable
+from workflow.services import attachments
 from workflow.services.access.sessions import Principal
 from workflow.services.policies import documents
 from workflow.vocabulary import Role
 from workflow.web import forms
 from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
+from workflow.web.routes.reports import download, read_uploads
 from workflow.web.templating import NAV, NavItem, render
 
 router = APIRouter()
@@ -35,7 +40,28 @@ NAV.append(
 DONE = {
     "registrerat": "Styrdokumentet är registrerat.",
     "steg": "Steget är taget.",
+    "bifogat": "Dokumentet är bifogat.",
 }
+REFUSALS = (BadInput, Conflict, ConditionFailed, Unavailable, NotPermitted)
+
+
+def _status(refused: Exception) -> int:
+    return 403 if isinstance(refused, NotPermitted) else 400
+
+
+def _document(app: App, form: FormData) -> attachments.Upload | None:
+    """The form's document file, checked (BadInput if refused: nothing is stored), or None."""
+    uploads = read_uploads(app, form.getlist("document"))
+    if len(uploads) > 1:
+        raise BadInput("bifoga ett dokument åt gången")
+    return uploads[0] if uploads else None
+
+
+def _upload_hints(app: App) -> dict[str, str]:
+    return {
+        "allowed": attachments.allowed_text(app),
+        "max_size": attachments.size_text(app.settings.attachments.max_bytes),
+    }
 
 
 def _text(form: FormData, name: str) -> str:
@@ -69,6 +95,7 @@ def _list_page(
             "done": DONE.get(request.query_params.get("klart", "")),
             "error": error,
             "form": form or {},
+            **_upload_hints(app),
         },
         status_code=status_code,
     )
@@ -99,10 +126,17 @@ def policy_register(request: Request, app: AppDep, user: CurrentUser, form: Form
             decided_on=parse_date(decided, "beslutsdatumet") if decided else None,
             renewal_years=int(years) if years else None,
             comment=_text(form, "comment") or None,
+            upload=_document(app, form),
         )
-    except (BadInput, Conflict, ConditionFailed, Unavailable) as refused:
+    except REFUSALS as refused:
+        posted = {k: v for k, v in form.items() if isinstance(v, str)}
         return _list_page(
-            request, app, user, error=forms.sentence(refused), form=dict(form), status_code=400
+            request,
+            app,
+            user,
+            error=forms.sentence(refused),
+            form=posted,
+            status_code=_status(refused),
         )
     return RedirectResponse(f"{BASE}/{view.id}?klart=registrerat", status_code=303)
 
@@ -116,15 +150,21 @@ def _policy_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    view = documents.get_policy(app, ref=f"sd-{policy_id}", forbund=user.forbund_slug)
+    ref = f"sd-{policy_id}"
+    view = documents.get_policy(app, ref=ref, forbund=user.forbund_slug)
+    files = documents.list_files(app, ref=ref, viewer_email=user.email, forbund=user.forbund_slug)
     return render(
         request,
         "policies/policy.html.j2",
         {
             "policy": view,
             "steps": documents.offered_steps(app, view, user.roles),
+            "files": files,
+            "may_attach": documents.may_attach(app, user.roles),
+            "size_text": attachments.size_text,
             "done": DONE.get(request.query_params.get("klart", "")),
             "error": error,
+            **_upload_hints(app),
         },
         status_code=status_code,
     )
@@ -157,6 +197,7 @@ def policy_step(
     try:
         decided_on = parse_date(decided, "beslutsdatumet") if decided else None
         decided_by = _text(form, "decided_by") or None
+        upload = _document(app, form)
         if trigger == documents.RENEW:
             if not comment:
                 raise BadInput("skriv en kommentar om det nya beslutet, till exempel paragrafen")
@@ -168,6 +209,7 @@ def policy_step(
                 comment=comment,
                 decided_on=decided_on,
                 decided_by=decided_by,
+                upload=upload,
             )
         else:
             documents.fire(
@@ -180,9 +222,63 @@ def policy_step(
                 decided_on=decided_on,
                 decided_by=decided_by,
                 expected_version=int(version) if version.isdigit() else current.version,
+                upload=upload,
             )
-    except (BadInput, Conflict, ConditionFailed, Unavailable) as refused:
+    except REFUSALS as refused:
         return _policy_page(
-            request, app, user, policy_id, error=forms.sentence(refused), status_code=400
+            request,
+            app,
+            user,
+            policy_id,
+            error=forms.sentence(refused),
+            status_code=_status(refused),
         )
     return RedirectResponse(f"{BASE}/{policy_id}?klart=steg", status_code=303)
+
+
+@router.post(
+    f"{BASE}/{{policy_id}}/dokument",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(verify_csrf)],
+)
+def policy_attach(
+    request: Request, app: AppDep, user: CurrentUser, policy_id: int, form: FormDep
+) -> Response:
+    ref = f"sd-{policy_id}"
+    documents.get_policy(app, ref=ref, forbund=user.forbund_slug)  # another förbund's: 404
+    try:
+        upload = _document(app, form)
+        if upload is None:
+            raise BadInput("välj dokumentet att bifoga")
+        documents.attach(
+            app, ref=ref, actor_email=user.email, upload=upload, forbund=user.forbund_slug
+        )
+    except REFUSALS as refused:
+        return _policy_page(
+            request,
+            app,
+            user,
+            policy_id,
+            error=forms.sentence(refused),
+            status_code=_status(refused),
+        )
+    return RedirectResponse(f"{BASE}/{policy_id}?klart=bifogat", status_code=303)
+
+
+@router.get(
+    f"{BASE}/{{policy_id}}/dokument/{{attachment_id}}",
+    include_in_schema=False,
+    openapi_extra={"x-finsam-samples": {"attachment_id": "policy_attachment_id"}},
+)
+def policy_file(app: AppDep, user: CurrentUser, policy_id: int, attachment_id: str) -> Response:
+    if not attachment_id.isdigit() or len(attachment_id) > 9:
+        raise NotFound(f"inget dokument {attachment_id[:20]!r} som du kan se")
+    view, content = documents.open_file(
+        app,
+        ref=f"sd-{policy_id}",
+        attachment_id=int(attachment_id),
+        viewer_email=user.email,
+        forbund=user.forbund_slug,
+    )
+    return download(view, content)
