@@ -18,6 +18,8 @@ from workflow.vocabulary import Role
 
 pytestmark = pytest.mark.browser
 
+POLICY_PDF = b"%PDF-1.4\n% policy\n"
+
 PASSWORD = "ett-långt-lösenord-för-prov"
 
 
@@ -122,8 +124,12 @@ def test_an_administrator_sets_up_a_new_forbund_and_a_deactivated_person_is_logg
     page.locator("#policy-title").fill("Policy för samverkan")
     page.locator("#policy-decided-by").fill("Styrelsen")
     page.locator("#policy-decided-on").fill("2018-12-11")
+    page.locator("#policy-document").set_input_files(
+        files=[{"name": "samverkan.pdf", "mimeType": "application/pdf", "buffer": POLICY_PDF}]
+    )
     _submit(page, "Registrera styrdokumentet")
     expect(page.locator("dd", has_text="2022-12-31")).to_contain_text("Försenad")
+    expect(page.get_by_role("link", name="samverkan.pdf")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("link", name="Styrdokument").first.click()
     expect(page.locator("tr.is-overdue")).to_contain_text("Policy för samverkan")
