@@ -168,7 +168,11 @@ from tests.web_support import (  # noqa: E402, F401
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Note which kinds of demo template the selected tests use (tests/web_support.py)."""
+    """Note which kinds of demo template the selected tests use (tests/web_support.py), and
+    run the browser tests last: the session's Playwright keeps an event loop in the worker's
+    main thread, and code under test that runs its own loop (the SMTP client) must not meet it
+    in a test that only happens to come after one."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
     kinds: set[str] = set()
     for item in items:
         names = getattr(item, "fixturenames", ())

@@ -234,3 +234,13 @@ def freeze_wall_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
             return frozen if tz is None else frozen.astimezone(tz)
 
     monkeypatch.setattr("workflow.clock.datetime", _Frozen)
+
+
+# For tests whose subject does not depend on the database (routing, rights, headers) and that
+# are long: SQLite by default, PostgreSQL as well with `pytest -m full`. What depends on the
+# database (locks, concurrency, SQL of the reads) keeps running on both.
+sqlite_by_default = pytest.mark.parametrize(
+    "db_url",
+    ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.full])],
+    indirect=True,
+)

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from tests.funding_world import running
 from tests.reminder_support import morning, policy_due
-from tests.support import TravelClock, World, build_world
+from tests.support import TravelClock, World, build_world, sqlite_by_default
 from workflow.app import App
 from workflow.clock import STOCKHOLM, local
 from workflow.models import Insats, OutboxMessage, Reminder
@@ -198,8 +198,10 @@ EXPECTED_YEARLY = {
 
 
 # A year and a half by default (both sides of two DST changes, every kind of reminder, the
-# funded insats' first reports); all five years with `pytest -m full`.
+# funded insats' first reports), on SQLite; all five years, and PostgreSQL, with `pytest -m
+# full` (the sweep's SQL on PostgreSQL is tested by test_reminder_processes.py).
 @pytest.mark.slow
+@sqlite_by_default
 @pytest.mark.parametrize(
     "last_day",
     [date(2027, 7, 31), pytest.param(date(2030, 12, 31), marks=pytest.mark.full, id="five-years")],

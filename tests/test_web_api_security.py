@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.api_support import bearer, token_for
+from tests.support import sqlite_by_default
 from tests.test_web_security import _counts, _fill
 from tests.web_support import BASE_URL
 from workflow.app import App
@@ -29,6 +30,10 @@ from workflow.web.app import API_PREFIX, RouteInfo, route_table
 from workflow.web.samples import is_public
 
 FORBUND = ("akst", "nv")
+
+# The matrices call every route as every role: long, and about routing and rights, not the
+# database (tests/support.py).
+pytestmark = sqlite_by_default
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 PROBLEM = "application/problem+json"
 

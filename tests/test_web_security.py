@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from tests.support import sqlite_by_default
 from tests.web_support import BASE_URL, WebClient, logged_in_client
 from workflow.app import App
 from workflow.models import AuditEvent
@@ -37,6 +38,10 @@ from workflow.web.deps import AppDep, CurrentUser, verify_csrf
 from workflow.web.samples import finder_for, is_public
 
 FORBUND = ("akst", "nv")
+
+# The matrices call every route as every role: long, and about routing and rights, not the
+# database (tests/support.py).
+pytestmark = sqlite_by_default
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 # A route as the pages will have them: a case of the person's own förbund, read and changed.

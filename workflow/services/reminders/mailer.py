@@ -8,13 +8,15 @@ pasted. The Message-ID comes from the outbox row, so a retry is recognisably the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ssl
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from typing import Literal
+from typing import Any, Literal
 
 import aiosmtplib
 
@@ -152,8 +154,20 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
         client.close()
 
 
+def _run(work: Coroutine[Any, Any, Outcome]) -> Outcome:
+    """Run one SMTP exchange to its end from plain code. A thread that already runs an event
+    loop (a caller inside async code) cannot start another, so the exchange gets a thread of
+    its own there."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 def send(message: EmailMessage, settings: MailSettings) -> Outcome:
-    return asyncio.run(_send(message, settings))
+    return _run(_send(message, settings))
 
 
 def send_test(settings: MailSettings, to_address: str, now_text: str) -> Outcome:
