@@ -282,6 +282,12 @@ def person_email(app: App, slug: str) -> str:
         )
 
 
+def is_own_forbund_only(route_extra: dict[str, object] | None) -> bool:
+    """A route whose parameters are counted per förbund and read in the caller's own (a
+    meeting's number on the API): nothing of another förbund can be named on it."""
+    return bool((route_extra or {}).get("x-finsam-own-forbund"))
+
+
 def is_public(route_extra: dict[str, object] | None) -> bool:
     return bool((route_extra or {}).get("x-finsam-public"))
 

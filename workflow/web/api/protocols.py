@@ -33,7 +33,13 @@ router = APIRouter(
     responses=_problems(400, 401, 404),
     dependencies=[Depends(log_refusals)],
 )
-SAMPLES = {"x-finsam-samples": {"number": "protocol_meeting"}}
+# A meeting's number is its förbund's own (each förbund counts from 1) and the token says which
+# förbund: /protocols/2 is always the caller's own meeting 2, so another förbund's protocol
+# cannot be named here at all. The cross-förbund matrix is told so (workflow/web/samples.py).
+SAMPLES = {
+    "x-finsam-samples": {"number": "protocol_meeting"},
+    "x-finsam-own-forbund": "the meeting number is counted per förbund, the token's",
+}
 
 
 class SignerOut(BaseModel):
