@@ -168,7 +168,8 @@ def test_the_scheduler_once_delivers_the_demo_backlog_to_the_server(
         monkeypatch.setenv(f"FINSAM_MAIL__{key.upper()}", str(value))
     _overdue_policy(cli)
     first = cli.json("scheduler", "--once")
-    assert first["sent"] == len(smtp.mailbox.messages) == first["messages"] >= 2
+    # What this sweep wrote, and the demo's waiting utdrag of its justerade protocols.
+    assert first["sent"] == len(smtp.mailbox.messages) >= first["messages"] >= 2
     again = cli.json("scheduler", "--once")
     assert again["sent"] == 0 and len(smtp.mailbox.messages) == first["sent"]
     sent = cli.json("outbox", "list", "--status", "sent")

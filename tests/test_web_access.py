@@ -225,7 +225,11 @@ def test_the_outbox_never_shows_a_password_links_key_and_forgets_it_once_sent(
         assert key.group(1) not in show_message(app, message_id=pending.id, forbund="akst").text
 
         outbox.deliver_due(app, worker=Worker(app))  # with the demo's own backlog
-        [received] = smtp.mailbox.to(email)
+        [received] = [
+            m
+            for m in smtp.mailbox.to(email)
+            if "nytt-losenord" in m.get_body(("plain",)).get_content()
+        ]
         assert f"nyckel={key.group(1)}" in received.get_body(("plain",)).get_content()
         sent = _outbox_row(app, email)
         assert sent.status == "sent"
