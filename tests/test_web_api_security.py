@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
 from tests.api_support import bearer, token_for
@@ -91,6 +92,18 @@ def test_without_a_token_every_api_route_is_a_401_problem(web: FastAPI, demo_app
                 assert answer.headers["www-authenticate"].startswith("Bearer"), where
 
 
+def _refuses_an_empty_body(route: RouteInfo) -> bool:
+    """Whether the route's body model has required fields (so `{}` is refused unread)."""
+    field = route.route.body_field
+    if field is None:
+        return False
+    try:
+        TypeAdapter(field.field_info.annotation).validate_python({})
+    except ValidationError:
+        return True
+    return False
+
+
 def test_another_forbunds_anything_is_404_on_the_api_for_every_route_and_role(
     web: FastAPI, demo_app: App, tokens_of: dict[tuple[str, Role], TestClient]
 ) -> None:
@@ -107,8 +120,11 @@ def test_another_forbunds_anything_is_404_on_the_api_for_every_route_and_role(
                     headers = {"If-Match": '"1"'} if method in CHANGING else {}
                     answer = tokens_of[(mine, role)].request(method, path, json={}, headers=headers)
                     where = f"{method} {path} as {role} of {mine}"
-                    if method in CHANGING and answer.status_code == 422:
-                        continue  # the body was refused before anything was read
+                    if method in CHANGING and _refuses_an_empty_body(route):
+                        # FastAPI refuses the body before the route runs: nothing was read,
+                        # so nothing is told (the API answers 400, naming the missing field).
+                        assert answer.status_code == 400, f"{where}: {answer.status_code}"
+                        continue
                     assert answer.status_code == 404, f"{where}: {answer.status_code}"
                     assert answer.headers["content-type"].startswith(PROBLEM), where
                     logged += 1
