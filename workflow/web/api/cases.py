@@ -104,6 +104,19 @@ def _check_query(value: str | None, name: str) -> str | None:
     return value
 
 
+# The version a caller saw, as every changing API route reads it.
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="Versionen du såg (ETag).")]
+# A report's number in a path: text, so that a malformed one is "not found" like any other
+# report the caller cannot see, rather than a validation error that tells it is malformed.
+ReportId = Annotated[str, Path(description="Rapportens nummer.")]
+
+
+def report_number(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise NotFound(f"ingen rapport {raw[:20]!r} som du kan se")
+    return int(raw)
+
+
 def _expected_version(if_match: str | None) -> int:
     if if_match is None or not if_match.strip():
         raise PreconditionRequired(
@@ -229,9 +242,7 @@ def take_step(
     ref: Annotated[str, Path(description="Dnr, eller ide-N före registreringen.")],
     trigger: Annotated[str, Path(description="Stegets namn, som i GET …/steps.")],
     step: StepIn,
-    if_match: Annotated[
-        str | None, Header(alias="If-Match", description="Versionen du såg (ETag).")
-    ] = None,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     _check_ref(ref, user.forbund_slug)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -22,7 +22,7 @@ from workflow.errors import NotFound
 from workflow.services.board import justering, papers, views
 from workflow.services.board.views import MeetingView
 from workflow.web.api.auth import ApiUser, log_refusals
-from workflow.web.api.cases import ETAG_HEADER, _expected_version, _problems, etag
+from workflow.web.api.cases import ETAG_HEADER, IfMatch, _expected_version, _problems, etag
 from workflow.web.api.once import IdempotencyKey, once
 from workflow.web.deps import AppDep
 from workflow.web.routes.protocol import READERS
@@ -126,9 +126,7 @@ def approve_protocol(
     user: ApiUser,
     number: Number,
     approval: ApprovalIn,
-    if_match: Annotated[
-        str | None, Header(alias="If-Match", description="Versionen du såg (ETag).")
-    ] = None,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     expected = _expected_version(if_match)

@@ -17,7 +17,7 @@ import binascii
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -26,7 +26,15 @@ from workflow.services import attachments
 from workflow.services.funding import reports
 from workflow.settings import AttachmentSettings
 from workflow.web.api.auth import ApiUser, log_refusals
-from workflow.web.api.cases import ETAG_HEADER, _expected_version, _problems, etag
+from workflow.web.api.cases import (
+    ETAG_HEADER,
+    IfMatch,
+    ReportId,
+    _expected_version,
+    _problems,
+    etag,
+    report_number,
+)
 from workflow.web.api.once import IdempotencyKey, once
 from workflow.web.api.schemas import Text, _In
 from workflow.web.deps import AppDep
@@ -126,12 +134,6 @@ class ReportIn(_In):
     attachments: list[FileIn] = Field(default_factory=list, max_length=10)
 
 
-def _report_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise NotFound(f"ingen rapport {raw[:20]!r} som du kan se")
-    return int(raw)
-
-
 def _uploads(app: Any, files: list[FileIn]) -> list[attachments.Upload]:
     limit = app.settings.attachments.max_bytes
     result = []
@@ -175,10 +177,8 @@ def due_reports(app: AppDep, user: ApiUser) -> DueReports:
     responses={200: {"description": "Rapporten.", "headers": ETAG_HEADER}},
     openapi_extra=SAMPLES,
 )
-def show_report(
-    app: AppDep, user: ApiUser, report_id: Annotated[str, Path(description="Rapportens nummer.")]
-) -> JSONResponse:
-    return _answer(app, user, _report_id(report_id))
+def show_report(app: AppDep, user: ApiUser, report_id: ReportId) -> JSONResponse:
+    return _answer(app, user, report_number(report_id))
 
 
 def _change(
@@ -191,7 +191,7 @@ def _change(
     idempotency_key: str | None,
     send: bool,
 ) -> Response:
-    number = _report_id(raw_id)
+    number = report_number(raw_id)
     expected = _expected_version(if_match)
 
     def work() -> JSONResponse:
@@ -223,11 +223,6 @@ def _change(
     return once(request, app, user, idempotency_key, fingerprint, work)
 
 
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="Rapportens version du såg (ETag).")
-]
-
-
 @router.post(
     "/{report_id}/draft",
     response_model=ReportOut,
@@ -242,7 +237,7 @@ def save_draft(
     request: Request,
     app: AppDep,
     user: ApiUser,
-    report_id: Annotated[str, Path(description="Rapportens nummer.")],
+    report_id: ReportId,
     body: ReportIn,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
@@ -264,16 +259,12 @@ def submit_report(
     request: Request,
     app: AppDep,
     user: ApiUser,
-    report_id: Annotated[str, Path(description="Rapportens nummer.")],
+    report_id: ReportId,
     body: ReportIn,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     return _change(request, app, user, report_id, body, if_match, idempotency_key, send=True)
-
-
-# POST /reports/{report_id}/review (the förbundschef approves or asks for completion) is
-# helper "chef"'s: add it here, over reports.approve / reports.ask_completion.
 
 
 @files_router.get(

@@ -15,14 +15,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from workflow.errors import BadInput
 from workflow.services.funding import payments, reports
 from workflow.web.api.auth import ApiUser, log_refusals
-from workflow.web.api.cases import ETAG_HEADER, _check_query, _expected_version, _problems, etag
+from workflow.web.api.cases import (
+    ETAG_HEADER,
+    IfMatch,
+    ReportId,
+    _check_query,
+    _expected_version,
+    _problems,
+    etag,
+    report_number,
+)
 from workflow.web.api.once import IdempotencyKey, once
 from workflow.web.api.schemas import Text, _In
 from workflow.web.deps import AppDep
@@ -104,12 +112,6 @@ class CompletionIn(_In):
     comment: Text = Field(min_length=1, max_length=4000, description="Vad som ska kompletteras.")
 
 
-def _report_id(report_id: int) -> int:
-    if not 0 < report_id < 2**31:
-        raise BadInput(f"ogiltigt rapportnummer {report_id}")
-    return report_id
-
-
 def _response(body: BaseModel, version: int) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(version)})
 
@@ -144,11 +146,9 @@ def list_reports(
     responses={200: {"description": "Rapporten.", "headers": ETAG_HEADER}},
     openapi_extra=SAMPLES,
 )
-def show_report(
-    app: AppDep, user: ApiUser, report_id: Annotated[int, Path(description="Rapportens nr.")]
-) -> JSONResponse:
+def show_report(app: AppDep, user: ApiUser, report_id: ReportId) -> JSONResponse:
     view, held = reports.get_report(
-        app, report_id=_report_id(report_id), viewer_email=user.email, forbund=user.forbund_slug
+        app, report_id=report_number(report_id), viewer_email=user.email, forbund=user.forbund_slug
     )
     body = ReportDetail(
         **ReportOut.of(view).model_dump(),
@@ -170,13 +170,13 @@ def _review(
     request: Request,
     app: Any,
     user: Any,
-    report_id: int,
+    raw_id: str,
     if_match: str | None,
     idempotency_key: str | None,
     comment: str | None,
     approve: bool,
 ) -> Response:
-    _report_id(report_id)
+    report_id = report_number(raw_id)
     expected = _expected_version(if_match)
 
     def work() -> JSONResponse:
@@ -220,11 +220,9 @@ def approve_report(
     request: Request,
     app: AppDep,
     user: ApiUser,
-    report_id: Annotated[int, Path(description="Rapportens nr.")],
+    report_id: ReportId,
     body: ApproveIn,
-    if_match: Annotated[
-        str | None, Header(alias="If-Match", description="Versionen du såg (ETag).")
-    ] = None,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     return _review(
@@ -246,11 +244,9 @@ def ask_completion(
     request: Request,
     app: AppDep,
     user: ApiUser,
-    report_id: Annotated[int, Path(description="Rapportens nr.")],
+    report_id: ReportId,
     body: CompletionIn,
-    if_match: Annotated[
-        str | None, Header(alias="If-Match", description="Versionen du såg (ETag).")
-    ] = None,
+    if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     return _review(
