@@ -91,6 +91,7 @@ def submit_idea(
             number=next_number(session, Insats.__table__, organisation.id),  # type: ignore[attr-defined]
             title="",
             state=lifecycle.initial,
+            state_since=now,
             submitted_by_id=actor.id,
             created_at=now,
             updated_at=now,
