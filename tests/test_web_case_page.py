@@ -165,7 +165,7 @@ def test_the_case_page_shows_fields_budget_recommendation_and_history(
     for party in shown.parties:
         assert f"<li>{party}</li>" in text
     # The budget per year, requested and granted, side by side.
-    assert re.search(r"<th scope=\"row\">2013</th><td>1500</td><td>1500</td>", text)
+    assert re.search(r"<th scope=\"row\">2013</th><td>1\u202f500</td><td>1\u202f500</td>", text)
     # The recommendation is shown beside the state, and said not to be the decision.
     status = text[text.index('class="case-status"') : text.index("</dl>")]
     assert "Pågående" in status and "Bevilja" in status and "styrelsen beslutar" in status

@@ -21,6 +21,7 @@ from workflow.services.cases.todo import todo_for
 from workflow.services.demo.logins import DEMO_LOGINS, DemoLogin, demo_login
 from workflow.vocabulary import Role
 from workflow.web.deps import SESSION_COOKIE
+from workflow.web.templating import NAV_ORDER, tkr
 
 _ROW = re.compile(
     r'<tr data-ref="([^"]+)">\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>',
@@ -242,3 +243,24 @@ def test_a_large_state_is_counted_up_to_a_cap_and_says_so(
     start = page.index('aria-labelledby="att-gora-pagaende"')
     pagaende = page[start : page.index("</table>", start)]
     assert len(re.findall(r"<tr data-ref=", pagaende)) == 6  # all shown; only the count stops
+
+
+def test_the_forbundschefs_menu_follows_the_work_cases_board_funding_administration(
+    signed_in: ClientFactory,
+) -> None:
+    page = signed_in(Role.FORBUNDSCHEF).get("/").text
+    menu = page[page.index('aria-label="Huvudmeny"') : page.index("</nav>")]
+    labels = [
+        html.unescape(label) for label in re.findall(r'<a href="[^"]*"[^>]*>([^<]+)</a>', menu)
+    ]
+    assert labels == [label for label in NAV_ORDER if label in labels], (
+        labels
+    )  # in the order of the work, nothing left out of it
+    assert labels[:3] == ["Att göra", "Ärenden", "Ny idé"] and len(labels) >= 10
+    assert labels.index("Möten") < labels.index("Ekonomi") < labels.index("Utkorg")
+
+
+def test_amounts_in_tkr_are_grouped_by_thousands_with_a_narrow_no_break_space() -> None:
+    assert tkr(6340) == "6\u202f340" and tkr(750) == "750" and tkr(None) == ""
+    assert tkr(1234567) == "1\u202f234\u202f567" and tkr(-6340) == "-6\u202f340"
+    assert tkr("+ 6340") == "+ 6\u202f340" and tkr(12.5) == "12,5"
