@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from tests.support import TravelClock
-from tests.web_support import WebClient
+from tests.support import TravelClock, sqlite_by_default
+from tests.web_support import ClientFactory, WebClient
 from workflow.app import App
-from workflow.models import AuditEvent, OutboxMessage
+from workflow.models import AuditEvent, OutboxMessage, PasswordCredential, Person
+from workflow.services.access import identities
 from workflow.services.demo.logins import DEMO_PASSWORD, demo_login
 from workflow.vocabulary import Role
 
@@ -254,3 +255,52 @@ def _outbox_row(app: App, email: str) -> OutboxMessage:
         )
     assert row is not None
     return row
+
+
+@sqlite_by_default
+def test_a_person_sees_their_linked_identities_and_removes_one_but_never_the_last_way_in(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    email = demo_login(Role.HANDLAGGARE).email
+    for subject in ("hsa-SE2321000131-E000000011", "hsa-SE2321000131-E000000022"):
+        identities.link_identity(
+            demo_app, email=email, issuer="https://idp.example.se", subject=subject, forbund="akst"
+        )
+    client = client_as(Role.HANDLAGGARE)
+    page = client.get("/konto").text
+    # The issuer, and the subject partly hidden: never the whole of it.
+    assert "https://idp.example.se" in page and "E000000011" not in page
+    assert page.count("hsa" + "•" * 12) == 2 and "11</td>" in page and "22</td>" in page
+    first, second = (int(i) for i in re.findall(r'name="identity" value="(\d+)"', page))
+    # The person's password goes: each identity is then a way in, and the last must stay.
+    with demo_app.db.transaction() as session:
+        person = session.execute(select(Person).where(Person.email == email)).scalars().first()
+        assert person is not None
+        session.execute(delete(PasswordCredential).where(PasswordCredential.person_id == person.id))
+    removed = client.post_form(
+        "/konto/identiteter/ta-bort",
+        {"identity": first},
+        token_from="/konto",
+        follow_redirects=False,
+    )
+    assert removed.status_code == 303
+    page = client.get(removed.headers["location"]).text
+    assert "Inloggningsidentiteten är borttagen." in page and "11</td>" not in page
+    refused = client.post_form(
+        "/konto/identiteter/ta-bort", {"identity": second}, token_from="/konto"
+    )
+    assert refused.status_code == 409
+    assert "enda sätt att logga in" in refused.text and "22</td>" in refused.text
+    # Another person's identity is not theirs to remove; a POST without the token is refused.
+    assert (
+        client.post_form(
+            "/konto/identiteter/ta-bort", {"identity": first}, token_from="/konto"
+        ).status_code
+        == 404
+    )
+    assert client.post("/konto/identiteter/ta-bort", data={"identity": second}).status_code == 403
+    with demo_app.db.reading() as session:
+        events = session.execute(
+            select(AuditEvent.trigger).where(AuditEvent.trigger == identities.TA_BORT_IDENTITET)
+        ).all()
+    assert len(events) == 1

@@ -8,11 +8,13 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from tests.support import sqlite_by_default
 from tests.web_support import BASE_URL, ClientFactory, WebClient
 from workflow.app import App
 from workflow.errors import NotPermitted
@@ -163,7 +165,7 @@ def test_the_case_page_shows_fields_budget_recommendation_and_history(
     for party in shown.parties:
         assert f"<li>{party}</li>" in text
     # The budget per year, requested and granted, side by side.
-    assert re.search(r"<th scope=\"row\">2013</th><td>1500</td><td>1500</td>", text)
+    assert re.search(r"<th scope=\"row\">2013</th><td>1\u202f500</td><td>1\u202f500</td>", text)
     # The recommendation is shown beside the state, and said not to be the decision.
     status = text[text.index('class="case-status"') : text.index("</dl>")]
     assert "Pågående" in status and "Bevilja" in status and "styrelsen beslutar" in status
@@ -178,6 +180,38 @@ def test_the_case_page_shows_fields_budget_recommendation_and_history(
     )
     assert current == ["Pågående"]
     assert "i styrelsens protokoll" in text
+
+
+@sqlite_by_default
+def test_the_lifecycle_picture_draws_every_state_and_step_once_with_the_current_marked(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    ref = _ref(demo_app, DECIDED)
+    text = client_as(Role.SEKRETERARE).get(case_url(ref)).text
+    svg = ElementTree.fromstring(text[text.index("<svg") : text.index("</svg>") + len("</svg>")])
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    assert svg.get("role") == "img" and svg.get("width") == "100%" and svg.get("viewBox")
+    assert f'id="{svg.get("aria-describedby")}"' in text  # the list is its text alternative
+    title = svg.find("s:title", ns)
+    assert title is not None and "Pågående" in (title.text or "")
+    lifecycle = demo_app.lifecycles[cases.SUBJECT].lifecycle
+    boxes = svg.findall(".//s:g[@data-state]", ns)
+    assert [b.get("data-state") for b in boxes] == list(lifecycle.states)
+    current = [b for b in boxes if "lc-state--current" in (b.get("class") or "")]
+    assert [b.get("data-state") for b in current] == ["pagaende"]
+    # Marked by more than colour: the word "Nu" in the box (the border is in the CSS).
+    assert "Nu" in ["".join(t.itertext()) for t in current[0].findall("s:text", ns)]
+    passed = {b.get("data-state") for b in boxes if "--passed" in (b.get("class") or "")}
+    assert {"ide", "inkommen", "avtal"} <= passed and "pagaende" not in passed
+    final = {b.get("data-state") for b in boxes if "--final" in (b.get("class") or "")}
+    assert final == {name for name, state in lifecycle.states.items() if state.final}
+    drawn = [
+        (p.get("data-trigger"), p.get("data-from"), p.get("data-to"))
+        for p in svg.findall(".//s:path[@data-trigger]", ns)
+    ]
+    steps = [(t.trigger, s, t.dest) for t in lifecycle.transitions for s in t.sources]
+    assert sorted(drawn) == sorted(steps) and len(set(drawn)) == len(drawn)
+    assert "style=" not in text[text.index("<svg") : text.index("</svg>")]  # the CSP allows none
 
 
 def test_a_case_the_person_may_not_see_is_not_found(

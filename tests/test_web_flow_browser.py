@@ -74,6 +74,13 @@ def test_an_idea_is_submitted_registered_and_put_on_beredning(
     expect(page.locator(".case-status")).to_contain_text("Under beredning")
     assert_accessible(page)
     assert cases.get_case(demo_app, ref=ref, forbund="akst").state == "under_beredning"
+    # The lifecycle picture marks the new state, and fits a phone's width.
+    picture = page.get_by_role("img", name=re.compile("^Livscykeln som bild"))
+    expect(picture.locator(".lc-state--current")).to_have_attribute("data-state", "under_beredning")
+    page.set_viewport_size({"width": 360, "height": 800})
+    box = picture.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    assert_accessible(page)
 
 
 @pytest.fixture

@@ -86,19 +86,22 @@ def test_the_budget_page_shows_seed_004s_finansiell_ram_for_2013_and_2014(
     assert page.status_code == 200
     html = page.text
     assert "År 2013 (tkr)" in html and "År 2014 (tkr)" in html
-    assert _cells(html, "Finansiell ram") == ["6340", "6340"]
-    assert _cells(html, "Total summa") == ["6145", "6410"]
+    assert _cells(html, "Finansiell ram") == ["6\u202f340", "6\u202f340"]
+    assert _cells(html, "Total summa") == ["6\u202f145", "6\u202f410"]
     assert _cells(html, "Över-/underskott +/-") == ["+ 295", "+ 225"]
-    assert _cells(html, "- Utgångspunkten") == ["1500", "750"]
+    assert _cells(html, "- Utgångspunkten") == ["1\u202f500", "750"]
     # The parties' contributions: 50/25/25, the kommuner's quarter split between them.
-    assert _cells(html, "- Försäkringskassan/Arbetsförmedlingen") == ["3170", "3170"]
-    assert _cells(html, "- Västra Götalandsregionen") == ["1585", "1585"]
+    assert _cells(html, "- Försäkringskassan/Arbetsförmedlingen") == ["3\u202f170", "3\u202f170"]
+    assert _cells(html, "- Västra Götalandsregionen") == ["1\u202f585", "1\u202f585"]
     kommuner = [_cells(html, f"- {k}")[0] for k in ("Ale kommun", "Kungälvs kommun")]
     assert kommuner == ["397", "396"]
     # Granted, utfall and prognos per insats and year.
     assert "Beviljat, utfall och prognos 2013" in html
     # Every frame year is offered; without ?ar the page shows them all.
-    assert _cells(chef.get("/ekonomi/budget").text, "Finansiell ram") == ["6340", "6340"]
+    assert _cells(chef.get("/ekonomi/budget").text, "Finansiell ram") == [
+        "6\u202f340",
+        "6\u202f340",
+    ]
 
     # The download is the CLI's workbook (budget_report.to_xlsx), cell for cell.
     download = chef.get("/ekonomi/budget.xlsx?ar=2013&ar=2014")

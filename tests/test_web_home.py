@@ -8,17 +8,20 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 
 from tests.support import TravelClock
 from tests.web_support import BASE_URL, ClientFactory, WebClient
 from workflow.app import App
-from workflow.models import Forbund, Person
+from workflow.models import AuditEvent, Forbund, Insats, Person
 from workflow.services import cases
 from workflow.services.access.sessions import create_session
+from workflow.services.cases.todo import todo_for
 from workflow.services.demo.logins import DEMO_LOGINS, DemoLogin, demo_login
 from workflow.vocabulary import Role
 from workflow.web.deps import SESSION_COOKIE
+from workflow.web.templating import NAV_ORDER, tkr
 
 _ROW = re.compile(
     r'<tr data-ref="([^"]+)">\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>(.*?)</td>\s*<td>(.*?)</td>',
@@ -111,7 +114,7 @@ def test_the_start_page_says_since_when_a_case_waits_and_moves_it_when_it_moves(
     before = _waiting(signed_in(Role.FORBUNDSCHEF).get("/").text)
     assert before["ide-7"] == (
         "Registrera ansökan (ger diarienummer); Sökande tar tillbaka ansökan",
-        "1 november 2026 (30 dagar)",
+        "1 november 2026 (väntat 30 dagar)",
     )
     web_clock.advance(days=2)  # (a session idle that long has ended: log in anew)
     registered = cases.fire(
@@ -129,8 +132,65 @@ def test_the_start_page_says_since_when_a_case_waits_and_moves_it_when_it_moves(
     web_clock.advance(days=1)
     assert (
         _waiting(signed_in(Role.FORBUNDSCHEF).get("/").text)[registered.dnr][1]
-        == "3 december 2026 (1 dag)"
+        == "3 december 2026 (väntat 1 dag)"
     )
+
+
+def test_what_has_waited_longest_in_its_state_comes_first(
+    signed_in: ClientFactory, demo_app: App, web_clock: TravelClock
+) -> None:
+    chef = demo_login(Role.FORBUNDSCHEF).email
+    todo = todo_for(demo_app, forbund="akst", viewer_email=chef, limit=100)
+    for group in todo.groups:
+        assert [w.since for w in group.cases] == sorted(w.since for w in group.cases), group
+    inkommen = next(g for g in todo.groups if g.state == "inkommen")
+    waited = inkommen.cases[0].case
+    # An older idea (a lower id) is registered two days later: it comes in after the case that
+    # has waited in "inkommen" since November, whatever its number.
+    web_clock.advance(days=2)
+    registered = cases.fire(
+        demo_app,
+        ref="ide-7",
+        trigger="registrera",
+        actor_email=demo_login(Role.SEKRETERARE).email,
+        forbund="akst",
+    )
+    assert registered.id < waited.id
+    first = registered.ref
+    page = signed_in(Role.FORBUNDSCHEF).get("/").text
+    start = page.index('aria-labelledby="att-gora-inkommen"')
+    rows = _ROW.findall(page[start : page.index("</table>", start)])
+    assert [html.unescape(ref) for ref, _, _ in rows] == [waited.ref, first]
+    assert html.unescape(rows[-1][2]) == "3 december 2026 (i dag)"
+    assert re.fullmatch(r"\d+ \w+ \d{4} \(väntat [\d\s]+ dagar\)", html.unescape(rows[0][2]))
+
+
+def test_every_demo_case_entered_its_state_when_its_history_says(demo_app: App) -> None:
+    # state_since is kept where the state changes (services/cases/fire.py); the history is
+    # the record it must agree with (the backfill of migration 0023 reads it the same way).
+    with demo_app.db.reading() as session:
+        disagree = session.execute(
+            select(col(Insats.id), Insats.state, Insats.state_since).where(
+                Insats.state_since
+                != func.coalesce(
+                    select(func.max(AuditEvent.at))
+                    .where(
+                        AuditEvent.subject_kind == "insats",
+                        AuditEvent.subject_id == Insats.id,
+                        AuditEvent.to_state == Insats.state,
+                        or_(
+                            col(AuditEvent.from_state).is_(None),
+                            AuditEvent.from_state != AuditEvent.to_state,
+                        ),
+                    )
+                    .correlate(Insats)
+                    .scalar_subquery(),
+                    Insats.created_at,
+                )
+            )
+        ).all()
+        assert session.execute(select(func.count()).select_from(Insats)).scalar_one() > 10
+    assert disagree == []
 
 
 def test_the_kansli_overview_counts_every_state_with_a_step_for_the_kansli(
@@ -183,3 +243,24 @@ def test_a_large_state_is_counted_up_to_a_cap_and_says_so(
     start = page.index('aria-labelledby="att-gora-pagaende"')
     pagaende = page[start : page.index("</table>", start)]
     assert len(re.findall(r"<tr data-ref=", pagaende)) == 6  # all shown; only the count stops
+
+
+def test_the_forbundschefs_menu_follows_the_work_cases_board_funding_administration(
+    signed_in: ClientFactory,
+) -> None:
+    page = signed_in(Role.FORBUNDSCHEF).get("/").text
+    menu = page[page.index('aria-label="Huvudmeny"') : page.index("</nav>")]
+    labels = [
+        html.unescape(label) for label in re.findall(r'<a href="[^"]*"[^>]*>([^<]+)</a>', menu)
+    ]
+    assert labels == [label for label in NAV_ORDER if label in labels], (
+        labels
+    )  # in the order of the work, nothing left out of it
+    assert labels[:3] == ["Att göra", "Ärenden", "Ny idé"] and len(labels) >= 10
+    assert labels.index("Möten") < labels.index("Ekonomi") < labels.index("Utkorg")
+
+
+def test_amounts_in_tkr_are_grouped_by_thousands_with_a_narrow_no_break_space() -> None:
+    assert tkr(6340) == "6\u202f340" and tkr(750) == "750" and tkr(None) == ""
+    assert tkr(1234567) == "1\u202f234\u202f567" and tkr(-6340) == "-6\u202f340"
+    assert tkr("+ 6340") == "+ 6\u202f340" and tkr(12.5) == "12,5"

@@ -13,6 +13,6 @@ HEADS: frozenset[str] = frozenset(
         "0008_organisation",
         "0021_feeds",
         "0020_outbox_web",
-        "0022_policy_attachments",
+        "0023_state_since",
     }
 )

@@ -15,6 +15,12 @@ from workflow.models.types import UTCDateTime, json_dict
 _version_column = Column("version", Integer, nullable=False)
 
 
+def _created_at(context: Any) -> Any:
+    """A new case entered its first state when it was created (an insert that names no
+    state_since: a test's or a benchmark's own rows)."""
+    return context.get_current_parameters()["created_at"]
+
+
 class Insats(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("forbund_id", "dnr"),
@@ -22,6 +28,9 @@ class Insats(SQLModel, table=True):
         # The start pages ("Att göra", services/cases/todo.py): cases of a förbund in the states
         # where a person has a step, and a person's own insatser and ideas (0014_start_pages).
         Index("ix_insats_forbund_state", "forbund_id", "state", "id"),
+        # "Att göra" lists each state's cases by how long they have waited in it, longest
+        # first, reading only the rows it shows (0023_state_since).
+        Index("ix_insats_forbund_state_since", "forbund_id", "state", "state_since", "id"),
         Index("ix_insats_project_owner", "project_owner_id"),
         Index("ix_insats_submitted_by", "submitted_by_id"),
     )
@@ -55,6 +64,11 @@ class Insats(SQLModel, table=True):
     agreement_signed_on: date | None = None
     final_report_on: date | None = None
     state: str = Field(max_length=40, index=True)
+    # When the case entered its present state: set by the one place that changes the state
+    # (services/cases/fire.py), the creation time for a new case.
+    state_since: datetime = Field(
+        sa_column=Column(UTCDateTime(), nullable=False, default=_created_at)
+    )
     version: int = Field(default=1, sa_column=_version_column)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -6,6 +6,7 @@ A route renders with `render(request, "domain/page.html.j2", {...})`; every temp
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -67,6 +68,31 @@ def tid(value: datetime | None) -> str:
     return f"kl. {moment.hour}.{moment.minute:02d}"
 
 
+# Swedish typography groups the thousands with a space that does not break a number over two
+# lines: a narrow no-break space (U+202F), "6 340".
+THOUSANDS = "\u202f"
+_DIGITS = re.compile(r"\d{4,}")
+
+
+def _grouped(digits: str) -> str:
+    return f"{int(digits):,}".replace(",", THOUSANDS)
+
+
+def tkr(value: int | float | str | None) -> str:
+    """An amount in tkr as Swedish text: 6340 -> "6 340"; a text such as "+ 6340" keeps its
+    sign; None is empty. Every page that shows money uses this filter."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return ("-" if value < 0 else "") + _grouped(str(abs(value)))
+    if isinstance(value, float):
+        whole, _, fraction = f"{value:.2f}".rstrip("0").rstrip(".").partition(".")
+        return tkr(int(whole)) + ("," + fraction if fraction else "")
+    return _DIGITS.sub(lambda m: _grouped(m.group(0)), str(value))
+
+
 @dataclass(frozen=True)
 class NavItem:
     """A link in the main navigation; shown to everyone logged in, or only to `roles`."""
@@ -80,11 +106,39 @@ class NavItem:
 # helper adds Ärenden, the board pages Möten, ...); keep each label short.
 NAV: list[NavItem] = [NavItem("Att göra", "/")]
 
+# The order the menu shows, by the work rather than by which routes module was merged first:
+# the cases, the board, the funding, then the administration. An item not named here comes
+# after these, in the order it was added.
+NAV_ORDER: tuple[str, ...] = (
+    # the cases
+    "Att göra",
+    "Ärenden",
+    "Ny idé",
+    # the board
+    "Beredning",
+    "Möten",
+    "Styrdokument",
+    # the funding
+    "Ekonomi",
+    "Rapporter",
+    # the administration
+    "Påminnelser",
+    "Utkorg",
+    "Diarium",
+    "Logg",
+    "Inställningar",
+)
+
+
+def _nav_place(item: NavItem) -> int:
+    return NAV_ORDER.index(item.label) if item.label in NAV_ORDER else len(NAV_ORDER)
+
 
 def nav_for(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
-    return [item for item in NAV if item.roles is None or principal.roles & item.roles]
+    shown = [item for item in NAV if item.roles is None or principal.roles & item.roles]
+    return sorted(shown, key=_nav_place)  # stable: the unnamed keep their order
 
 
 @pass_context
@@ -108,7 +162,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(datum=datum, kort_datum=kort_datum, tid=tid)
+    environment.filters.update(datum=datum, kort_datum=kort_datum, tid=tid, tkr=tkr)
     environment.globals.update(csrf_field=csrf_field)
     return environment
 

@@ -157,3 +157,84 @@ def link_identity(
             data={"issuer": issuer, "subject": subject},
         )
         return linked
+
+
+TA_BORT_IDENTITET = "ta_bort_identitet"
+
+NO_WAY_LEFT = (
+    "identiteten är ditt enda sätt att logga in (du har inget lösenord och ingen annan "
+    "identitet); sätt ett lösenord först, sedan kan du ta bort den"
+)
+
+
+@dataclass(frozen=True)
+class OwnIdentity:
+    """A person's linked identity as their account page shows it: the subject partly hidden."""
+
+    id: int
+    issuer: str
+    masked_subject: str
+
+
+def mask(subject: str) -> str:
+    """The subject with its middle hidden: enough to tell two identities apart."""
+    if len(subject) <= 6:
+        return subject[:1] + "•" * (len(subject) - 1)
+    return subject[:3] + "•" * min(len(subject) - 5, 12) + subject[-2:]
+
+
+def own_identities(app: App, *, person_id: int, forbund_id: int) -> list[OwnIdentity]:
+    """The identities linked to this person, oldest first."""
+    with app.db.reading() as session:
+        rows = session.connection().execute(
+            core_select(_I.c.id, _I.c.issuer, _I.c.subject)
+            .where(_I.c.person_id == person_id, _I.c.forbund_id == forbund_id)
+            .order_by(_I.c.id)
+        )
+        return [OwnIdentity(row.id, row.issuer, mask(row.subject)) for row in rows]
+
+
+def unlink_own_identity(
+    app: App, *, person_id: int, forbund_id: int, identity_id: int, by: str
+) -> None:
+    """Remove one of the person's own identities: refused when it is their last way to log
+    in (no password, no other identity); recorded as `ta_bort_identitet`."""
+    from sqlalchemy import delete, func
+
+    from workflow.errors import ConditionFailed, NotFound
+    from workflow.models import PasswordCredential
+
+    now = app.clock()
+    with app.db.transaction() as session:
+        connection = session.connection()
+        found = connection.execute(
+            core_select(_I.c.issuer, _I.c.subject).where(
+                _I.c.id == identity_id, _I.c.person_id == person_id, _I.c.forbund_id == forbund_id
+            )
+        ).first()
+        if found is None:
+            raise NotFound("ingen sådan inloggningsidentitet är kopplad till dig")
+        others = connection.execute(
+            core_select(func.count())
+            .select_from(_I)
+            .where(_I.c.person_id == person_id, _I.c.id != identity_id)
+        ).scalar_one()
+        password = session.get(PasswordCredential, person_id)
+        if not others and password is None:
+            raise ConditionFailed(NO_WAY_LEFT)
+        connection.execute(delete(_I).where(_I.c.id == identity_id))
+        head = audit.lock_chain(session, forbund_id)
+        audit.append(
+            session,
+            head,
+            subject_kind=events.SUBJECT,
+            subject_id=person_id,
+            subject_ref=by[:60],
+            from_state=None,
+            to_state="identitet_borttagen",
+            trigger=TA_BORT_IDENTITET,
+            actor=by,
+            at=now,
+            comment=f"inloggningsidentitet hos {found.issuer} borttagen av personen själv",
+            data={"issuer": found.issuer, "subject": mask(found.subject)},
+        )

@@ -189,6 +189,8 @@ def fire_in(
         if "assign_dnr" in transition.effects and case.dnr is None:
             case.dnr = allocate_dnr(session, forbund, local(now, zone).year)
             data["dnr"] = case.dnr
+        if new_state != from_state:
+            case.state_since = now  # how long it has waited there: "Att göra" sorts by it
         case.state = new_state
         case.updated_at = now
         _write(session, case, before)

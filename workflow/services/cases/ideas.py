@@ -38,8 +38,7 @@ def field_errors(
     """Each given field read as `submit_idea` and `fire` read it, on a scratch case that is
     never written: field name -> the service's sentence, for the fields that are refused (a
     form shows each beside its field). `count_parties`: parties given must be at least two
-    (all kommuner as one), as `submit_idea(require_parties=True)` demands. Nothing is
-    written."""
+    (all kommuner as one), as `submit_idea` demands. Nothing is written."""
     from workflow.services.organisation.forbund import resolve_forbund
 
     errors: dict[str, str] = {}
@@ -69,12 +68,13 @@ def submit_idea(
     values: dict[str, Any],
     forbund: str | None = None,
     comment: str | None = None,
-    require_parties: bool = False,
 ) -> CaseView:
     """A new idea (state idé) from a handläggargrupp, with whatever is known so far.
 
-    `require_parties`: the idea must name at least two parties (all kommuner count as one),
-    as the web's idea form asks; the CLI's idea may name them later, before registration."""
+    The two-party rule (an insats has at least two parties, all kommuner counting as one) is
+    the same on every channel (CLI, web, API), here and in the lifecycle: an idea that names
+    its parties names at least two; one that names none yet may get them later, and
+    registration (`two_parties` on registrera in states/insats.yaml) refuses it until then."""
     if "title" not in values:
         raise BadInput(f"en idé behöver en {field_label('title')} (title)")
     now = app.clock()
@@ -91,13 +91,14 @@ def submit_idea(
             number=next_number(session, Insats.__table__, organisation.id),  # type: ignore[attr-defined]
             title="",
             state=lifecycle.initial,
+            state_since=now,
             submitted_by_id=actor.id,
             created_at=now,
             updated_at=now,
         )
         ctx = FieldContext(session, organisation.id, parties=[])  # type: ignore[arg-type]
         recorded = apply_fields(case, values, None, ctx)
-        if require_parties and distinct_party_count(ctx.parties) < 2:
+        if "parties" in values and distinct_party_count(ctx.parties) < 2:
             raise BadInput(too_few_parties(distinct_party_count(ctx.parties)))
         if comment:
             check_free_text(comment, "kommentaren")

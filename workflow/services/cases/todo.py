@@ -10,10 +10,11 @@ agreements, closure) wait on their own pages, not on a case's; the kansli's over
     mine_for(app, forbund=..., viewer_email=..., limit=10)     -> Mine: their ideas, insatser
     kansli_overview(app, forbund=..., viewer_email=...)        -> per state, or None
 
-Every list is filtered in SQL and cut at `limit` per group (what waits: the longest known
-first, by id; one's own: in the case list's order): a start page costs a few queries per state
-whatever the number of cases. "Since" is when the case last
-entered its state (its audit history), read for the cases shown only.
+Every list is filtered in SQL and cut at `limit` per group (what waits: what has waited
+longest in its state first; one's own: in the case list's order): a start page costs a few
+queries per state whatever the number of cases. "Since" is when the case entered its state
+(`Insats.state_since`, set where the state changes; the index on förbund, state and it gives
+each state's longest-waiting cases without sorting).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, func, literal, select, union_all
 from sqlmodel import Session
 from sqlmodel import select as sqlmodel_select
 
@@ -296,15 +297,16 @@ def _first_in_states(
     states: list[str],
     limit: int,
 ) -> list[Insats]:
-    """The first `limit` cases of each state within the scopes, the longest known first (by
-    id: the order they came in, which the state's index gives without sorting)."""
+    """The first `limit` cases of each state within the scopes: those that entered the state
+    longest ago first (then by id), which ix_insats_forbund_state_since gives without sorting."""
     if not states:
         return []
+    waited = (INSATS_TABLE.c.state_since, INSATS_TABLE.c.id)
     parts = [
         select(
             select(INSATS_TABLE.c.id)
             .where(*_within(organisation, scopes, state))
-            .order_by(INSATS_TABLE.c.id)
+            .order_by(*waited)
             .limit(limit)
             .subquery()
         )
@@ -313,7 +315,7 @@ def _first_in_states(
     ids = session.execute(union_all(*parts)).scalars().all()
     if not ids:
         return []
-    query = sqlmodel_select(Insats).where(INSATS_TABLE.c.id.in_(ids)).order_by(INSATS_TABLE.c.id)
+    query = sqlmodel_select(Insats).where(INSATS_TABLE.c.id.in_(ids)).order_by(*waited)
     return list(session.exec(query).all())
 
 
@@ -325,19 +327,6 @@ def _waiting(
     if not views:
         return {}
     insats = INSATS_TABLE
-    # When the case last entered its present state: its latest event into that state that
-    # changed the state (or created the case).
-    entered = (
-        select(func.max(_AUDIT.c.at))
-        .where(
-            _AUDIT.c.subject_kind == SUBJECT,
-            _AUDIT.c.subject_id == insats.c.id,
-            _AUDIT.c.to_state == insats.c.state,
-            or_(_AUDIT.c.from_state.is_(None), _AUDIT.c.from_state != _AUDIT.c.to_state),
-        )
-        .correlate(insats)
-        .scalar_subquery()
-    )
     ids = sorted(view.id for view in views)
     with app.db.reading() as session:
         rows = session.execute(
@@ -346,8 +335,7 @@ def _waiting(
                 insats.c.state,
                 insats.c.project_owner_id,
                 insats.c.submitted_by_id,
-                insats.c.created_at,
-                entered.label("entered"),
+                insats.c.state_since,
             ).where(insats.c.id.in_(ids))
         ).all()
     zone = app.settings.zone
@@ -361,6 +349,6 @@ def _waiting(
         )
         held = relations_held(SUBJECT, case, actor.id)
         steps = tuple(t.label for t in lifecycle.available(row.state, actor.roles, held))
-        since = local(row.entered or row.created_at, zone)
+        since = local(row.state_since, zone)
         shown[view.id] = Waiting(view, steps, since, max(0, (today - since.date()).days))
     return shown

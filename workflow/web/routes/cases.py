@@ -27,6 +27,7 @@ from workflow.services.organisation.parties import parties as party_views
 from workflow.web import forms
 from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
 from workflow.web.lifecycle_picture import picture
+from workflow.web.lifecycle_svg import svg
 from workflow.web.templating import render
 
 router = APIRouter()
@@ -104,6 +105,7 @@ def _page(
             "others": others,
             "services": [(label, _where(where)) for label, where in others.elsewhere],
             "lifecycle": picture(lifecycle, case.state, passed),
+            "lifecycle_svg": svg(lifecycle, case.state, passed, describedby="livscykel-lista"),
             "notice": notice,
             "page_error": error if not any(o["error"] for o in offered) else None,
         },

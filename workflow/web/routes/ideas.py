@@ -1,7 +1,8 @@
 """A new idea (/ideer/ny): the application's fields, the parties, the budget per year.
 
 The form is read as the case services read an idea (`cases.field_errors`, then
-`cases.submit_idea(require_parties=True)`): a refused field is shown beside it, with what the
+`cases.submit_idea`, which holds the two-party rule as the CLI and API do): a refused field
+is shown beside it, with what the
 person wrote kept. Komplettering of an application is a step on the case page
 (routes/cases.py), with the same fields.
 """
@@ -122,8 +123,6 @@ def submit_idea(request: Request, app: AppDep, user: CurrentUser, form: FormDep)
     errors = cases.field_errors(app, values=values, forbund=user.forbund_slug)
     if "title" not in values:
         errors["title"] = "titel saknas; ge idén en titel"
-    if "parties" not in values:
-        errors["parties"] = cases.too_few_parties(0)
     if errors:
         return _form(
             request, app, user, submitted=posted, errors=errors, comment=comment, status_code=400
@@ -135,7 +134,6 @@ def submit_idea(request: Request, app: AppDep, user: CurrentUser, form: FormDep)
             values=values,
             forbund=user.forbund_slug,
             comment=comment or None,
-            require_parties=True,
         )
     except BadInput as refused:
         return _form(
