@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -220,25 +222,54 @@ def register_command(
 @json_option
 @pass_app()
 def export_command(app: App, year: str | None, out: Path | None, as_json: bool) -> None:
-    text = uppfoljning_service.export_csv(app, year=year, forbund=app.settings.forbund)
+    forbund = app.settings.forbund
     if out is not None:
+        target = _LazyFile(out)
         try:
-            out.write_bytes(text.encode("utf-8-sig"))
+            rows = uppfoljning_service.write_csv(app, target, year=year, forbund=forbund)
         except OSError as exc:
             raise BadInput(
                 f"kan inte skriva {out}: {exc.strerror}; ange en annan fil med --out"
             ) from None
-    rows = text.count("\r\n") - 1
-    if as_json:
-        emit(
-            True,
-            {"rows": rows, "written_to": str(out) if out else None, "csv": None if out else text},
-            lambda: None,
-        )
-    elif out is not None:
-        click.echo(f"{rows} rader skrivna till {out}")
+        finally:
+            target.close()
+        if as_json:
+            emit(True, {"rows": rows, "written_to": str(out), "csv": None}, lambda: None)
+        else:
+            click.echo(f"{rows} rader skrivna till {out}")
+    elif as_json:
+        text = io.StringIO()
+        rows = uppfoljning_service.write_csv(app, text, year=year, forbund=forbund)
+        emit(True, {"rows": rows, "written_to": None, "csv": text.getvalue()}, lambda: None)
     else:
+        # Streamed to stdout a batch at a time: the memory of a batch, whatever the rows.
+        uppfoljning_service.write_csv(app, _Echo(), year=year, forbund=forbund)
+
+
+class _Echo:
+    """stdout as a file the CSV writer writes to."""
+
+    def write(self, text: str) -> int:
         click.echo(text, nl=False)
+        return len(text)
+
+
+class _LazyFile:
+    """A file opened at its first write (UTF-8 with BOM, as Excel reads CSV), so that an
+    export refused before its first row leaves no empty file behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: TextIO | None = None
+
+    def write(self, text: str) -> int:
+        if self.file is None:
+            self.file = self.path.open("w", encoding="utf-8-sig", newline="")
+        return self.file.write(text)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 @click.group("closure", help="Avslut: slutrapporten till handlingarna, utfall, uppföljningsfrågor.")
