@@ -333,3 +333,27 @@ def test_people_and_meetings_page_through_everything_once_in_order(
     assert code == 0 and [m["number"] for m in json.loads(out)] == [1, 2, 3]
     code, out, err = finsam(capsys, db_url, "outbox", "list", "--json", forbund="test")
     assert code == 0 and json.loads(out) == []
+
+
+def test_the_organisation_history_pages_newest_first_with_nothing_lost_or_repeated(
+    app: App, clock: TravelClock, db_url: str, capsys: Any
+) -> None:
+    from workflow.services.organisation import admin, parties
+
+    build_world(app, clock)
+    for n in range(5):
+        parties.create_party(
+            app, actor_email=email(Role.ADMIN), kind="kommun", name=f"Kommun {n}", forbund="test"
+        )
+    whole = [c.seq for c in reversed(admin.history(app, "test", limit=500))]
+    seqs: list[int] = []
+    after: str | None = None
+    while True:
+        page = admin.history_page(app, "test", after=after, limit=2)
+        seqs += [c.seq for c in page.items]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert len(whole) > 2 and seqs == whole
+    code, _out, err = finsam(capsys, db_url, "forbund", "history", "test", "--limit", "2")
+    assert code == 0 and "Fler ändringar: finsam forbund history" in err and "--after" in err
