@@ -13,7 +13,7 @@ from sqlalchemy import event, func
 from sqlmodel import select
 
 from tests.funding_world import CHEF, frame
-from tests.support import TravelClock, World, build_world, email
+from tests.support import TravelClock, World, build_world, email, finsam
 from workflow.app import App
 from workflow.clock import STOCKHOLM, local
 from workflow.models import (
@@ -133,6 +133,8 @@ READS: dict[str, Callable[[App], Any]] = {
     "budget report": lambda app: budget_report.build(app, years=[2027], forbund="test"),
     "reports overdue": lambda app: reports.overdue(app, forbund="test"),
     "reports list": lambda app: reports.list_reports(app, forbund="test"),
+    "reports page": lambda app: reports.reports_page(app, forbund="test", limit=500),
+    "overdue page": lambda app: reports.overdue_page(app, forbund="test", limit=500),
     "uppföljning export": lambda app: uppfoljning.export_csv(app, year=2027, forbund="test"),
     "cases page": lambda app: cases.list_cases(app, forbund="test", limit=500),
     "reminders page": lambda app: planner.list_reminders(app, forbund="test", limit=500),
@@ -190,6 +192,34 @@ def test_the_reports_read_the_same_figures_as_before(app: App, clock: TravelCloc
     ]
     late = reports.overdue(app, forbund="test")
     assert [(r.ref, r.kind) for r in late] == [(f"2026/00{n}", "helar") for n in (1, 2, 3)]
+
+
+def test_report_pages_follow_on_from_the_hint_with_nothing_lost_or_repeated(
+    app: App, clock: TravelClock, db_url: str, capsys: Any
+) -> None:
+    _grown(app, clock, 5)
+    for whole, paged in (
+        (reports.list_reports(app, forbund="test"), reports.reports_page),
+        (reports.overdue(app, forbund="test"), reports.overdue_page),
+    ):
+        ids: list[int] = []
+        after: str | None = None
+        while True:
+            page = paged(app, forbund="test", after=after, limit=3)  # type: ignore[operator]
+            assert len(page.items) <= 3
+            ids += [r.id for r in page.items]
+            if page.next_after is None:
+                break
+            after = page.next_after
+        assert ids == [r.id for r in whole] and len(set(ids)) == len(ids) == len(whole)
+    # The command line prints a page and, on stderr, the command that lists the next one.
+    code, out, err = finsam(capsys, db_url, "reports", "list", "--limit", "4", "--json")
+    first = [r["id"] for r in json.loads(out)]
+    hint = err.strip().rpartition("finsam ")[2].split()
+    assert code == 0 and hint[:4] == ["reports", "list", "--limit", "4"] and "--after" in hint
+    code, out, err = finsam(capsys, db_url, *hint)
+    second = [r["id"] for r in json.loads(out)]
+    assert code == 0 and first + second == [r.id for r in reports.list_reports(app)][:8]
 
 
 def _writes(app: App) -> tuple[int, ...]:
@@ -303,3 +333,27 @@ def test_people_and_meetings_page_through_everything_once_in_order(
     assert code == 0 and [m["number"] for m in json.loads(out)] == [1, 2, 3]
     code, out, err = finsam(capsys, db_url, "outbox", "list", "--json", forbund="test")
     assert code == 0 and json.loads(out) == []
+
+
+def test_the_organisation_history_pages_newest_first_with_nothing_lost_or_repeated(
+    app: App, clock: TravelClock, db_url: str, capsys: Any
+) -> None:
+    from workflow.services.organisation import admin, parties
+
+    build_world(app, clock)
+    for n in range(5):
+        parties.create_party(
+            app, actor_email=email(Role.ADMIN), kind="kommun", name=f"Kommun {n}", forbund="test"
+        )
+    whole = [c.seq for c in reversed(admin.history(app, "test", limit=500))]
+    seqs: list[int] = []
+    after: str | None = None
+    while True:
+        page = admin.history_page(app, "test", after=after, limit=2)
+        seqs += [c.seq for c in page.items]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert len(whole) > 2 and seqs == whole
+    code, _out, err = finsam(capsys, db_url, "forbund", "history", "test", "--limit", "2")
+    assert code == 0 and "Fler ändringar: finsam forbund history" in err and "--after" in err

@@ -18,6 +18,7 @@ from workflow.app import App
 from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.paged import emit_pages, page_options
 from workflow.services.organisation import admin, forbund_file, forbund_import, organs, parties
 from workflow.services.organisation.admin import ForbundView
 from workflow.services.organisation.organs import OrganView
@@ -237,22 +238,29 @@ def export_command(app: App, slug: str | None, out: Path | None) -> None:
 
 
 @forbund_group.command(
-    "history", help="Ändringar av förbundets organisation, med vem som gjorde dem."
+    "history",
+    help="Ändringar av förbundets organisation, med vem som gjorde dem (nyaste först, "
+    "en sida i taget).",
 )
 @click.argument("slug", required=False)
-@click.option("--limit", type=int, default=200, show_default=True, help="Högst så många.")
+@page_options
 @json_option
 @pass_app()
-def history_command(app: App, slug: str | None, limit: int, as_json: bool) -> None:
-    changes = admin.history(app, slug or app.settings.forbund, limit=limit)
-    emit(
-        as_json,
-        [asdict(c) for c in changes],
-        lambda: print_table(
-            ["Nr", "Tid", "Vem", "Ändring"],
-            [[c.seq, c.at, c.actor, c.text] for c in changes],
-            empty="(inga ändringar)",
-        ),
+def history_command(
+    app: App, slug: str | None, limit: int, after: str | None, all_pages: bool, as_json: bool
+) -> None:
+    forbund = slug or app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: admin.history_page(app, forbund, after=start, limit=size),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=asdict,
+        headers=["Nr", "Tid", "Vem", "Ändring"],
+        row=lambda c: [c.seq, c.at, c.actor, c.text],
+        empty="(inga ändringar)",
+        more="Fler ändringar",
     )
 
 

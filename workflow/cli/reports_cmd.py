@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -11,6 +13,7 @@ from workflow.app import App
 from workflow.cli.budget_cmd import date_option
 from workflow.cli.context import pass_app
 from workflow.cli.output import emit, json_option, print_table
+from workflow.cli.paged import emit_pages, page_options
 from workflow.errors import BadInput
 from workflow.services.board import closing
 from workflow.services.funding import closure as closure_service
@@ -24,49 +27,79 @@ def reports() -> None:
     pass
 
 
-def _print_reports(views: list[ReportView], empty: str = "(inga rapporter)") -> None:
-    print_table(
-        ["Nr", "Dnr", "Insats", "Rapport", "Senast", "Status", "Inkommen", "Dagar sen"],
-        [
-            [
-                v.id,
-                v.ref,
-                v.title,
-                v.kind_label,
-                v.due_on,
-                v.status_label,
-                v.submitted_on,
-                v.days_overdue,
-            ]
-            for v in views
-        ],
-        empty=empty,
-    )
-
-
 def _one(view: ReportView, what: str) -> None:
     click.echo(f"{view.ref}: {view.kind_label} (nr {view.id}, senast {view.due_on}) {what}")
+
+
+_REPORT_HEADERS = ["Nr", "Dnr", "Insats", "Rapport", "Senast", "Status", "Inkommen", "Dagar sen"]
+
+
+def _report_row(v: ReportView) -> list[object]:
+    return [
+        v.id,
+        v.ref,
+        v.title,
+        v.kind_label,
+        v.due_on,
+        v.status_label,
+        v.submitted_on,
+        v.days_overdue,
+    ]
 
 
 @reports.command("list", help="Lista rapporter, för en insats eller hela förbundet.")
 @click.argument("ref", metavar="[DNR]", required=False)
 @click.option("--status", help="vantar, inkommen, komplettering, godkand eller ersatt.")
+@page_options
 @json_option
 @pass_app()
-def list_command(app: App, ref: str | None, status: str | None, as_json: bool) -> None:
-    views = report_service.list_reports(app, ref=ref, status=status, forbund=app.settings.forbund)
-    emit(as_json, [v.to_json() for v in views], lambda: _print_reports(views))
+def list_command(
+    app: App,
+    ref: str | None,
+    status: str | None,
+    limit: int,
+    after: str | None,
+    all_pages: bool,
+    as_json: bool,
+) -> None:
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: report_service.reports_page(
+            app, ref=ref, status=status, forbund=forbund, after=start, limit=size
+        ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=ReportView.to_json,
+        headers=_REPORT_HEADERS,
+        row=_report_row,
+        empty="(inga rapporter)",
+        more="Fler rapporter",
+    )
 
 
 @reports.command("overdue", help="Rapporter som skulle ha kommit in men inte gjort det.")
+@page_options
 @json_option
 @pass_app()
-def overdue_command(app: App, as_json: bool) -> None:
-    views = report_service.overdue(app, forbund=app.settings.forbund)
-    emit(
-        as_json,
-        [v.to_json() for v in views],
-        lambda: _print_reports(views, "(inga försenade rapporter)"),
+def overdue_command(
+    app: App, limit: int, after: str | None, all_pages: bool, as_json: bool
+) -> None:
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: report_service.overdue_page(
+            app, forbund=forbund, after=start, limit=size
+        ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=ReportView.to_json,
+        headers=_REPORT_HEADERS,
+        row=_report_row,
+        empty="(inga försenade rapporter)",
+        more="Fler rapporter",
     )
 
 
@@ -220,25 +253,54 @@ def register_command(
 @json_option
 @pass_app()
 def export_command(app: App, year: str | None, out: Path | None, as_json: bool) -> None:
-    text = uppfoljning_service.export_csv(app, year=year, forbund=app.settings.forbund)
+    forbund = app.settings.forbund
     if out is not None:
+        target = _LazyFile(out)
         try:
-            out.write_bytes(text.encode("utf-8-sig"))
+            rows = uppfoljning_service.write_csv(app, target, year=year, forbund=forbund)
         except OSError as exc:
             raise BadInput(
                 f"kan inte skriva {out}: {exc.strerror}; ange en annan fil med --out"
             ) from None
-    rows = text.count("\r\n") - 1
-    if as_json:
-        emit(
-            True,
-            {"rows": rows, "written_to": str(out) if out else None, "csv": None if out else text},
-            lambda: None,
-        )
-    elif out is not None:
-        click.echo(f"{rows} rader skrivna till {out}")
+        finally:
+            target.close()
+        if as_json:
+            emit(True, {"rows": rows, "written_to": str(out), "csv": None}, lambda: None)
+        else:
+            click.echo(f"{rows} rader skrivna till {out}")
+    elif as_json:
+        text = io.StringIO()
+        rows = uppfoljning_service.write_csv(app, text, year=year, forbund=forbund)
+        emit(True, {"rows": rows, "written_to": None, "csv": text.getvalue()}, lambda: None)
     else:
+        # Streamed to stdout a batch at a time: the memory of a batch, whatever the rows.
+        uppfoljning_service.write_csv(app, _Echo(), year=year, forbund=forbund)
+
+
+class _Echo:
+    """stdout as a file the CSV writer writes to."""
+
+    def write(self, text: str) -> int:
         click.echo(text, nl=False)
+        return len(text)
+
+
+class _LazyFile:
+    """A file opened at its first write (UTF-8 with BOM, as Excel reads CSV), so that an
+    export refused before its first row leaves no empty file behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: TextIO | None = None
+
+    def write(self, text: str) -> int:
+        if self.file is None:
+            self.file = self.path.open("w", encoding="utf-8-sig", newline="")
+        return self.file.write(text)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 @click.group("closure", help="Avslut: slutrapporten till handlingarna, utfall, uppföljningsfrågor.")

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -312,14 +313,133 @@ class YearFigures:
 Overrides = dict[tuple[int, int], tuple[int, int]]
 
 
-def _lines(session: Session, forbund: ForbundRef) -> list[tuple[BudgetLine, Insats]]:
-    rows = session.exec(
+_LINE = BudgetLine.__table__  # type: ignore[attr-defined]
+_CASE = Insats.__table__  # type: ignore[attr-defined]
+# A line's order in every list of lines: its insats by dnr (then id), then the year.
+_LINE_ORDER = (_CASE.c.dnr, _CASE.c.id, _LINE.c.year)
+
+
+def _lines(
+    session: Session, forbund: ForbundRef, years: list[int] | None = None
+) -> list[tuple[BudgetLine, Insats]]:
+    query = (
         select(BudgetLine, Insats)
         .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
         .where(BudgetLine.forbund_id == forbund.id)
-        .order_by(col(Insats.dnr), col(Insats.id), col(BudgetLine.year))
     )
-    return list(rows.all())
+    if years is not None:
+        query = query.where(col(BudgetLine.year).in_(years))
+    return list(session.exec(query.order_by(*_LINE_ORDER)).all())
+
+
+@dataclass
+class _Sums:
+    """What a year's granted lines add up to: granted, drawn from the reserve, and granted per
+    inriktning."""
+
+    granted: int = 0
+    drawn: int = 0
+    by_inriktning: dict[str, int] = field(default_factory=dict)
+
+    def add(self, inriktning: str, granted: int, drawn: int) -> None:
+        self.granted += granted
+        self.drawn += drawn
+        self.by_inriktning[inriktning] = self.by_inriktning.get(inriktning, 0) + granted
+
+
+def _line_sums(
+    session: Session,
+    forbund: ForbundRef,
+    overrides: Overrides,
+    extra: list[tuple[Insats, int]],
+) -> dict[int, _Sums]:
+    """The sums of every year's lines, added up by the database (one query, whatever the
+    number of lines), with the lines in `overrides` replaced (one more query for their stored
+    values) and the lines in `extra` that are not stored yet added."""
+    sums: dict[int, _Sums] = {}
+    for year, inriktning, granted, drawn in session.exec(
+        select(
+            _LINE.c.year,
+            _CASE.c.inriktning,
+            func.sum(_LINE.c.granted_tkr),
+            func.sum(_LINE.c.reserve_drawn_tkr),
+        )
+        .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
+        .where(_LINE.c.forbund_id == forbund.id)
+        .group_by(_LINE.c.year, _CASE.c.inriktning)
+    ):
+        sums.setdefault(year, _Sums()).add(inriktning, int(granted), int(drawn))
+    if not overrides:
+        return sums
+    seen: set[tuple[int, int]] = set()
+    for insats_id, year, inriktning, granted, drawn in session.exec(
+        select(
+            _LINE.c.insats_id,
+            _LINE.c.year,
+            _CASE.c.inriktning,
+            _LINE.c.granted_tkr,
+            _LINE.c.reserve_drawn_tkr,
+        )
+        .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
+        .where(
+            _LINE.c.forbund_id == forbund.id,
+            _LINE.c.insats_id.in_(sorted({key[0] for key in overrides})),
+        )
+    ):
+        key = (insats_id, year)
+        seen.add(key)
+        if key in overrides:
+            new_granted, new_drawn = overrides[key]
+            sums[year].add(inriktning, new_granted - granted, new_drawn - drawn)
+    for case, year in extra:
+        key = (case.id, year)  # type: ignore[assignment]
+        if key not in seen and key in overrides:
+            new_granted, new_drawn = overrides[key]  # type: ignore[index]
+            sums.setdefault(year, _Sums()).add(case.inriktning, new_granted, new_drawn)
+    return sums
+
+
+def _amounts(
+    session: Session,
+    forbund: ForbundRef,
+    years: list[int],
+    overrides: Overrides,
+    extra: list[tuple[Insats, int]],
+) -> dict[int, list[InsatsAmount]]:
+    """Each insats's line in the years asked for, in dnr order: plain rows of the columns
+    shown (no ORM objects), one query."""
+    amounts: dict[int, list[InsatsAmount]] = {}
+    if not years:
+        return amounts
+    seen: set[tuple[int, int]] = set()
+    for dnr, number, insats_id, title, inriktning, year, granted, drawn in session.exec(
+        select(
+            _CASE.c.dnr,
+            _CASE.c.number,
+            _CASE.c.id,
+            _CASE.c.title,
+            _CASE.c.inriktning,
+            _LINE.c.year,
+            _LINE.c.granted_tkr,
+            _LINE.c.reserve_drawn_tkr,
+        )
+        .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
+        .where(_LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(sorted(set(years))))
+        .order_by(*_LINE_ORDER)
+    ):
+        key = (insats_id, year)
+        seen.add(key)
+        granted, drawn = overrides.get(key, (granted, drawn))
+        ref = dnr or f"ide-{number or insats_id}"  # case_ref without the ORM object
+        amounts.setdefault(year, []).append(InsatsAmount(ref, title, inriktning, granted, drawn))
+    for case, year in extra:
+        key = (case.id, year)  # type: ignore[assignment]
+        if year in years and key not in seen and key in overrides:
+            granted, drawn = overrides[key]  # type: ignore[index]
+            amounts.setdefault(year, []).append(
+                InsatsAmount(case_ref(case), case.title, case.inriktning, granted, drawn)
+            )
+    return amounts
 
 
 def figures_in(
@@ -330,7 +450,13 @@ def figures_in(
     overrides: Overrides | None = None,
     extra: list[tuple[Insats, int]] | None = None,
 ) -> dict[int, YearFigures]:
-    """The figures of every year that has a frame; surplus carries from year to year."""
+    """The figures of every year that has a frame; surplus carries from year to year.
+
+    The years asked for (`years`) carry their insatser's lines (`YearFigures.insatser`); the
+    others only the sums, which the database adds up. Steps, each one query whatever the
+    number of lines: the frames, the sums per year and inriktning, the lines of the years
+    asked for, the frames' items and their shares (and, with `overrides`, the stored lines
+    they replace)."""
     settings = app.settings.funding
     frames = list(
         session.exec(
@@ -339,23 +465,9 @@ def figures_in(
             .order_by(col(BudgetFrame.year))
         )
     )
-    amounts: dict[int, list[InsatsAmount]] = {}
-    seen: set[tuple[int, int]] = set()
     overrides = overrides or {}
-    for line, case in _lines(session, forbund):
-        key = (case.id, line.year)  # type: ignore[assignment]
-        seen.add(key)  # type: ignore[arg-type]
-        granted, drawn = overrides.get(key, (line.granted_tkr, line.reserve_drawn_tkr))  # type: ignore[arg-type]
-        amounts.setdefault(line.year, []).append(
-            InsatsAmount(case_ref(case), case.title, case.inriktning, granted, drawn)
-        )
-    for case, year in extra or []:
-        key = (case.id, year)  # type: ignore[assignment]
-        if key not in seen and key in overrides:
-            granted, drawn = overrides[key]  # type: ignore[index]
-            amounts.setdefault(year, []).append(
-                InsatsAmount(case_ref(case), case.title, case.inriktning, granted, drawn)
-            )
+    sums = _line_sums(session, forbund, overrides, extra or [])
+    amounts = _amounts(session, forbund, years, overrides, extra or [])
     # The frames' items and shares in one query each, whatever the number of years.
     frame_ids = [frame.id for frame in frames]
     items_of: dict[int, list[FrameItem]] = {}
@@ -382,6 +494,7 @@ def figures_in(
         items = items_of.get(frame.id, [])  # type: ignore[arg-type]
         shares = shares_of.get(frame.id, [])  # type: ignore[arg-type]
         lines = amounts.get(frame.year, [])
+        year_sums = sums.get(frame.year, _Sums())
         if frame.surplus_in_tkr is not None:
             surplus = frame.surplus_in_tkr
         elif previous is not None and previous.year == frame.year - 1:
@@ -390,18 +503,18 @@ def figures_in(
             surplus = 0
         available = frame.total_tkr + surplus
         reserve = sum(i.amount_tkr for i in items if i.section == "reserv")
-        drawn = sum(a.reserve_drawn_tkr for a in lines)
+        drawn = year_sums.drawn
         reserve_left = max(0, reserve - drawn)
         other = sum(i.amount_tkr for i in items if i.section in {"insatser", "utvardering"})
         administration = sum(i.amount_tkr for i in items if i.section == "administration")
-        granted = sum(a.granted_tkr for a in lines)
+        granted = year_sums.granted
         costs = granted + other + reserve_left + administration
-        individ = sum(a.granted_tkr for a in lines if a.inriktning == Inriktning.INDIVID) + sum(
+        individ = year_sums.by_inriktning.get(Inriktning.INDIVID, 0) + sum(
             i.amount_tkr
             for i in items
             if i.inriktning == Inriktning.INDIVID and i.section != "reserv"
         )
-        struktur = sum(a.granted_tkr for a in lines if a.inriktning == Inriktning.STRUKTUR) + sum(
+        struktur = year_sums.by_inriktning.get(Inriktning.STRUKTUR, 0) + sum(
             i.amount_tkr
             for i in items
             if i.inriktning == Inriktning.STRUKTUR and i.section != "reserv"
@@ -837,9 +950,7 @@ def outcomes(
                 .group_by(col(Payment.insats_id), col(Payment.year))
             ).all()
         }
-        for line, case in _lines(session, organisation):
-            if line.year not in per_year:
-                continue
+        for line, case in _lines(session, organisation, wanted):
             per_year[line.year].append(
                 LineView(
                     case_ref(case),

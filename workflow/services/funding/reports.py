@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -18,6 +19,7 @@ from workflow.models import BudgetLine, Insats, Report
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.audit import ChainHead
 from workflow.services.cases.change import begin_change
+from workflow.services.cases.records import INSATS_TABLE
 from workflow.services.cases.rights import can_see, visible_case
 from workflow.services.funding import payments
 from workflow.services.funding.report_plan import KIND_LABELS
@@ -31,6 +33,7 @@ from workflow.services.funding.support import (
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
+from workflow.services.paging import Keyset, Page, bytewise, check_limit
 from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
@@ -668,25 +671,81 @@ def ask_completion(
         return view(case, report, today)
 
 
+_REPORT = Report.__table__  # type: ignore[attr-defined]
+# The paged lists of reports: by due date, then the insats's dnr (bytewise, the same on both
+# databases), then the report's number.
+REPORT_ORDER = Keyset("reports", (_REPORT.c.due_on, bytewise(INSATS_TABLE.c.dnr), _REPORT.c.id))
+
+
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in STATUS_LABELS:
+        raise BadInput(f"okänd rapportstatus {status!r}; välj bland: {', '.join(STATUS_LABELS)}")
+
+
+def _listed(
+    session: Session, organisation: Any, ref: str | None, status: str | None
+) -> Select[Any]:
+    query = (
+        select(Report, Insats)
+        .join(Insats, col(Insats.id) == col(Report.insats_id))
+        .where(Report.forbund_id == organisation.id)
+    )
+    if ref is not None:
+        query = query.where(Report.insats_id == find_case(session, organisation, ref).id)
+    if status is not None:
+        query = query.where(Report.status == status)
+    return query
+
+
+def _overdue(app: App, organisation: Any, today: date) -> Select[Any]:
+    return (
+        select(Report, Insats)
+        .join(Insats, col(Insats.id) == col(Report.insats_id))
+        .where(
+            Report.forbund_id == organisation.id,
+            col(Report.status).in_(OWED),
+            col(Report.due_on) < today,
+            col(Insats.state).in_(app.lifecycles["insats"].lifecycle.tagged("funding_open")),
+        )
+    )
+
+
+def _page(
+    session: Session, query: Select[Any], after: str | None, limit: int, today: date
+) -> Page[ReportView]:
+    rows = session.exec(REPORT_ORDER.page(query, after, check_limit(limit))).all()
+    page = REPORT_ORDER.cut(rows, limit, key=lambda row: (row[0].due_on, row[1].dnr, row[0].id))
+    return Page([view(case, report, today) for report, case in page.items], page.next_after)
+
+
 def list_reports(
     app: App, *, ref: str | None = None, status: str | None = None, forbund: str | None = None
 ) -> list[ReportView]:
-    if status is not None and status not in STATUS_LABELS:
-        raise BadInput(f"okänd rapportstatus {status!r}; välj bland: {', '.join(STATUS_LABELS)}")
+    _check_status(status)
     today = local_date(app.clock(), app.settings.zone)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        query = (
-            select(Report, Insats)
-            .join(Insats, col(Insats.id) == col(Report.insats_id))
-            .where(Report.forbund_id == organisation.id)
-        )
-        if ref is not None:
-            query = query.where(Report.insats_id == find_case(session, organisation, ref).id)
-        if status is not None:
-            query = query.where(Report.status == status)
+        query = _listed(session, organisation, ref, status)
         rows = session.exec(query.order_by(col(Report.due_on), col(Insats.dnr), col(Report.id)))
         return [view(case, report, today) for report, case in rows.all()]
+
+
+def reports_page(
+    app: App,
+    *,
+    ref: str | None = None,
+    status: str | None = None,
+    forbund: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[ReportView]:
+    """One page of the förbund's reports (or one insats's) by due date (REPORT_ORDER); `after`
+    is the `next_after` of the page before."""
+    _check_status(status)
+    today = local_date(app.clock(), app.settings.zone)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        return _page(session, _listed(session, organisation, ref, status), after, limit, today)
 
 
 def overdue(app: App, *, forbund: str | None = None) -> list[ReportView]:
@@ -695,17 +754,21 @@ def overdue(app: App, *, forbund: str | None = None) -> list[ReportView]:
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         rows = session.exec(
-            select(Report, Insats)
-            .join(Insats, col(Insats.id) == col(Report.insats_id))
-            .where(
-                Report.forbund_id == organisation.id,
-                col(Report.status).in_(OWED),
-                col(Report.due_on) < today,
-                col(Insats.state).in_(app.lifecycles["insats"].lifecycle.tagged("funding_open")),
+            _overdue(app, organisation, today).order_by(
+                col(Report.due_on), col(Insats.dnr), col(Report.id)
             )
-            .order_by(col(Report.due_on), col(Insats.dnr), col(Report.id))
         )
         return [view(case, report, today) for report, case in rows.all()]
+
+
+def overdue_page(
+    app: App, *, forbund: str | None = None, after: str | None = None, limit: int = 50
+) -> Page[ReportView]:
+    """One page of the overdue reports (as `overdue`) in REPORT_ORDER."""
+    today = local_date(app.clock(), app.settings.zone)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        return _page(session, _overdue(app, organisation, today), after, limit, today)
 
 
 # -- The project owner's side (start page, report page) -------------------------------------

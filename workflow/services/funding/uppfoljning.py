@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
+from itertools import islice
+from typing import Any, TextIO
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from workflow.app import App
 from workflow.clock import local_date
@@ -131,6 +133,12 @@ def _view(case: Insats, row: UppfoljningRecord) -> RecordView:
 
 
 Counts = tuple[int | None, int | None, int | None]
+_REPORT = Report.__table__  # type: ignore[attr-defined]
+_LINE = BudgetLine.__table__  # type: ignore[attr-defined]
+_CASE = Insats.__table__  # type: ignore[attr-defined]
+_RECORD = UppfoljningRecord.__table__  # type: ignore[attr-defined]
+# Rows fetched from the database at a time while exporting (the memory of one batch).
+BATCH = 2000
 
 
 def _counts(
@@ -138,75 +146,144 @@ def _counts(
 ) -> dict[tuple[int, int], Counts]:
     """Participants per (insats, year), in one query: the approved report whose period ends
     last in that year (a helårsrapport covers the delår before it, so counts are never added
-    up across reports)."""
-    query = select(Report).where(Report.forbund_id == forbund.id, Report.status == "godkand")
+    up across reports). Plain rows of the columns used, no ORM objects."""
+    query = select(
+        _REPORT.c.insats_id,
+        _REPORT.c.period_end,
+        _REPORT.c.participants_women,
+        _REPORT.c.participants_men,
+        _REPORT.c.participants_other,
+    ).where(_REPORT.c.forbund_id == forbund.id, _REPORT.c.status == "godkand")
     if year is not None:
         query = query.where(
-            col(Report.period_end) >= date(year, 1, 1),
-            col(Report.period_end) <= date(year, 12, 31),
+            _REPORT.c.period_end >= date(year, 1, 1), _REPORT.c.period_end <= date(year, 12, 31)
         )
     found: dict[tuple[int, int], Counts] = {}
-    ordered = query.order_by(col(Report.period_end).desc(), col(Report.id).desc())
-    for report in session.exec(ordered):
-        found.setdefault(
-            (report.insats_id, report.period_end.year),
-            (report.participants_women, report.participants_men, report.participants_other),
-        )
+    ordered = query.order_by(_REPORT.c.period_end.desc(), _REPORT.c.id.desc())
+    for insats_id, period_end, women, men, other in session.exec(ordered):
+        found.setdefault((insats_id, period_end.year), (women, men, other))
     return found
 
 
-def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> list[list[Any]]:
-    """One row per budget line (insats and year), in three queries whatever their number."""
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def iter_rows(app: App, *, year: Any = None, forbund: str | None = None) -> Iterator[list[Any]]:
+    """One row per budget line (insats and year) in dnr order, in two queries whatever their
+    number, streamed from the database a batch at a time (plain rows, no ORM objects)."""
     wanted = None if year is None else parse_year(year)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
+        counts = _counts(session, organisation, wanted)
         query = (
-            select(BudgetLine, Insats, UppfoljningRecord)
-            .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
-            .outerjoin(UppfoljningRecord, col(UppfoljningRecord.insats_id) == col(Insats.id))
-            .where(BudgetLine.forbund_id == organisation.id)
+            select(
+                _CASE.c.id,
+                _CASE.c.dnr,
+                _CASE.c.number,
+                _CASE.c.title,
+                _CASE.c.syfte,
+                _CASE.c.start_date,
+                _CASE.c.end_date,
+                _CASE.c.inriktning,
+                _CASE.c.malgrupp,
+                _RECORD.c.insats_id,
+                _RECORD.c.external_ref,
+                _RECORD.c.last_registered_on,
+                _RECORD.c.preciserad_inriktning,
+                _RECORD.c.uppfoljningsmetod,
+                _RECORD.c.esf,
+                _LINE.c.year,
+                _LINE.c.granted_tkr,
+                _LINE.c.utfall_tkr,
+            )
+            .select_from(_LINE)
+            .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
+            .outerjoin(_RECORD, _RECORD.c.insats_id == _CASE.c.id)
+            .where(_LINE.c.forbund_id == organisation.id)
         )
         if wanted is not None:
-            query = query.where(BudgetLine.year == wanted)
-        counts = _counts(session, organisation, wanted)
-        rows: list[list[Any]] = []
-        ordered = query.order_by(col(Insats.dnr), col(BudgetLine.year))
-        for line, case, uf in session.exec(ordered).all():
-            women, men, other = counts.get((case.id, line.year), (None, None, None))  # type: ignore[arg-type]
-            rows.append(
-                [
-                    organisation.name,
-                    case_ref(case),
-                    uf.external_ref if uf else "",
-                    uf.last_registered_on.isoformat() if uf and uf.last_registered_on else "",
-                    case.title,
-                    case.syfte or "",
-                    case.start_date.isoformat() if case.start_date else "",
-                    case.end_date.isoformat() if case.end_date else "",
-                    INRIKTNING.get(case.inriktning, case.inriktning),
-                    (uf.preciserad_inriktning if uf else None) or "",
-                    case.malgrupp or "",
-                    (uf.uppfoljningsmetod if uf else None) or "",
-                    "Ja" if uf and uf.esf else "Nej",
-                    line.year,
-                    line.granted_tkr,
-                    "" if line.utfall_tkr is None else line.utfall_tkr,
-                    "" if women is None else women,
-                    "" if men is None else men,
-                    "" if other is None else other,
-                ]
-            )
-        return rows
+            query = query.where(_LINE.c.year == wanted)
+        ordered = query.order_by(_CASE.c.dnr, _LINE.c.year).execution_options(
+            stream_results=True, yield_per=BATCH
+        )
+        name = organisation.name
+        nothing: Counts = (None, None, None)
+        for (
+            insats_id,
+            dnr,
+            number,
+            title,
+            syfte,
+            start,
+            end,
+            inriktning,
+            malgrupp,
+            recorded,
+            external_ref,
+            registered_on,
+            precise,
+            method,
+            esf,
+            line_year,
+            granted,
+            utfall,
+        ) in session.exec(ordered):
+            women, men, other = counts.get((insats_id, line_year), nothing)
+            yield [
+                name,
+                dnr or f"ide-{number or insats_id}",  # case_ref without the ORM object
+                external_ref if recorded is not None else "",
+                registered_on.isoformat() if registered_on else "",
+                title,
+                syfte or "",
+                start.isoformat() if start else "",
+                end.isoformat() if end else "",
+                INRIKTNING.get(inriktning, inriktning),
+                precise or "",
+                malgrupp or "",
+                method or "",
+                "Ja" if recorded is not None and esf else "Nej",
+                line_year,
+                granted,
+                _blank(utfall),
+                _blank(women),
+                _blank(men),
+                _blank(other),
+            ]
+
+
+def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> list[list[Any]]:
+    """Every row of the export (iter_rows) in a list, for a page that shows them all."""
+    return list(iter_rows(app, year=year, forbund=forbund))
+
+
+def write_csv(app: App, out: TextIO, *, year: Any = None, forbund: str | None = None) -> int:
+    """Write the export to `out` as it is read, a batch of rows at a time; the number of rows.
+    Nothing is written when there is nothing to export (BadInput)."""
+    rows = iter_rows(app, year=year, forbund=forbund)
+    first = next(rows, None)
+    if first is None:
+        raise BadInput("inga beviljade insatser att exportera" + (f" för {year}" if year else ""))
+    # Each batch is formatted into a buffer and written in one call: few writes to `out`.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    batch = [first]
+    count = 0
+    while batch:
+        writer.writerows(batch)
+        count += len(batch)
+        out.write(buffer.getvalue())
+        buffer.seek(0)
+        buffer.truncate()
+        batch = list(islice(rows, BATCH))
+    return count
 
 
 def export_csv(app: App, *, year: Any = None, forbund: str | None = None) -> str:
-    rows = export_rows(app, year=year, forbund=forbund)
-    if not rows:
-        raise BadInput("inga beviljade insatser att exportera" + (f" för {year}" if year else ""))
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
+    write_csv(app, out, year=year, forbund=forbund)
     return out.getvalue()
 
 

@@ -27,6 +27,7 @@ from workflow.services.organisation.forbund import (
 from workflow.services.organisation.organs import OrganView, organ_views
 from workflow.services.organisation.parties import PartyView, list_parties, party_view
 from workflow.services.organisation.people import create_person_in
+from workflow.services.paging import Keyset, Page, check_limit
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import Role
 
@@ -299,6 +300,19 @@ class ChangeView:
     channel: str | None = None
 
 
+def _change_view(app: App, e: AuditEvent) -> ChangeView:
+    return ChangeView(
+        e.seq,
+        local(e.at, app.settings.zone),
+        e.actor_email,
+        e.subject_ref or "",
+        e.trigger,
+        e.comment,
+        e.data,
+        e.channel,
+    )
+
+
 def history(app: App, forbund: str | None = None, limit: int = 200) -> list[ChangeView]:
     """The newest changes of the förbund's organisation (parties, people, roles, organs)."""
     with app.db.reading() as session:
@@ -312,16 +326,27 @@ def history(app: App, forbund: str | None = None, limit: int = 200) -> list[Chan
             .order_by(col(AuditEvent.seq).desc())
             .limit(limit)
         ).all()
-        return [
-            ChangeView(
-                e.seq,
-                local(e.at, app.settings.zone),
-                e.actor_email,
-                e.subject_ref or "",
-                e.trigger,
-                e.comment,
-                e.data,
-                e.channel,
-            )
-            for e in reversed(events)
-        ]
+        return [_change_view(app, e) for e in reversed(events)]
+
+
+_EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
+# The organisation's history a page at a time, newest first (the chain's seq is unique within
+# a förbund).
+HISTORY_ORDER = Keyset("organisation_history", (_EVENT.c.seq,), descending=True)
+
+
+def history_page(
+    app: App, forbund: str | None = None, *, after: str | None = None, limit: int = 50
+) -> Page[ChangeView]:
+    """One page of the changes of the förbund's organisation, newest first; `after` is the
+    `next_after` of the page before."""
+    check_limit(limit)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        query = select(AuditEvent).where(
+            AuditEvent.forbund_id == organisation.id,
+            col(AuditEvent.subject_kind).in_(SUBJECTS),
+        )
+        events = session.exec(HISTORY_ORDER.page(query, after, limit)).all()
+        page = HISTORY_ORDER.cut(events, limit, key=lambda e: (e.seq,))
+        return Page([_change_view(app, e) for e in page.items], page.next_after)
