@@ -4,18 +4,20 @@ audit trail with its chain check, diarium and the public diarium; who may see th
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.smtp_support import SmtpServer, running_server
 from tests.support import TravelClock
 from tests.web_support import logged_in_client
 from workflow.app import App
 from workflow.errors import NotPermitted
-from workflow.models import Forbund, Insats, OutboxMessage, Party
+from workflow.models import AuditVerification, Forbund, Insats, OutboxMessage, Party
 from workflow.reminder_rules import Rendered
 from workflow.services.cases import audit_trail
 from workflow.services.demo.logins import demo_login
@@ -53,6 +55,8 @@ def test_the_pages_are_the_forbundschefs_and_admins_and_refused_to_others(client
     for role in (Role.HANDLAGGARE, Role.SEKRETERARE, Role.PROJEKTAGARE):
         client = client_as(role)
         for path in PAGES:
+            if (role, path) == (Role.SEKRETERARE, "/diarium"):
+                continue  # the registrator keeps the diarium (keep_diarium)
             assert client.get(path).status_code == 403, (role, path)
     chef = client_as(Role.FORBUNDSCHEF)
     page = chef.get("/paminnelser?status=&regel=policy_renewal")
@@ -123,6 +127,91 @@ def test_a_running_check_shows_progress_and_asks_again(client_as, demo_app: App)
     assert f'href="/logg/kontroll/{check_id}"' in text  # without JavaScript: look again
 
 
+def _running_check(app: App, owner: str | None, beats: int = 0) -> int:
+    from workflow.models import AuditVerification
+
+    with app.db.transaction() as session:
+        forbund_id = session.execute(select(Forbund.id).where(Forbund.slug == "akst")).scalar_one()
+        row = AuditVerification(
+            forbund_id=forbund_id,
+            status="running",
+            checked=10,
+            total=100,
+            started_at=app.clock(),
+            owner=owner,
+            beats=beats,
+        )
+        session.add(row)
+        session.flush()
+        return int(row.id)  # type: ignore[arg-type]
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_a_check_whose_process_stopped_is_shown_interrupted_and_a_new_one_starts(
+    client_as, demo_app: App
+) -> None:
+    chef = client_as(Role.FORBUNDSCHEF)
+    # Its web process on this machine is gone; another's thread here no longer runs it.
+    gone = _running_check(demo_app, f"{socket.gethostname()[:60]}:{_dead_pid()}:abc123")
+    page = chef.get(f"/logg/kontroll/{gone}").text
+    assert "Avbruten: Kontrollen avbröts eftersom webbservern" in page, page
+    assert 'hx-trigger="every 2s"' not in page
+    stopped = _running_check(demo_app, audit_trail.owner_token())
+    assert "avbruten, webbservern som körde den slutade svara" in chef.get("/logg").text
+    assert "Avbruten:" in chef.get(f"/logg/kontroll/{stopped}").text
+    answer = chef.post_form("/logg/kontroll", follow_redirects=False)
+    new = int(answer.headers["location"].rsplit("/", 1)[1])
+    assert new not in (gone, stopped)
+    assert "Kedjan är hel" in chef.get(answer.headers["location"]).text
+
+
+def test_a_live_check_elsewhere_is_not_taken_over_until_its_beat_stands_still(
+    client_as, demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(audit_trail, "_monotonic", lambda: now[0])
+    lease = demo_app.settings.web.audit_check_lease_seconds
+    chef = client_as(Role.FORBUNDSCHEF)
+    check_id = _running_check(demo_app, "annan-server:4242:feed01")
+    assert "Kontrollen pågår" in chef.get(f"/logg/kontroll/{check_id}").text
+    for beats in (1, 2, 3):  # it beats while time passes: alive
+        now[0] += lease * 2
+        with demo_app.db.transaction() as session:
+            session.execute(
+                update(AuditVerification)
+                .where(AuditVerification.id == check_id)  # type: ignore[arg-type]
+                .values(beats=beats)
+            )
+        assert "Kontrollen pågår" in chef.get(f"/logg/kontroll/{check_id}").text
+    # A new start answers with the live check instead of reading the chain twice.
+    answer = chef.post_form("/logg/kontroll", follow_redirects=False)
+    assert answer.headers["location"] == f"/logg/kontroll/{check_id}"
+    now[0] += lease - 1
+    assert "Kontrollen pågår" in chef.get(f"/logg/kontroll/{check_id}").text
+    now[0] += 1  # its beat stood still for the whole lease
+    assert "Avbruten:" in chef.get(f"/logg/kontroll/{check_id}").text
+
+
+def test_a_check_taken_over_does_not_overwrite_the_interruption(demo_app: App) -> None:
+    check_id = _running_check(demo_app, audit_trail.owner_token())
+    with demo_app.db.transaction() as session:
+        session.execute(
+            update(AuditVerification)
+            .where(AuditVerification.id == check_id)  # type: ignore[arg-type]
+            .values(status="interrupted", problem=audit_trail.STOPPED)
+        )
+        forbund_id = session.execute(select(Forbund.id).where(Forbund.slug == "akst")).scalar_one()
+    audit_trail.run_check(demo_app, check_id, forbund_id, "akst")
+    with demo_app.db.reading() as session:
+        row = session.get(AuditVerification, check_id)
+        assert row is not None and (row.status, row.checked) == ("interrupted", 10)
+
+
 def test_the_public_diarium_shows_only_dnr_date_and_subject(anonymous, demo_app: App) -> None:
     answer = anonymous.get("/diarium/akst")
     assert answer.status_code == 200
@@ -146,6 +235,45 @@ def test_the_public_diarium_shows_only_dnr_date_and_subject(anonymous, demo_app:
     assert "Avtal" not in table and "rapport" not in table.lower()
     assert anonymous.get("/diarium/finns-inte").status_code == 404
     assert anonymous.get("/diarium", follow_redirects=False).status_code in (302, 303)
+
+
+def test_a_secret_entrys_subject_never_shows_on_the_public_diarium(
+    client_as, anonymous, demo_app: App
+) -> None:
+    with demo_app.db.reading() as session:
+        akst = session.execute(select(Forbund.id).where(Forbund.slug == "akst")).scalar_one()
+        dnr, title = session.execute(
+            select(Insats.dnr, Insats.title)
+            .where(Insats.forbund_id == akst, Insats.dnr.is_not(None))
+            .order_by(Insats.dnr.desc())
+        ).first()
+    secret_word = title.split()[0]
+    sekreterare = client_as(Role.SEKRETERARE)
+    answer = sekreterare.post_form(
+        "/diarium/sekretess", {"dnr": dnr, "paragraf": "21 kap 1 §"}, token_from="/diarium"
+    )
+    assert answer.status_code == 200 and "Handlingen är sekretessmarkerad" in answer.text
+    inside = sekreterare.get(f"/diarium?q={dnr}").text
+    assert title[:40] in inside and "Sekretess enligt 21 kap. 1 § OSL" in inside
+    public = anonymous.get("/diarium/akst").text
+    row = next(r for r in public.split("<tr>") if dnr in r)
+    assert "Sekretess enligt 21 kap. 1 § OSL" in row and title[:40] not in public
+    # A search for the subject's words does not find, so does not betray, the secret entry.
+    assert dnr not in anonymous.get(f"/diarium/akst?q={secret_word}").text
+    refused = sekreterare.post_form(
+        "/diarium/sekretess", {"dnr": dnr, "paragraf": "99 kap 1 §"}, token_from="/diarium"
+    )
+    assert refused.status_code == 400 and "ingen paragraf" in refused.text
+    assert (
+        client_as(Role.HANDLAGGARE).post_form("/diarium/sekretess", {"dnr": dnr}).status_code == 403
+    )
+    trail = client_as(Role.FORBUNDSCHEF).get("/logg?typ=diarium").text
+    assert "sekretessmarkera" in trail and demo_login(Role.SEKRETERARE).email in trail
+    lifted = sekreterare.post_form(
+        "/diarium/sekretess", {"dnr": dnr, "atgard": "hav"}, token_from="/diarium"
+    )
+    assert "Sekretessen är hävd" in lifted.text
+    assert title[:40] in anonymous.get("/diarium/akst").text
 
 
 def test_the_diarium_lists_cases_and_documents_and_searches(client_as, demo_app: App) -> None:

@@ -161,6 +161,21 @@ def test_a_refused_change_keeps_the_page_and_says_why(client_as: ClientFactory) 
     assert 'value="inte-en-adress"' in answer.text
 
 
+def test_the_forbundschef_runs_the_set_up_and_the_change_is_theirs(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    chef = client_as(Role.FORBUNDSCHEF)
+    base = "/installningar/akst"
+    assert "Inställningar" in chef.get("/").text.split("<main")[0]
+    assert chef.get(base).status_code == 200
+    answer = _post(chef, f"{base}/parter", {"kind": "kommun", "name": "Orust kommun"}, base)
+    assert answer.status_code == 303, answer.text  # type: ignore[attr-defined]
+    last = _events(demo_app, "akst")[-1]
+    assert (last.trigger, last.actor_email) == ("lagg_till_part", CHEF)
+    # Another förbund's set-up stays not found for the förbundschef too.
+    assert chef.get("/installningar/nv").status_code == 404
+
+
 def test_another_forbunds_setup_is_not_found_and_others_may_not(
     client_as: ClientFactory, demo_app: App
 ) -> None:
@@ -175,7 +190,7 @@ def test_another_forbunds_setup_is_not_found_and_others_may_not(
     # A förbund admin is not an installation admin.
     assert akst_admin.get("/installningar/forbund").status_code == 403
 
-    for role in (Role.HANDLAGGARE, Role.FORBUNDSCHEF, Role.STYRELSE_ORDFORANDE):
+    for role in (Role.HANDLAGGARE, Role.SEKRETERARE, Role.STYRELSE_ORDFORANDE):
         other = client_as(role)
         assert other.get("/installningar").status_code == 403
         assert other.get("/installningar/akst").status_code == 403

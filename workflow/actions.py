@@ -47,6 +47,7 @@ KNOWN = frozenset(
         "retry_mail",
         "dispose_records",
         "watch_forbund",
+        "keep_diarium",
         "manage_organisation",
         "see_case",
         "see_funding",

@@ -270,6 +270,9 @@ class WebSettings(BaseModel):
     login_failures_per_address: int = Field(default=20, ge=1)
     # A password link sent by e-mail works once, for this long.
     password_link_minutes: int = Field(default=60, ge=5)
+    # A check of the audit chain running in a web process beats every lease / 4 seconds;
+    # another process marks it interrupted after watching the beat stand still this long.
+    audit_check_lease_seconds: int = Field(default=120, ge=1)
     # argon2id's cost for local passwords ([web.password_hash]).
     password_hash: PasswordHashSettings = PasswordHashSettings()
     # OpenID Connect login per förbund (slug): [web.oidc.<slug>] tables, see OidcSettings.

@@ -12,7 +12,8 @@ HEADS: frozenset[str] = frozenset(
         "0007_numbers_per_forbund",
         "0008_organisation",
         "0021_feeds",
-        "0020_outbox_web",
         "0023_state_since",
+        "0023_audit_check_lease",
+        "0024_diarium_secrecy",
     }
 )

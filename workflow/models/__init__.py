@@ -22,6 +22,7 @@ _MODULES: dict[str, str] = {
     "PersonIdentity": "identity",
     "AuditChain": "audit",
     "AuditEvent": "audit",
+    "DiariumSecrecy": "diarium",
     "CalendarFeed": "personal",
     "DigestItem": "personal",
     "NotificationPreference": "personal",
@@ -82,6 +83,7 @@ __all__ = [
     "CalendarFeed",
     "Case",
     "CaseRow",
+    "DiariumSecrecy",
     "DigestItem",
     "DnrSequence",
     "FollowUpQuestion",
@@ -146,6 +148,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
     from workflow.models.api_access import ApiToken, IdempotentRequest
     from workflow.models.attachments import Attachment
     from workflow.models.audit import AuditChain, AuditEvent
+    from workflow.models.diarium import DiariumSecrecy
     from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
     from workflow.models.funding import (
         Agreement,

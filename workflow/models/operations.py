@@ -74,15 +74,20 @@ class AuditVerification(SQLModel, table=True):
     """One check of a förbund's audit chain asked for on the web, and how far it has come.
 
     A background thread recomputes the chain (services/cases/audit_trail.py) and moves
-    `checked` after each batch, so the page asking shows progress and then the result."""
+    `checked` after each batch, so the page asking shows progress and then the result. While
+    it runs, `owner` names its process and `beats` is its heartbeat: a check whose beats stand
+    still for the lease, or whose process is gone, is marked interrupted by whoever sees it."""
 
     __tablename__ = "audit_verification"
 
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
     requested_by_id: int | None = Field(default=None, foreign_key="person.id")
-    # running | ok | broken | error
+    # running | ok | broken | error | interrupted
     status: str = Field(default="running", max_length=20)
+    # host:pid:random of the process running the check; only it moves `beats`.
+    owner: str | None = Field(default=None, max_length=120)
+    beats: int = 0
     checked: int = 0
     total: int = 0
     broken_at: int | None = None

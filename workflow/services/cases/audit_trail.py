@@ -10,12 +10,17 @@ förbundschef and administrators of the förbund read either (action watch_forbu
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.clock import as_utc, local
 from workflow.errors import BadInput, NotFound
@@ -62,6 +67,7 @@ KIND_LABELS = {
     "party": "part",
     "organ": "organ",
     "forbund": "förbund",
+    "diarium": "diarium",
 }
 
 
@@ -110,12 +116,13 @@ def list_events(
         query = select(_EVENT).where(_EVENT.c.forbund_id == organisation.id)
         if filters.case:
             case = find_case(session, organisation, filters.case)
-            # The case's own events and those of its avtal and reports.
+            # The case's own events, its diarium entry's and those of its avtal and reports.
             reports = select(Report.id).where(Report.insats_id == case.id)
             agreements = select(Agreement.id).where(Agreement.insats_id == case.id)
             query = query.where(
                 or_(
                     (_EVENT.c.subject_kind == "insats") & (_EVENT.c.subject_id == case.id),
+                    (_EVENT.c.subject_kind == "diarium") & (_EVENT.c.subject_id == case.id),
                     (_EVENT.c.subject_kind == "report") & _EVENT.c.subject_id.in_(reports),
                     (_EVENT.c.subject_kind == "agreement") & _EVENT.c.subject_id.in_(agreements),
                 )
@@ -183,12 +190,31 @@ def event_kinds(app: App, viewer: Any, *, forbund: str) -> list[str]:
 
 
 # -- checking the chain ----------------------------------------------------------------------
+#
+# A check runs in a thread of one web process, and several web processes share the database.
+# If that process stops (a deploy, a crash), nothing finishes the check's row. So a running
+# check holds a lease decided by heartbeats, as the outbox's senders do
+# (services/reminders/workers.py), never by comparing wall clocks:
+#   1. The row names its owner, this process's token (host:pid:random), and its `beats`
+#      counter moves with each batch of progress and from a heartbeat thread every lease / 4
+#      seconds (timed by time.monotonic()).
+#   2. Whoever reads a running check (its page, the trail's page, a new start) treats the owner
+#      as gone when the owner is this process but no longer runs the check, or ran on this host
+#      under a pid that no longer exists, or when this process watched `beats` stand still for
+#      web.audit_check_lease_seconds on its own monotonic clock (kept in memory across views).
+#   3. Taking over is fenced: the row becomes "interrupted" only by an UPDATE that still sees
+#      the owner and the beats observed; the owner's own writes are conditional on still being
+#      the running owner, so a stalled thread that wakes up stops without overwriting.
+# A new start after an interruption starts a fresh check; a start while a live check of the
+# förbund runs answers with that check instead of reading the chain twice at once.
+
+STOPPED = "Kontrollen avbröts eftersom webbservern som körde den slutade svara"
 
 
 @dataclass(frozen=True)
 class CheckView:
     id: int
-    status: str  # running | ok | broken | error
+    status: str  # running | ok | broken | error | interrupted
     checked: int
     total: int
     broken_at: int | None
@@ -223,17 +249,103 @@ def _check_view(app: App, row: Any, requested_by: str | None) -> CheckView:
     )
 
 
+_HOST = socket.gethostname()[:60]
+_TOKENS: dict[int, str] = {}  # pid -> this process's token (a forked process gets its own)
+_LIVE: set[int] = set()  # the checks this process is running now
+# check id -> (owner, beats, monotonic time this process first saw that count)
+_OBSERVED: dict[int, tuple[str | None, int, float]] = {}
+_LOCK = threading.Lock()
+_monotonic = monotonic  # tests move it instead of sleeping
+
+
+def owner_token() -> str:
+    """This process as the owner of the checks it runs: host:pid:random."""
+    pid = os.getpid()
+    with _LOCK:
+        if pid not in _TOKENS:
+            _TOKENS[pid] = f"{_HOST}:{pid}:{secrets.token_hex(6)}"
+        return _TOKENS[pid]
+
+
+def _owner_gone(app: App, check_id: int, owner: str | None, beats: int) -> bool:
+    """Step 2 above: whether the owner of this running check has stopped."""
+    from workflow.services.reminders.workers import pid_alive
+
+    if owner == owner_token():
+        return check_id not in _LIVE
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if owner and host == _HOST and pid.isdigit() and not pid_alive(int(pid)):
+        return True
+    now = _monotonic()
+    with _LOCK:
+        seen = _OBSERVED.get(check_id)
+        if seen is None or seen[:2] != (owner, beats):
+            _OBSERVED[check_id] = (owner, beats, now)
+            return False
+        return now - seen[2] >= app.settings.web.audit_check_lease_seconds
+
+
+def _settle(app: App, rows: list[Any]) -> bool:
+    """Mark interrupted the running checks among `rows` whose owner has stopped (step 3);
+    whether any was."""
+    gone = [r for r in rows if r.status == "running" and _owner_gone(app, r.id, r.owner, r.beats)]
+    if not gone:
+        return False
+    with app.db.transaction() as session:
+        for row in gone:
+            owner = _CHECK.c.owner.is_(None) if row.owner is None else _CHECK.c.owner == row.owner
+            taken = session.connection().execute(
+                update(_CHECK)
+                .where(
+                    _CHECK.c.id == row.id,
+                    _CHECK.c.status == "running",
+                    _CHECK.c.beats == row.beats,
+                    owner,
+                )
+                .values(status="interrupted", problem=STOPPED, finished_at=app.clock())
+            )
+            if taken.rowcount == 1:
+                log.warning("kontroll %s av loggen avbruten: %s svarar inte", row.id, row.owner)
+            with _LOCK:
+                _OBSERVED.pop(row.id, None)
+    return True
+
+
 def get_check(app: App, viewer: Any, *, forbund: str, check_id: int) -> CheckView:
-    """One check of the förbund's chain; another förbund's is not found (whoever asks)."""
-    with app.db.reading() as session:
-        organisation = resolve_forbund(session, forbund)
-        row = session.get(AuditVerification, check_id)
-        if row is None or row.forbund_id != organisation.id:
-            raise NotFound(f"ingen kontroll nr {check_id} av loggen i {organisation.slug}")
-        person = session.get(Person, row.requested_by_id) if row.requested_by_id else None
-        found = _check_view(app, row, person.name if person else None)
+    """One check of the förbund's chain; another förbund's is not found (whoever asks). A
+    running check whose process has stopped is marked interrupted first."""
+    for _ in range(2):
+        with app.db.reading() as session:
+            organisation = resolve_forbund(session, forbund)
+            row = session.get(AuditVerification, check_id)
+            if row is None or row.forbund_id != organisation.id:
+                raise NotFound(f"ingen kontroll nr {check_id} av loggen i {organisation.slug}")
+            person = session.get(Person, row.requested_by_id) if row.requested_by_id else None
+            found = _check_view(app, row, person.name if person else None)
+            snapshot = [_Row(row.id, row.status, row.owner, row.beats)]
+        if not _settle(app, snapshot):
+            break
     require_watch(app, viewer)
     return found
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    status: str
+    owner: str | None
+    beats: int
+
+
+def _running(app: App, forbund_id: int) -> list[_Row]:
+    with app.db.reading() as session:
+        rows = session.connection().execute(
+            select(_CHECK.c.id, _CHECK.c.status, _CHECK.c.owner, _CHECK.c.beats).where(
+                _CHECK.c.forbund_id == forbund_id, _CHECK.c.status == "running"
+            )
+        )
+        return [_Row(r.id, r.status, r.owner, r.beats) for r in rows]
 
 
 def latest_check(app: App, viewer: Any, *, forbund: str) -> CheckView | None:
@@ -254,9 +366,18 @@ _THREADS: dict[int, threading.Thread] = {}
 def start_check(app: App, viewer: Any, *, forbund: str, background: bool | None = None) -> int:
     """Open a check of the förbund's chain; its number. A trail of at most INLINE_LIMIT events
     is checked before this returns, a larger one in a background thread (or as `background`
-    says)."""
+    says). Checks whose process stopped are marked interrupted first; while a live check of
+    the förbund runs, its number is the answer."""
     require_watch(app, viewer)
+    with app.db.reading() as session:
+        forbund_id = resolve_forbund(session, forbund).id
+    running = _running(app, forbund_id)
+    _settle(app, running)
+    alive = [r.id for r in _running(app, forbund_id)]
+    if alive:
+        return max(alive)
     now = app.clock()
+    owner = owner_token()
     with app.db.transaction() as session:
         organisation = resolve_forbund(session, forbund)
         total = session.execute(
@@ -269,11 +390,15 @@ def start_check(app: App, viewer: Any, *, forbund: str, background: bool | None 
             checked=0,
             total=int(total or 0),
             started_at=now,
+            owner=owner,
+            beats=0,
         )
         session.add(row)
         session.flush()
         check_id = int(row.id)  # type: ignore[arg-type]
-        forbund_id, slug = organisation.id, organisation.slug
+        slug = organisation.slug
+    with _LOCK:
+        _LIVE.add(check_id)
     if background is None:
         background = (total or 0) > INLINE_LIMIT
     if not background:
@@ -295,43 +420,91 @@ def wait_for_check(check_id: int, timeout: float = 30.0) -> None:
         _THREADS.pop(check_id, None)
 
 
+class _TakenOver(Exception):
+    """Another process marked this check interrupted: stop reading the chain."""
+
+
 def _save(app: App, check_id: int, **values: Any) -> None:
+    """Write the check's row if this process still runs it (step 3); each write is a beat."""
     with app.db.transaction() as session:
-        session.execute(update(_CHECK).where(_CHECK.c.id == check_id).values(**values))
+        changed = session.execute(
+            update(_CHECK)
+            .where(
+                _CHECK.c.id == check_id,
+                _CHECK.c.owner == owner_token(),
+                _CHECK.c.status == "running",
+            )
+            .values(beats=_CHECK.c.beats + 1, **values)
+        )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _TakenOver(check_id)
+
+
+def _heartbeat(app: App, check_id: int, stop: threading.Event) -> None:
+    interval = max(app.settings.web.audit_check_lease_seconds / 4, 0.2)
+    while not stop.wait(interval):  # monotonic
+        try:
+            _save(app, check_id)
+        except _TakenOver:
+            return
+        except SQLAlchemyError as exc:
+            log.warning("hjärtslag för kontroll %s misslyckades: %s", check_id, exc)
 
 
 def run_check(app: App, check_id: int, forbund_id: int, slug: str) -> None:
-    """Recompute the förbund's chain in one snapshot, moving the check's row after each batch."""
+    """Recompute the förbund's chain in one snapshot, moving the check's row after each batch
+    while a heartbeat thread keeps its lease."""
 
     def progress(_slug: str, checked: int, total: int) -> None:
         _save(app, check_id, checked=checked, total=total)
 
+    stop = threading.Event()
+    beating = threading.Thread(
+        target=_heartbeat, args=(app, check_id, stop), daemon=True, name=f"audit-beat-{slug}"
+    )
+    beating.start()
     try:
-        with app.db.reading() as session:
-            options = {}
-            if app.db.engine.dialect.name == "postgresql":
-                options = {"isolation_level": "REPEATABLE READ"}
-            connection = session.connection(execution_options=options)
-            report = audit.verify_forbund(connection, forbund_id, slug, progress=progress)
-    except Exception as exc:
-        log.exception("kontrollen av loggen %s misslyckades", check_id)
-        _save(
+        try:
+            with app.db.reading() as session:
+                options = {}
+                if app.db.engine.dialect.name == "postgresql":
+                    options = {"isolation_level": "REPEATABLE READ"}
+                connection = session.connection(execution_options=options)
+                report = audit.verify_forbund(connection, forbund_id, slug, progress=progress)
+        except _TakenOver:
+            log.warning("kontroll %s av loggen togs över av en annan process", check_id)
+            return
+        except Exception as exc:
+            log.exception("kontrollen av loggen %s misslyckades", check_id)
+            _finish(
+                app,
+                check_id,
+                status="error",
+                problem=f"kontrollen avbröts: {type(exc).__name__}"[:500],
+                finished_at=app.clock(),
+            )
+            return
+        _finish(
             app,
             check_id,
-            status="error",
-            problem=f"kontrollen avbröts: {type(exc).__name__}"[:500],
+            status="ok" if report.ok else "broken",
+            checked=report.events,
+            broken_at=report.broken_at,
+            problem=report.problem,
             finished_at=app.clock(),
         )
-        return
-    _save(
-        app,
-        check_id,
-        status="ok" if report.ok else "broken",
-        checked=report.events,
-        broken_at=report.broken_at,
-        problem=report.problem,
-        finished_at=app.clock(),
-    )
+    finally:
+        stop.set()
+        beating.join()
+        with _LOCK:
+            _LIVE.discard(check_id)
+
+
+def _finish(app: App, check_id: int, **values: Any) -> None:
+    try:
+        _save(app, check_id, **values)
+    except _TakenOver:
+        log.warning("kontroll %s av loggen hade redan avbrutits av en annan process", check_id)
 
 
 def forbund_name(app: App, slug: str) -> str:

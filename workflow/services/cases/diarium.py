@@ -3,9 +3,11 @@
 A case enters the diarium when it is registered (it gets its dnr: the event `registrera`).
 Its documents are the application (in, from the insatsägare), the avtal (out, to it) and the
 reports it has handed in (in). `list_diarium` is the kansli's register (förbundschef and
-administrators, action watch_forbund): dnr, date, direction, counterpart and a short subject
-per case and document, filtered in SQL and paged on the dnr. `public_diarium` needs no login
-and shows only what is public: dnr, date and subject.
+administrators, action watch_forbund, and its registrator, action keep_diarium): dnr, date,
+direction, counterpart and a short subject per case and document, with the secrecy marking of
+an entry (services/cases/secrecy.py), filtered in SQL and paged on the dnr. `public_diarium`
+needs no login and shows only what is public: dnr, date and subject, the subject of a secret
+entry masked ("Sekretess enligt 21 kap. 1 § OSL") and never searched.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from workflow.clock import local_date
 from workflow.errors import NotFound
-from workflow.models import Agreement, AuditEvent, Forbund, Insats, Party, Report
-from workflow.services.cases.rights import require_watch
+from workflow.models import Agreement, AuditEvent, DiariumSecrecy, Forbund, Insats, Party, Report
+from workflow.services.cases.rights import WATCH
+from workflow.services.cases.secrecy import KEEP, masked
 from workflow.services.funding.report_plan import KIND_LABELS as REPORT_KIND_LABELS
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import Keyset, Page, bytewise, check_limit
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 _I = Insats.__table__  # type: ignore[attr-defined]
 _E = AuditEvent.__table__  # type: ignore[attr-defined]
 _P = Party.__table__  # type: ignore[attr-defined]
+_S = DiariumSecrecy.__table__  # type: ignore[attr-defined]
 
 SUBJECT_LENGTH = 80
 REGISTERED = "registrera"
@@ -65,6 +69,11 @@ class DiariumEntry:
     counterpart: str
     subject: str
     documents: list[DocumentEntry] = field(default_factory=list)
+    secrecy: str | None = None  # the OSL paragraph when the subject is secret
+
+    @property
+    def secrecy_label(self) -> str | None:
+        return masked(self.secrecy) if self.secrecy else None
 
     @property
     def direction_label(self) -> str:
@@ -91,6 +100,21 @@ def _registered_at() -> Any:
     )
 
 
+def may_keep(app: App, viewer: Any) -> bool:
+    """Whether the person keeps the diarium (marks secrecy): action keep_diarium."""
+    return bool(set(getattr(viewer, "roles", ())) & app.actions[KEEP].roles)
+
+
+def require_register(app: App, viewer: Any) -> None:
+    """The kansli's diarium is read by those who watch the förbund and by its registrator."""
+    if not may_keep(app, viewer):
+        app.actions.require_role(viewer, WATCH)
+
+
+def _secrecy() -> Any:
+    return select(_S.c.paragraph).where(_S.c.insats_id == _I.c.id).scalar_subquery()
+
+
 def _search(text: str | None, counterpart: bool) -> ColumnElement[bool] | None:
     if not text or not text.strip():
         return None
@@ -100,12 +124,16 @@ def _search(text: str | None, counterpart: bool) -> ColumnElement[bool] | None:
         + "%"
     )
     owner = select(_P.c.name).where(_P.c.id == _I.c.owner_party_id).scalar_subquery()
-    found = [
-        func.lower(_I.c.dnr).like(pattern, escape="\\"),
-        func.lower(_I.c.title).like(pattern, escape="\\"),
-    ]
-    if counterpart:  # the public diarium does not show, so does not search, the counterpart
+    title = func.lower(_I.c.title).like(pattern, escape="\\")
+    found = [func.lower(_I.c.dnr).like(pattern, escape="\\")]
+    if counterpart:
+        found.append(title)
         found.append(func.lower(owner).like(pattern, escape="\\"))
+    else:
+        # The public diarium does not show, so does not search, the counterpart, nor the
+        # subject of a secret entry (a search must not tell what a masked subject says).
+        secret = select(_S.c.id).where(_S.c.insats_id == _I.c.id).exists()
+        found.append(and_(title, ~secret))
     return or_(*found)
 
 
@@ -126,6 +154,7 @@ def _rows(
         _I.c.title,
         _I.c.owner_party_id,
         _registered_at().label("registered_at"),
+        _secrecy().label("secrecy"),
     ).where(_I.c.forbund_id == forbund_id, _I.c.dnr.is_not(None))
     condition = _search(search, counterpart)
     if condition is not None:
@@ -148,7 +177,7 @@ def list_diarium(
     limit: int = 25,
 ) -> Page[DiariumEntry]:
     """One page of the förbund's diarium, newest dnr first, with each case's documents."""
-    require_watch(app, viewer)
+    require_register(app, viewer)
     check_limit(limit, 200)
     zone = app.settings.zone
     with app.db.reading() as session:
@@ -212,6 +241,7 @@ def list_diarium(
                     counterpart=counterpart,
                     subject=short(r.title),
                     documents=docs,
+                    secrecy=r.secrecy,
                 )
             )
         return Page(entries, next_after)
@@ -241,7 +271,8 @@ def public_diarium(
     after: str | None = None,
     limit: int = 25,
 ) -> Page[PublicEntry]:
-    """The public diarium: dnr, date of registration and subject, and nothing else."""
+    """The public diarium: dnr, date of registration and subject (masked when secret), and
+    nothing else."""
     check_limit(limit, 200)
     zone = app.settings.zone
     with app.db.reading() as session:
@@ -254,7 +285,7 @@ def public_diarium(
                 PublicEntry(
                     r.dnr,
                     local_date(r.registered_at, zone) if r.registered_at else None,
-                    short(r.title),
+                    masked(r.secrecy) if r.secrecy else short(r.title),
                 )
                 for r in rows
             ],

@@ -8,15 +8,17 @@ administrators, action watch_forbund); the public page dnr, date and subject alo
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from workflow.errors import BadInput
-from workflow.services.cases import diarium
+from workflow.errors import BadInput, Conflict
+from workflow.services.cases import diarium, secrecy
 from workflow.vocabulary import Role
-from workflow.web.deps import AppDep, CurrentUser
+from workflow.web import forms
+from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
 from workflow.web.templating import NAV, NavItem, render
 
 router = APIRouter()
@@ -24,7 +26,11 @@ router = APIRouter()
 PATH = "/diarium"
 PAGE_SIZE = 25
 
-NAV.append(NavItem("Diarium", PATH, frozenset({Role.FORBUNDSCHEF, Role.ADMIN})))
+SECRECY_PATH = f"{PATH}/sekretess"
+
+# Those who watch the förbund and its registrator (keep_diarium), as shipped.
+NAV.append(NavItem("Diarium", PATH, frozenset({Role.FORBUNDSCHEF, Role.SEKRETERARE, Role.ADMIN})))
+DONE = {"markerad": "Handlingen är sekretessmarkerad.", "havd": "Sekretessen är hävd."}
 
 
 def _year(raw: str) -> int | None:
@@ -45,6 +51,20 @@ def diarium_page(
     ar: str = "",
     efter: str | None = None,
 ) -> HTMLResponse:
+    return _page(request, app, user, q=q, ar=ar, efter=efter)
+
+
+def _page(
+    request: Request,
+    app: Any,
+    user: Any,
+    *,
+    q: str = "",
+    ar: str = "",
+    efter: str | None = None,
+    refused: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> HTMLResponse:
     given = {"q": q.strip()[:200], "ar": ar.strip()}
     error = None
     page = None
@@ -58,8 +78,8 @@ def diarium_page(
             after=efter,
             limit=PAGE_SIZE,
         )
-    except BadInput as refused:
-        error = str(refused)[:1].upper() + str(refused)[1:] + "."
+    except BadInput as failed:
+        error = forms.sentence(failed)
     query = {k: v for k, v in given.items() if v}
     next_url = (
         f"{PATH}?{urlencode({**query, 'efter': page.next_after})}"
@@ -73,12 +93,43 @@ def diarium_page(
             "given": given,
             "page": page,
             "error": error,
+            "refused": refused,
+            "form": form or {},
+            "done": DONE.get(request.query_params.get("klart", "")),
+            "may_keep": diarium.may_keep(app, user),
             "next_url": next_url,
             "first_url": PATH if efter else None,
             "public_url": f"{PATH}/{user.forbund_slug}",
         },
-        status_code=400 if error else 200,
+        status_code=400 if error or refused else 200,
     )
+
+
+@router.post(
+    SECRECY_PATH,
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=[Depends(verify_csrf)],
+)
+def secrecy_submit(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
+    """Mark an entry secret under a paragraph of OSL, or lift the marking (atgard=hav)."""
+    diarium.require_register(app, user)
+    ref = str(form.get("dnr") or "").strip()
+    lifting = form.get("atgard") == "hav"
+    try:
+        if lifting:
+            secrecy.lift_secrecy(app, ref=ref, actor_email=user.email, forbund=user.forbund_slug)
+        else:
+            secrecy.mark_secret(
+                app,
+                ref=ref,
+                paragraph=str(form.get("paragraf") or ""),
+                actor_email=user.email,
+                forbund=user.forbund_slug,
+            )
+    except (BadInput, Conflict) as failed:
+        return _page(request, app, user, refused=forms.sentence(failed), form=dict(form))
+    return RedirectResponse(f"{PATH}?klart={'havd' if lifting else 'markerad'}", status_code=303)
 
 
 @router.get(
