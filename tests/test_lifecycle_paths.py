@@ -8,10 +8,11 @@ import pytest
 from sqlmodel import func, select
 
 from tests import meeting_support as board
-from tests.support import World, drive_happy_path
+from tests.support import World, complete_application, drive_happy_path, email
 from workflow.clock import STOCKHOLM
 from workflow.errors import BadInput, ConditionFailed, NotPermitted
 from workflow.models import AuditEvent
+from workflow.services import cases
 from workflow.services.funding import agreements
 from workflow.vocabulary import Role
 
@@ -184,7 +185,15 @@ def test_an_insats_cannot_start_before_its_start_date(world: World) -> None:
 
 
 def test_the_two_party_rule_counts_all_kommuner_as_one(world: World) -> None:
-    ref = world.idea(parties=["Kungälvs kommun", "Ale kommun"], owner_party="Kungälvs kommun")
+    # Two kommuner are one party: an idea naming only them is refused on every channel.
+    with pytest.raises(BadInput, match="alla kommuner räknas som en part"):
+        world.idea(parties=["Kungälvs kommun", "Ale kommun"], owner_party="Kungälvs kommun")
+    # An idea that names no parties yet gets them before registration.
+    fields = complete_application(world.clock.now.year + 1, world.slug)
+    del fields["parties"]
+    ref = cases.submit_idea(
+        world.app, actor_email=email(Role.HANDLAGGARE), values=fields, forbund=world.slug
+    ).ref
     with pytest.raises(ConditionFailed, match="minst två krävs"):
         world.fire(ref, "registrera", Role.SEKRETERARE)
     registered = world.fire(

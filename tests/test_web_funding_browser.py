@@ -51,7 +51,7 @@ def test_the_forbundschefs_funding_pages(live_server: str, page: Page, demo_app:
     expect(page.get_by_role("heading", level=1)).to_have_text("Budget och finansiell ram")
     table = page.locator("#finansiell-ram")
     expect(table.locator('tr[data-row="Finansiell ram"]')).to_contain_text("6\u202f340")
-    expect(table.locator('tr[data-row="Total summa"]')).to_contain_text("6145")
+    expect(table.locator('tr[data-row="Total summa"]')).to_contain_text("6\u202f145")
     expect(table.locator('tr[data-row="Över-/underskott +/-"]')).to_contain_text("+ 225")
     assert_accessible(page)
 
