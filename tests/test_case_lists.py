@@ -3,13 +3,21 @@ own cases only, and a clear error for a cursor that is not one."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlmodel import select
 
 from tests.support import TravelClock, World, build_world, email, finsam
 from workflow.app import App
 from workflow.errors import BadInput
+from workflow.models import Insats, InsatsParty, Party, Person
 from workflow.services import cases
 from workflow.services.cases import CaseFilter
 from workflow.services.organisation.forbund import resolve_forbund
@@ -198,3 +206,236 @@ def test_cases_list_on_the_command_line_pages_and_streams(
         capsys, db_url, "cases", "list", "--state", "pagaende", "--json", forbund="test"
     )
     assert json.loads(out) == []
+
+
+# -- filtered lists a page at a time --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A case as the filters read it (CaseFilter's documented meaning, in Python)."""
+
+    id: int
+    dnr: str | None
+    title: str
+    state: str
+    inriktning: str
+    start: date | None
+    end: date | None
+    owner_party: str
+    parties: frozenset[str]
+    project_owner: str
+
+    def matches(self, given: dict[str, Any]) -> bool:
+        year = given.get("year")
+        text = (given.get("text") or "").casefold()
+        return (
+            given.get("state") in (None, self.state)
+            and (not given.get("states") or self.state in given["states"])
+            and given.get("inriktning") in (None, self.inriktning)
+            and (
+                year is None
+                or (
+                    self.start is not None
+                    and self.start <= date(year, 12, 31)
+                    and (self.end is None or self.end >= date(year, 1, 1))
+                )
+            )
+            and (given.get("party") is None or given["party"] in self.parties | {self.owner_party})
+            and (not text or text in self.title.casefold() or text in (self.dnr or "").casefold())
+            and given.get("project_owner_email") in (None, self.project_owner)
+        )
+
+
+_STATES = ["inkommen", "under_beredning", "pagaende", "avslutad_avslag"]
+
+
+def _many(app: App, clock: TravelClock) -> list[_Row]:
+    """36 registered cases and 6 ideas written straight into the tables (the list reads, it
+    does not care how they came): four states and ideas, both inriktningar, two party mixes
+    and an owner party outside its parties, two projektägare, periods over four years (some
+    open-ended, some without a period), and dnrs neither in id order nor of one length
+    (2025/1000 sorts before 2025/997)."""
+    build_world(app, clock)
+    now = clock()
+    rows: list[_Row] = []
+    dnrs = [f"{2025 + k // 9}/{997 + k % 9}" for k in range(36)]
+    random.Random(95).shuffle(dnrs)
+    with app.db.transaction() as session:
+        forbund = resolve_forbund(session, "test")
+        party = {
+            p.name: p.id for p in session.exec(select(Party).where(Party.forbund_id == forbund.id))
+        }
+        person = {
+            p.email: p.id
+            for p in session.exec(select(Person).where(Person.forbund_id == forbund.id))
+        }
+        other = add_person(
+            session, forbund, name="Ägare", email=OTHER_OWNER, roles=["projektagare"]
+        )
+        session.flush()
+        person[OTHER_OWNER] = other.id
+        for n in range(42):
+            idea = n >= 36
+            start_year = 2025 + (n // 3) % 4
+            start = None if n % 11 == 5 else date(start_year, 3, 1)
+            end = None if start is None or n % 7 == 3 else date(start_year + n % 2, 10, 31)
+            names = (
+                ["Ale kommun", "Arbetsförmedlingen"] if n % 4 == 1 else
+                ["Kungälvs kommun", "Försäkringskassan"]
+            )  # fmt: skip
+            owner = "Ale kommun" if n % 4 == 1 or n % 10 == 6 else "Kungälvs kommun"
+            project_owner = OTHER_OWNER if n % 5 == 2 else email(Role.PROJEKTAGARE)
+            case = Insats(
+                forbund_id=forbund.id,  # type: ignore[arg-type]
+                number=n + 1,
+                dnr=None if idea else dnrs[n],
+                title=f"Insats {n} {'Lucka i stödet' if n % 6 == 0 else 'Arbete'}",
+                inriktning="struktur" if n % 3 == 0 else "individ",
+                start_date=start,
+                end_date=end,
+                owner_party_id=party[owner],
+                project_owner_id=person[project_owner],
+                state="ide" if idea else _STATES[n % len(_STATES)],
+                budget_requested={},
+                state_since=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(case)
+            session.flush()
+            for name in names:
+                session.add(InsatsParty(insats_id=case.id, party_id=party[name]))  # type: ignore[arg-type]
+            rows.append(
+                _Row(
+                    case.id,  # type: ignore[arg-type]
+                    case.dnr,
+                    case.title,
+                    case.state,
+                    case.inriktning,
+                    start,
+                    end,
+                    owner,
+                    frozenset(names),
+                    project_owner,
+                )
+            )
+    return rows
+
+
+def _expected(rows: list[_Row], given: dict[str, Any]) -> list[int]:
+    """The list order: registered cases by dnr (code points, as both databases sort it),
+    then ideas by id."""
+    found = [row for row in rows if row.matches(given)]
+    registered = sorted((r for r in found if r.dnr is not None), key=lambda r: r.dnr or "")
+    ideas = sorted((r for r in found if r.dnr is None), key=lambda r: r.id)
+    return [row.id for row in registered + ideas]
+
+
+def _pages(app: App, filters: CaseFilter, limit: int) -> list[int]:
+    ids: list[int] = []
+    after = None
+    while True:
+        page = cases.list_cases(app, forbund="test", filters=filters, after=after, limit=limit)
+        assert 0 < len(page.items) <= limit or (not page.items and after is None)
+        ids.extend(view.id for view in page.items)
+        if page.next_after is None:
+            return ids
+        after = page.next_after
+
+
+def test_every_filter_combination_pages_through_each_matching_case_once_in_order(
+    app: App, clock: TravelClock
+) -> None:
+    rows = _many(app, clock)
+    choices: dict[str, list[Any]] = {
+        "state": [None, "inkommen", "pagaende", "ide"],
+        "year": [None, 2026, 2028],
+        "inriktning": [None, "struktur"],
+        "party": [None, "Ale kommun"],
+        "text": [None, "lucka"],
+    }
+    combinations = [
+        {k: v for k, v in zip(choices, values, strict=True) if v is not None}
+        for values in itertools.product(*choices.values())
+    ]
+    combinations += [
+        {"states": ("inkommen", "avslutad_avslag"), "year": 2027},
+        {"states": ("under_beredning", "ide"), "party": "Ale kommun"},
+        {"project_owner_email": OTHER_OWNER, "year": 2025},
+        {"project_owner_email": OTHER_OWNER, "state": "inkommen", "text": "2026/"},
+    ]
+    nonempty = 0
+    for given in combinations:
+        filters = CaseFilter(**given)
+        expected = _expected(rows, given)
+        nonempty += bool(expected)
+        assert _pages(app, filters, 2) == expected, given
+        assert cases.count_cases(app, forbund="test", filters=filters) == len(expected), given
+    assert nonempty > len(combinations) // 2  # the filters are not trivially empty
+    given = {"year": 2026, "inriktning": "individ"}
+    for limit in (1, 3, 50):
+        assert _pages(app, CaseFilter(**given), limit) == _expected(rows, given), limit
+
+
+def _list_queries(app: App, filters: CaseFilter, after: str | None) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) that read a page of cases from the table."""
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().startswith("SELECT insats.id") and "ORDER BY" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(app.db.engine, "before_cursor_execute", note)
+    try:
+        cases.list_cases(app, forbund="test", filters=filters, after=after, limit=2)
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def _plan(app: App, statement: str, parameters: Any) -> str:
+    """How the database reads the statement. PostgreSQL is told to avoid sorting and table
+    scans wherever it can: on a few rows it would rightly prefer them, and the question here
+    is whether an index gives the list's order, not what is cheapest for this small table."""
+    with app.db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "\n".join(str(row[3]) for row in rows)
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        plan = "\n".join(str(row[0]) for row in rows)
+        connection.rollback()
+        return plan
+
+
+@pytest.mark.parametrize(
+    ("given", "index"),
+    [
+        ({"state": "inkommen", "year": 2026}, "ix_insats_list_state"),
+        ({"year": 2027}, "ix_insats_list_dnr"),
+        ({"inriktning": "individ", "party": "Ale kommun"}, "ix_insats_list_dnr"),
+    ],
+)
+def test_a_filtered_page_finds_its_cases_in_an_index_in_list_order(
+    app: App, clock: TravelClock, given: dict[str, Any], index: str
+) -> None:
+    """The filter is checked on the list index's entries in dnr order (models/insats.py),
+    not on table rows, so a filter few cases match does not read every row of the förbund
+    (bench/web.py); nothing is sorted, on the first page or after a cursor."""
+    rows = _many(app, clock)
+    assert len(_expected(rows, given)) > 2
+    filters = CaseFilter(**given)
+    second = cases.list_cases(app, forbund="test", filters=filters, limit=2).next_after
+    for after in (None, second):
+        queries = _list_queries(app, filters, after)
+        assert queries
+        registered = _plan(app, *queries[0])
+        assert f"COVERING INDEX {index}" in registered or (
+            f"Index Only Scan using {index}" in registered
+        ), registered
+        for statement, parameters in queries:  # and the ideas after them, by id
+            plan = _plan(app, statement, parameters)
+            assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+            assert "SCAN insats" not in plan and "Seq Scan" not in plan, plan
