@@ -119,6 +119,9 @@ def test_filters_combine_in_the_list_and_its_count(app: App, clock: TravelClock)
     assert refs(text="REGISTRERAD insats 2") == [registered[2]]
     assert refs(text=registered[0]) == [registered[0]]
     assert refs(text="100%") == []
+    # Letters beyond ASCII fold too, on SQLite as on PostgreSQL.
+    assert refs(text="IDÉ NUMMER 1") == [ideas[1]]
+    assert refs(text="annans IDÉ") == [ideas[2]]
     assert refs(project_owner_email=OTHER_OWNER) == [registered[3]]
     # Ideas of the test world have their period next year and the year after; case 3 later.
     assert refs(year=year, state="inkommen") == sorted(registered[:3])

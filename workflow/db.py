@@ -58,6 +58,10 @@ def _check_sqlite_path(url: URL) -> None:
         )
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def make_engine(settings: Settings) -> Engine:
     url = _parse_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
@@ -76,6 +80,10 @@ def make_engine(settings: Settings) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
+        # SQLite's own lower() folds only ASCII, so a search for "ÅLDER" would miss "ålder"
+        # (ilike compiles to lower() on both sides); Python's folds every letter, as
+        # PostgreSQL's does. No index is built on lower(), so redefining it changes no index.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
