@@ -74,6 +74,18 @@ class Insats(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+# The case lists and the diarium sort a förbund's dnr bytewise (services/paging.py `bytewise`:
+# `COLLATE "C"` on PostgreSQL, SQLite's own order), an order an index in the database's
+# collation cannot give PostgreSQL, which would sort every case for each page. On SQLite the
+# unique (forbund_id, dnr) above already is bytewise, so the index is PostgreSQL's only
+# (0025_scale_read_indexes).
+Index(
+    "ix_insats_forbund_dnr_bytewise",
+    Insats.__table__.c.forbund_id,  # type: ignore[attr-defined]
+    Insats.__table__.c.dnr.collate("C"),  # type: ignore[attr-defined]
+).ddl_if(dialect="postgresql")
+
+
 class CaseRow(SimpleNamespace):
     """An insats read with SQLAlchemy Core: Insats's attributes, without the ORM's tracking.
 
