@@ -274,7 +274,7 @@ def set_item(
 # -- figures --------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class InsatsAmount:
     ref: str
     title: str
