@@ -14,6 +14,6 @@ HEADS: frozenset[str] = frozenset(
         "0021_feeds",
         "0025_webp95_list_indexes",
         "0023_audit_check_lease",
-        "0024_diarium_secrecy",
+        "0025_scale_read_indexes",
     }
 )

@@ -274,7 +274,7 @@ def set_item(
 # -- figures --------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class InsatsAmount:
     ref: str
     title: str
@@ -412,7 +412,7 @@ def _amounts(
     if not years:
         return amounts
     seen: set[tuple[int, int]] = set()
-    for dnr, number, insats_id, title, inriktning, year, granted, drawn in session.exec(
+    rows = session.exec(
         select(
             _CASE.c.dnr,
             _CASE.c.number,
@@ -426,12 +426,17 @@ def _amounts(
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
         .where(_LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(sorted(set(years))))
         .order_by(*_LINE_ORDER)
-    ):
-        key = (insats_id, year)
-        seen.add(key)
-        granted, drawn = overrides.get(key, (granted, drawn))
+    )
+    for dnr, number, insats_id, title, inriktning, year, granted, drawn in rows:
+        if overrides:  # only while a grant is weighed; a report has none
+            key = (insats_id, year)
+            seen.add(key)
+            granted, drawn = overrides.get(key, (granted, drawn))
         ref = dnr or f"ide-{number or insats_id}"  # case_ref without the ORM object
-        amounts.setdefault(year, []).append(InsatsAmount(ref, title, inriktning, granted, drawn))
+        per_year = amounts.get(year)
+        if per_year is None:
+            per_year = amounts[year] = []
+        per_year.append(InsatsAmount(ref, title, inriktning, granted, drawn))
     for case, year in extra:
         key = (case.id, year)  # type: ignore[assignment]
         if year in years and key not in seen and key in overrides:

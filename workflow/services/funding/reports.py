@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import literal_column
 from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
@@ -697,13 +698,18 @@ def _listed(
     return query
 
 
+# The owed statuses as literals, the same words as the partial index on owed reports by due
+# date (models/funding.py), so that SQLite can use it: a bound parameter it cannot compare.
+_OWED_LITERALS = [literal_column(f"'{status}'") for status in OWED]
+
+
 def _overdue(app: App, organisation: Any, today: date) -> Select[Any]:
     return (
         select(Report, Insats)
         .join(Insats, col(Insats.id) == col(Report.insats_id))
         .where(
             Report.forbund_id == organisation.id,
-            col(Report.status).in_(OWED),
+            col(Report.status).in_(_OWED_LITERALS),
             col(Report.due_on) < today,
             col(Insats.state).in_(app.lifecycles["insats"].lifecycle.tagged("funding_open")),
         )

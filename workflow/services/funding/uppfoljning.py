@@ -11,7 +11,8 @@ import io
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
-from itertools import islice
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any, TextIO
 
 from sqlmodel import Session, select
@@ -169,16 +170,23 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
-def iter_rows(app: App, *, year: Any = None, forbund: str | None = None) -> Iterator[list[Any]]:
-    """One row per budget line (insats and year) in dnr order, in two queries whatever their
-    number, streamed from the database a batch at a time (plain rows, no ORM objects)."""
+def _insatser(
+    app: App, *, year: Any = None, forbund: str | None = None
+) -> Iterator[tuple[list[Any], list[list[Any]]]]:
+    """Each insats with budget lines, in dnr order: its own columns of the export (COLUMNS
+    before "År") and, per line in year order, the line's columns ("År" on). Two queries
+    whatever the number of lines, streamed from the database a batch at a time (plain rows,
+    no ORM objects); an insats's columns are built once however many years it has."""
     wanted = None if year is None else parse_year(year)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         counts = _counts(session, organisation, wanted)
         query = (
             select(
-                _CASE.c.id,
+                _LINE.c.insats_id,
+                _LINE.c.year,
+                _LINE.c.granted_tkr,
+                _LINE.c.utfall_tkr,
                 _CASE.c.dnr,
                 _CASE.c.number,
                 _CASE.c.title,
@@ -193,9 +201,6 @@ def iter_rows(app: App, *, year: Any = None, forbund: str | None = None) -> Iter
                 _RECORD.c.preciserad_inriktning,
                 _RECORD.c.uppfoljningsmetod,
                 _RECORD.c.esf,
-                _LINE.c.year,
-                _LINE.c.granted_tkr,
-                _LINE.c.utfall_tkr,
             )
             .select_from(_LINE)
             .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
@@ -209,28 +214,31 @@ def iter_rows(app: App, *, year: Any = None, forbund: str | None = None) -> Iter
         )
         name = organisation.name
         nothing: Counts = (None, None, None)
-        for (
-            insats_id,
-            dnr,
-            number,
-            title,
-            syfte,
-            start,
-            end,
-            inriktning,
-            malgrupp,
-            recorded,
-            external_ref,
-            registered_on,
-            precise,
-            method,
-            esf,
-            line_year,
-            granted,
-            utfall,
-        ) in session.exec(ordered):
-            women, men, other = counts.get((insats_id, line_year), nothing)
-            yield [
+        # The lines of one insats come together (dnr order); should they not (ideas have no
+        # dnr), the insats's columns are only built once more.
+        for insats_id, group in groupby(session.exec(ordered), key=itemgetter(0)):
+            rows = list(group)
+            (
+                _id,
+                _year,
+                _granted,
+                _utfall,
+                dnr,
+                number,
+                title,
+                syfte,
+                start,
+                end,
+                inriktning,
+                malgrupp,
+                recorded,
+                external_ref,
+                registered_on,
+                precise,
+                method,
+                esf,
+            ) = rows[0]
+            head = [
                 name,
                 dnr or f"ide-{number or insats_id}",  # case_ref without the ORM object
                 external_ref if recorded is not None else "",
@@ -244,13 +252,23 @@ def iter_rows(app: App, *, year: Any = None, forbund: str | None = None) -> Iter
                 malgrupp or "",
                 method or "",
                 "Ja" if recorded is not None and esf else "Nej",
-                line_year,
-                granted,
-                _blank(utfall),
-                _blank(women),
-                _blank(men),
-                _blank(other),
             ]
+            lines = []
+            for row in rows:
+                line_year = row[1]
+                women, men, other = counts.get((insats_id, line_year), nothing)
+                lines.append(
+                    [line_year, row[2], _blank(row[3]), _blank(women), _blank(men), _blank(other)]
+                )
+            yield head, lines
+
+
+def iter_rows(app: App, *, year: Any = None, forbund: str | None = None) -> Iterator[list[Any]]:
+    """One row per budget line (insats and year) in dnr order, in two queries whatever their
+    number, streamed from the database a batch at a time (plain rows, no ORM objects)."""
+    for head, lines in _insatser(app, year=year, forbund=forbund):
+        for line in lines:
+            yield head + line
 
 
 def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> list[list[Any]]:
@@ -258,26 +276,44 @@ def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> li
     return list(iter_rows(app, year=year, forbund=forbund))
 
 
+class _Last:
+    """A file that keeps only what was last written to it: one row from a csv writer."""
+
+    text = ""
+
+    def write(self, text: str) -> int:
+        self.text = text
+        return len(text)
+
+
 def write_csv(app: App, out: TextIO, *, year: Any = None, forbund: str | None = None) -> int:
     """Write the export to `out` as it is read, a batch of rows at a time; the number of rows.
-    Nothing is written when there is nothing to export (BadInput)."""
-    rows = iter_rows(app, year=year, forbund=forbund)
-    first = next(rows, None)
+    Nothing is written when there is nothing to export (BadInput).
+
+    The csv writer handles each character of what it writes, and an insats's own columns are
+    most of a row: they are written once per insats, and each of its lines (År on) after
+    them. A row's text is the same as if the whole row had been written at once: the writer
+    quotes field by field."""
+    insatser = _insatser(app, year=year, forbund=forbund)
+    first = next(insatser, None)
     if first is None:
         raise BadInput("inga beviljade insatser att exportera" + (f" för {year}" if year else ""))
-    # Each batch is formatted into a buffer and written in one call: few writes to `out`.
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    last = _Last()
+    writer = csv.writer(last, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    batch = [first]
+    batch = [last.text]  # joined and written in one call a batch at a time: few writes
     count = 0
-    while batch:
-        writer.writerows(batch)
-        count += len(batch)
-        out.write(buffer.getvalue())
-        buffer.seek(0)
-        buffer.truncate()
-        batch = list(islice(rows, BATCH))
+    for head, lines in chain([first], insatser):
+        writer.writerow(head)
+        prefix = last.text[: -len("\r\n")] + ";"
+        for line in lines:
+            writer.writerow(line)
+            batch.append(prefix + last.text)
+        count += len(lines)
+        if len(batch) >= BATCH:
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
     return count
 
 
