@@ -34,7 +34,6 @@ from workflow.services.cases.records import (
 )
 from workflow.services.cases.rights import Scope, scopes_clause, visible_case, visible_scopes
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import find_actor
 from workflow.services.paging import (
     Page,
     bytewise,
@@ -182,6 +181,10 @@ def get_case(
         if viewer_email is None:
             organisation = resolve_forbund(session, forbund)
             return view(session, app, find_case(session, organisation, ref), with_history=True)
+        # The people and their roles' table are imported only when a viewer is named: a
+        # plain `cases show` builds neither (workflow/cli/main.py, start-up).
+        from workflow.services.organisation.people import find_actor
+
         organisation = resolve_forbund(session, forbund, viewer_email)
         viewer = find_actor(session, organisation, viewer_email)
         case = visible_case(session, app, organisation, ref, viewer)
@@ -340,6 +343,8 @@ def _conditions(
         owner_id = _person_id(session, organisation, filters.project_owner_email)
         where.append(_INSATS.c.project_owner_id == owner_id)
     if filters.viewer_email is not None:
+        from workflow.services.organisation.people import find_actor  # as in get_case
+
         viewer = find_actor(session, organisation, filters.viewer_email)
         visible = scopes_clause(visible_scopes(app, viewer))
         if visible is not None:
