@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -106,7 +107,7 @@ _PERSON = Person.__table__  # type: ignore[attr-defined]
 # no ORM query, about 8 ms of CPU in a command that starts for it (README, "bench/startup.py").
 # The events are written with Core inserts, so these reads see them in the same transaction.
 _HISTORY = (
-    select(
+    core_select(
         _AUDIT_EVENT.c.seq,
         _AUDIT_EVENT.c.at,
         _AUDIT_EVENT.c.trigger,
@@ -122,7 +123,7 @@ _HISTORY = (
     )
     .order_by(_AUDIT_EVENT.c.seq)
 )
-_EMAIL_OF_PERSON = select(_PERSON.c.email).where(_PERSON.c.id == bindparam("person_id"))
+_EMAIL_OF_PERSON = core_select(_PERSON.c.email).where(_PERSON.c.id == bindparam("person_id"))
 
 
 def view(
@@ -208,8 +209,8 @@ def get_case(
     with app.db.reading() as session:
         if viewer_email is None:
             organisation = resolve_forbund(session, forbund)
-            case, parties = read_case(session, organisation, ref)
-            return view(session, app, case, with_history=True, parties=parties)
+            row, parties = read_case(session, organisation, ref)
+            return view(session, app, row, with_history=True, parties=parties)
         # The people and their roles' table are imported only when a viewer is named: a
         # plain `cases show` builds neither (workflow/cli/main.py, start-up).
         from workflow.services.organisation.people import find_actor
