@@ -1,5 +1,6 @@
 """`finsam` starts with what the command needs: no database library for --help or --version,
-no Alembic outside `init`, and a schema check that reads one table with plain SQL."""
+no Alembic outside `init`, a schema check that reads one table with plain SQL, and a command
+that reads a case without the web, mail, document or login libraries."""
 
 from __future__ import annotations
 
@@ -17,6 +18,28 @@ from workflow.migrations.heads import HEADS
 from workflow.settings import PACKAGE_DIR
 
 DATABASE_LIBRARIES = {"sqlalchemy", "sqlmodel", "alembic", "psycopg"}
+# What a command that only reads a case has no use for, each a noticeable part of a start-up:
+# the web application, the scheduler and mail, documents, logins, the calendars, migrations,
+# the lifecycle machine (built by the first step fired) and a settings library.
+NOT_FOR_READING = {
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "python_multipart",
+    "apscheduler",
+    "aiosmtplib",
+    "weasyprint",
+    "openpyxl",
+    "argon2",
+    "authlib",
+    "httpx",
+    "holidays",
+    "icalendar",
+    "alembic",
+    "transitions",
+    "pydantic_settings",
+}
 
 
 def imported_by(*argv: str) -> tuple[set[str], str]:
@@ -76,6 +99,22 @@ def test_a_command_on_a_current_database_imports_no_alembic(sqlite_url: str) -> 
     modules, out = imported_by("--db", sqlite_url, "forbund", "list")
     assert "alembic" not in modules, out
     assert "sqlalchemy" in modules  # it did open the database
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("cases", "show", "2012/011-01"),
+        ("cases", "show", "2012/011-01", "--json"),
+        ("cases", "list"),
+    ],
+)
+def test_reading_cases_imports_no_web_mail_document_or_login_library(
+    demo_url: str, command: tuple[str, ...]
+) -> None:
+    modules, out = imported_by("--db", demo_url, "--forbund", "akst", *command)
+    assert "Utgångspunkten" in out  # it did read the demo's case
+    assert modules & NOT_FOR_READING == set(), out
 
 
 def test_the_schema_is_checked_on_both_databases(db_url: str) -> None:

@@ -3,16 +3,26 @@
 Precedence, highest first: values given on the command line, FINSAM_* environment
 variables (FINSAM_MAIL__SMTP_HOST for nested ones), the deployment's config/finsam.toml
 (--config DIR), the shipped defaults.
+
+The sources are merged here rather than by pydantic-settings: importing that library (with
+the cloud, dotenv and argparse sources it loads) cost every command about 10 ms of CPU, a
+tenth of what `cases show` spent beyond its import floor (README, "bench/startup.py"), for
+three sources that fit in a page. What it did, this does: names are case-insensitive, `__`
+nests, a list, table or section given in one variable is JSON, and the sources are merged key
+by key, so a variable or an override changes one value of a section and keeps the rest.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+import types
+from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,12 +33,6 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from workflow.errors import DefinitionError
@@ -315,11 +319,9 @@ class AttachmentSettings(BaseModel):
     }
 
 
-class Settings(BaseSettings):
-    # Nested values from the environment: FINSAM_MAIL__SMTP_HOST=... sets mail.smtp_host.
-    model_config = SettingsConfigDict(
-        env_prefix="FINSAM_", env_nested_delimiter="__", extra="forbid"
-    )
+class Settings(BaseModel):
+    # The defaults are validated too (an unknown default zone would stop start-up).
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     database_url: str = "sqlite:///finsam.db"
     timezone: str = "Europe/Stockholm"
@@ -347,18 +349,6 @@ class Settings(BaseSettings):
             raise ValueError(f"okänd tidszon {value!r}") from exc
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Command line beats environment beats the deployment's file beats the shipped file.
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
-
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -368,6 +358,99 @@ class Settings(BaseSettings):
         if self.config_dir is not None and (self.config_dir / name).is_dir():
             return self.config_dir / name
         return shipped_dir(name)
+
+
+ENV_PREFIX = "FINSAM_"
+NESTED = "__"  # FINSAM_MAIL__SMTP_HOST is mail.smtp_host
+
+
+def _optional_of(annotation: Any) -> Any:
+    """X for `X | None`; any other annotation as it is."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        given = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(given) == 1:
+            return given[0]
+    return annotation
+
+
+def _has_parts(annotation: Any) -> bool:
+    """Whether a value has parts a variable may name: a section (a model) or a table."""
+    annotation = _optional_of(annotation)
+    return get_origin(annotation) is dict or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    )
+
+
+def _member(annotation: Any, key: str) -> Any | None:
+    """The annotation of `key` inside a section or a table; None if the section has no such
+    setting (validation then names it)."""
+    annotation = _optional_of(annotation)
+    if get_origin(annotation) is dict:
+        return get_args(annotation)[1]
+    field = annotation.model_fields.get(key)
+    return field.annotation if field is not None else None
+
+
+def _is_json(annotation: Any) -> bool:
+    """Whether a variable for this value is read as JSON: a section, a list or a table."""
+    annotation = _optional_of(annotation)
+    kind = get_origin(annotation) or annotation
+    return isinstance(kind, type) and issubclass(kind, (BaseModel, list, dict, set, tuple))
+
+
+def _merge(into: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge `values` into `into` key by key (a table into a table), `values` winning; the
+    tables are copied, never shared with the caller's."""
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
+            _merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+def _environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The FINSAM_* variables that name a setting, as nested values.
+
+    A variable whose first part names no setting is not one of ours (FINSAM_REQUIRE_POSTGRES,
+    the secret a client_secret_env names). One naming a part of a section that the section
+    lacks is kept, so that validation refuses it (FINSAM_MAIL__SMTP_HOTS is not ignored).
+    Sorted, a whole value comes before its parts (FINSAM_MAIL before FINSAM_MAIL__SMTP_HOST),
+    and the parts are merged into it.
+    """
+    values: dict[str, Any] = {}
+    for name in sorted(environ, key=str.lower):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(NESTED)
+        field = Settings.model_fields.get(path[0])
+        if field is None:
+            continue
+        annotation: Any = field.annotation
+        for depth, key in enumerate(path[1:], start=1):
+            if annotation is None:
+                break  # inside a part the section lacks: validation names that part
+            if not _has_parts(annotation):
+                raise DefinitionError(
+                    f"miljövariabeln {name}: {'.'.join(path[:depth])} har inga delar; "
+                    "ange den utan __"
+                )
+            annotation = _member(annotation, key)
+        value: Any = environ[name]
+        if value and annotation is not None and _is_json(annotation):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise DefinitionError(
+                    f"miljövariabeln {name}: ogiltig JSON ({exc.msg}); en lista, tabell eller "
+                    'sektion anges som JSON, t.ex. ["a", "b"]'
+                ) from None
+        for key in reversed(path):
+            value = {key: value}
+        _merge(values, value)
+    return values
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -384,16 +467,18 @@ def load_settings(**overrides: Any) -> Settings:
     files = [shipped_dir("config") / "finsam.toml"]
     if config_dir is not None and (config_dir / "config" / "finsam.toml").is_file():
         files.append(config_dir / "config" / "finsam.toml")
-    # The files of this deployment, later ones winning; see Settings.settings_customise_sources.
-    deployment = type(
-        "DeploymentSettings",
-        (Settings,),
-        {"model_config": {**Settings.model_config, "toml_file": files}},
-    )
+    # Lowest first: the shipped file, the deployment's, the environment, the command line.
+    values: dict[str, Any] = {}
     try:
-        return deployment(**given)
+        for file in files:
+            with file.open("rb") as handle:
+                _merge(values, tomllib.load(handle))
     except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{files[-1]}: ogiltig TOML: {exc}") from None
+        raise DefinitionError(f"{file}: ogiltig TOML: {exc}") from None
+    _merge(values, _environment(os.environ))
+    _merge(values, given)
+    try:
+        return Settings.model_validate(values)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])

@@ -2,6 +2,7 @@
 
 The machine owns the graph and the condition check; the service owns the transaction. Nothing
 with side effects runs in a machine callback (an exception there would not roll back the state).
+The machine is built by the first fire (lifecycle/machine.py says why).
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from transitions import Machine, MachineError
+from typing import TYPE_CHECKING, Any
 
 from workflow.conditions import CONDITIONS, Facts
 from workflow.lifecycle.definition import Lifecycle, TransitionDef
+
+if TYPE_CHECKING:  # `transitions` is imported by the first fire (lifecycle/machine.py)
+    from workflow.lifecycle.machine import SharedMachine
 
 
 @dataclass
@@ -45,62 +47,40 @@ def _conditions_of(transition: TransitionDef, subject: str) -> Callable[[Any], b
     return all_hold
 
 
-class _SharedMachine(Machine):
-    """A machine whose models are attached for one call and fired through `machine.events`.
-
-    `transitions` binds a method per trigger and an `is_<state>` per state onto every model it
-    is given, and looks for `on_enter_<state>` methods on it. Our model is a throwaway
-    `_Attached` that is never called that way, so binding would only cost time on every fire
-    (about a third of the machine's share) and risk a trigger name shadowing an attribute.
-    """
-
-    def _checked_assignment(self, model: Any, name: str, func: Any) -> None:
-        pass
-
-    def _add_trigger_to_model(self, trigger: str, model: Any) -> None:
-        pass
-
-    def _add_model_to_state(self, state: Any, model: Any) -> None:
-        pass
-
-
 class Engine:
     """Fires triggers of one lifecycle. Thread-safe; shared by every case of that lifecycle."""
 
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
         self._lock = threading.Lock()
-        self.machine = _SharedMachine(
-            model=None,
-            states=list(lifecycle.states),
-            initial=lifecycle.initial,
-            auto_transitions=False,
-            send_event=True,
-            ignore_invalid_triggers=False,
-        )
-        for t in lifecycle.transitions:
-            self.machine.add_transition(
-                t.trigger,
-                list(t.sources),
-                t.dest,
-                conditions=[_conditions_of(t, lifecycle.subject)] if t.conditions else [],
-            )
+        self._machine: SharedMachine | None = None
+
+    def _guards(self, transition: TransitionDef) -> list[Callable[[Any], bool]]:
+        if not transition.conditions:
+            return []
+        return [_conditions_of(transition, self.lifecycle.subject)]
 
     def fire(
         self, state: str, trigger: str, facts: Facts
     ) -> tuple[str | None, list[tuple[str, str]]]:
         """Return (new state, []) or (None, failed conditions as (name, problem))."""
+        # Imported here, not at start-up: a command that only reads never loads `transitions`.
+        from workflow.lifecycle.machine import MachineError, build_machine
+
         attached = _Attached(state)
         check = _Check(facts)
         with self._lock:
-            self.machine.add_model(attached, initial=state)
+            if self._machine is None:
+                self._machine = build_machine(self.lifecycle, self._guards)
+            machine = self._machine
+            machine.add_model(attached, initial=state)
             try:
-                moved = self.machine.events[trigger].trigger(attached, check=check)
+                moved = machine.events[trigger].trigger(attached, check=check)
             except MachineError:
                 return None, [("transition", f"{trigger!r} går inte från {state!r}")]
             finally:
-                self.machine.remove_model(attached)
+                machine.remove_model(attached)
         return (attached.state, []) if moved else (None, check.failures)
 
     def attached_count(self) -> int:
-        return len(self.machine.models)
+        return len(self._machine.models) if self._machine is not None else 0

@@ -20,7 +20,7 @@ _MODULES: dict[str, str] = {
     "ApiToken": "api_access",
     "IdempotentRequest": "api_access",
     "PersonIdentity": "identity",
-    "AuditChain": "audit",
+    "AuditChain": "audit_chain",
     "AuditEvent": "audit",
     "DiariumSecrecy": "diarium",
     "CalendarFeed": "personal",
@@ -31,7 +31,7 @@ _MODULES: dict[str, str] = {
     "ForbundRow": "forbund",
     "Party": "forbund",
     "Person": "forbund",
-    "PersonRole": "forbund",
+    "PersonRole": "roles",
     "Agreement": "funding",
     "Attachment": "attachments",
     "BudgetFrame": "funding",
@@ -44,7 +44,7 @@ _MODULES: dict[str, str] = {
     "UppfoljningRecord": "funding",
     "Case": "insats",
     "CaseRow": "insats",
-    "DnrSequence": "insats",
+    "DnrSequence": "dnr",
     "Insats": "insats",
     "InsatsParty": "insats",
     "AgendaItem": "meetings",
@@ -147,9 +147,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
     from workflow.models.access import LoginFailure, PasswordCredential, PasswordLink, WebSession
     from workflow.models.api_access import ApiToken, IdempotentRequest
     from workflow.models.attachments import Attachment
-    from workflow.models.audit import AuditChain, AuditEvent
+    from workflow.models.audit import AuditEvent
+    from workflow.models.audit_chain import AuditChain
     from workflow.models.diarium import DiariumSecrecy
-    from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person, PersonRole
+    from workflow.models.dnr import DnrSequence
+    from workflow.models.forbund import Forbund, ForbundRef, ForbundRow, Party, Person
     from workflow.models.funding import (
         Agreement,
         BudgetFrame,
@@ -162,7 +164,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
         UppfoljningRecord,
     )
     from workflow.models.identity import PersonIdentity
-    from workflow.models.insats import Case, CaseRow, DnrSequence, Insats, InsatsParty
+    from workflow.models.insats import Case, CaseRow, Insats, InsatsParty
     from workflow.models.meetings import (
         AgendaItem,
         Attendance,
@@ -184,3 +186,4 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
     )
     from workflow.models.personal import CalendarFeed, DigestItem, NotificationPreference
     from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder
+    from workflow.models.roles import PersonRole

@@ -36,16 +36,3 @@ class AuditEvent(SQLModel, table=True):
     # web, api, cli or scheduler (workflow/channel.py); None before migration 0011 and where
     # no entry point said.
     channel: str | None = Field(default=None, max_length=10)
-
-
-class AuditChain(SQLModel, table=True):
-    """Head of each förbund's chain; locking this row serialises appends per förbund.
-
-    The database moves it with every inserted event (trigger, migration 0005).
-    """
-
-    __tablename__ = "audit_chain"
-
-    forbund_id: int = Field(foreign_key="forbund.id", primary_key=True)
-    seq: int = 0
-    head_hash: str = Field(default="0" * 64, max_length=64)

@@ -75,10 +75,3 @@ class Person(SQLModel, table=True):
     deactivated_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True)
     )
-
-
-class PersonRole(SQLModel, table=True):
-    __tablename__ = "person_role"
-
-    person_id: int = Field(foreign_key="person.id", primary_key=True)
-    role: str = Field(primary_key=True, max_length=40)

@@ -129,13 +129,3 @@ class InsatsParty(SQLModel, table=True):
 
     insats_id: int = Field(foreign_key="insats.id", primary_key=True)
     party_id: int = Field(foreign_key="party.id", primary_key=True)
-
-
-class DnrSequence(SQLModel, table=True):
-    """The last ärende number given per förbund and year."""
-
-    __tablename__ = "dnr_sequence"
-
-    forbund_id: int = Field(foreign_key="forbund.id", primary_key=True)
-    year: int = Field(primary_key=True)
-    last: int = 0

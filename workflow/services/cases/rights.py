@@ -26,10 +26,11 @@ from sqlmodel import Session
 from workflow.conditions import RELATIONS
 from workflow.models import ForbundRef, Insats
 from workflow.services.cases.records import INSATS_TABLE, SUBJECT, find_case, no_case
-from workflow.services.organisation.people import Actor
 
-if TYPE_CHECKING:  # only for annotations: the App imports the services' modules
+if TYPE_CHECKING:  # only for annotations: the App imports the services' modules, and a
+    # command that names no person (`cases show`) needs neither the people nor their roles
     from workflow.app import App
+    from workflow.services.organisation.people import Actor
 
 SEE = "see_case"
 

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, bindparam, func, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -29,12 +30,11 @@ from workflow.services.cases.records import (
     INSATS_TABLE,
     SUBJECT,
     case_ref,
-    find_case,
     parties_of,
+    read_case,
 )
 from workflow.services.cases.rights import Scope, scopes_clause, visible_case, visible_scopes
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import find_actor
 from workflow.services.paging import (
     Page,
     bytewise,
@@ -99,6 +99,33 @@ class CaseView:
         return asdict(self)
 
 
+_AUDIT_EVENT = AuditEvent.__table__  # type: ignore[attr-defined]
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+
+# One case's history and its projektägare's address, read with SQLAlchemy Core as get_case reads
+# the case itself (records.read_case): showing a case then configures no ORM mapper and compiles
+# no ORM query, about 8 ms of CPU in a command that starts for it (README, "bench/startup.py").
+# The events are written with Core inserts, so these reads see them in the same transaction.
+_HISTORY = (
+    core_select(
+        _AUDIT_EVENT.c.seq,
+        _AUDIT_EVENT.c.at,
+        _AUDIT_EVENT.c.trigger,
+        _AUDIT_EVENT.c.from_state,
+        _AUDIT_EVENT.c.to_state,
+        _AUDIT_EVENT.c.actor_email,
+        _AUDIT_EVENT.c.comment,
+        _AUDIT_EVENT.c.data,
+    )
+    .where(
+        _AUDIT_EVENT.c.subject_kind == SUBJECT,
+        _AUDIT_EVENT.c.subject_id == bindparam("subject_id"),
+    )
+    .order_by(_AUDIT_EVENT.c.seq)
+)
+_EMAIL_OF_PERSON = core_select(_PERSON.c.email).where(_PERSON.c.id == bindparam("person_id"))
+
+
 def view(
     session: Session,
     app: App,
@@ -114,10 +141,15 @@ def view(
     owner: PartyRef | Party | None = next((p for p in parties if p.id == case.owner_party_id), None)
     if owner is None and case.owner_party_id is not None:
         owner = session.get(Party, case.owner_party_id)
-    person = None
+    project_owner: str | None = None
     if case.project_owner_id is not None:
-        person = (people or {}).get(case.project_owner_id) or session.get(
-            Person, case.project_owner_id
+        known = (people or {}).get(case.project_owner_id)
+        project_owner = (
+            known.email
+            if known is not None
+            else session.connection()
+            .execute(_EMAIL_OF_PERSON, {"person_id": case.project_owner_id})
+            .scalar_one_or_none()
         )
     view = CaseView(
         id=case.id,  # type: ignore[arg-type]
@@ -136,7 +168,7 @@ def view(
         end=case.end_date,
         owner_party=owner.name if owner else None,
         parties=[p.name for p in parties],
-        project_owner=person.email if person else None,
+        project_owner=project_owner,
         budget_requested={k: int(v) for k, v in sorted(case.budget_requested.items())},
         followup_plan=case.followup_plan,
         recommendation=case.recommendation,
@@ -149,11 +181,7 @@ def view(
         updated_at=local(case.updated_at, zone),
     )
     if with_history:
-        events = session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.subject_kind == SUBJECT, AuditEvent.subject_id == case.id)
-            .order_by(col(AuditEvent.seq))
-        )
+        events = session.connection().execute(_HISTORY, {"subject_id": case.id})
         view.history = [
             EventView(
                 e.seq,
@@ -181,7 +209,12 @@ def get_case(
     with app.db.reading() as session:
         if viewer_email is None:
             organisation = resolve_forbund(session, forbund)
-            return view(session, app, find_case(session, organisation, ref), with_history=True)
+            row, parties = read_case(session, organisation, ref)
+            return view(session, app, row, with_history=True, parties=parties)
+        # The people and their roles' table are imported only when a viewer is named: a
+        # plain `cases show` builds neither (workflow/cli/main.py, start-up).
+        from workflow.services.organisation.people import find_actor
+
         organisation = resolve_forbund(session, forbund, viewer_email)
         viewer = find_actor(session, organisation, viewer_email)
         case = visible_case(session, app, organisation, ref, viewer)
@@ -355,6 +388,8 @@ def _conditions(
         owner_id = _person_id(session, organisation, filters.project_owner_email)
         where.append(_INSATS.c.project_owner_id == owner_id)
     if filters.viewer_email is not None:
+        from workflow.services.organisation.people import find_actor  # as in get_case
+
         viewer = find_actor(session, organisation, filters.viewer_email)
         visible = scopes_clause(visible_scopes(app, viewer))
         if visible is not None:
