@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Insatser: lista, visa, lämna in idéer och utför steg i livscykeln.",
     ),
     "closure": (
-        "reports_cmd",
+        "closure_cmd",
         "closure",
         "Avslut: slutrapporten till handlingarna, utfall, uppföljningsfrågor.",
     ),
@@ -65,13 +65,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Gallring enligt dokumenthanteringsplanen (config/).",
     ),
     "health": (
-        "reminders_cmd",
+        "outbox_cmd",
         "health_command",
         "Driftläget: SMTP-servern, schemaläggarna och incidenter.",
     ),
     "init": ("setup_cmd", "init", "Skapa databasen eller uppgradera dess schema."),
     "lifecycle": ("lifecycle_cmd", "lifecycle", "Livscykler som data (states/)."),
-    "mail": ("reminders_cmd", "mail_group", "E-postinställningar."),
+    "mail": ("outbox_cmd", "mail_group", "E-postinställningar."),
     "meetings": (
         "meetings_cmd",
         "meetings_group",
@@ -83,7 +83,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Organ (styrelse, beredningsgrupp, LSG ...) och deras ledamöter.",
     ),
     "outbox": (
-        "reminders_cmd",
+        "outbox_cmd",
         "outbox_group",
         "Utkorgen: e-post som väntar, har skickats eller misslyckats.",
     ),
@@ -115,7 +115,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Återställ en säkerhetskopia till en tom databas och verifiera den.",
     ),
     "scheduler": (
-        "reminders_cmd",
+        "outbox_cmd",
         "scheduler_command",
         "Kör klockan och utskicket (avsluta med SIGTERM eller Ctrl-C).",
     ),

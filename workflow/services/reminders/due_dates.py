@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, func, select
 
@@ -19,7 +19,9 @@ from workflow.clock import local_date
 from workflow.lifecycle.registry import Lifecycles
 from workflow.models import AuditEvent, ForbundRef, Insats, PolicyDocument
 from workflow.models.funding import Agreement, Report
-from workflow.models.meetings import Meeting, Organ, Protocol
+
+if TYPE_CHECKING:  # imported by the two sources that read meetings, see _board_meetings
+    from workflow.models.meetings import Meeting, Organ
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,10 @@ def _report_due(session: Session, forbund: ForbundRef, window: Window) -> Iterab
 def _board_meetings(
     session: Session, forbund: ForbundRef, only: list[int] | None = None
 ) -> list[tuple[Meeting, Organ]]:
+    # Imported here, not at the top: the meeting tables are among the dearest to build, and
+    # only collecting due dates (planning) reads them, not a list of reminders or its owners.
+    from workflow.models.meetings import Meeting, Organ
+
     query = (
         select(Meeting, Organ)
         .join(Organ, col(Organ.id) == col(Meeting.organ_id))
@@ -265,6 +271,8 @@ def _protocol_unjusterat(
     session: Session, forbund: ForbundRef, window: Window
 ) -> Iterable[DueItem]:
     """Board meetings whose protocol is not justerat yet (or not even opened)."""
+    from workflow.models.meetings import Protocol  # only planning reads it (_board_meetings)
+
     only = window.meetings()
     query = select(Protocol.meeting_id, Protocol.status).where(Protocol.forbund_id == forbund.id)
     if only is not None:

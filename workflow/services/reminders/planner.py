@@ -49,9 +49,8 @@ from workflow.reminder_rules import (
 from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import Keyset, Page, check_limit
-from workflow.services.reminders import digests, outbox, preferences
+from workflow.services.reminders import preferences
 from workflow.services.reminders.due_dates import SOURCES, DueItem, Subjects, Window, owners
-from workflow.services.reminders.working_days import reminder_day
 from workflow.vocabulary import recipient_label
 
 log = logging.getLogger("finsam.reminders")
@@ -122,6 +121,10 @@ def desired(
 ) -> dict[Key, Planned]:
     """Every reminder the rules ask for now, whatever its date (of these subjects only, when
     given)."""
+    # Imported here, not at the top: the working days need the holiday calendars (`holidays`),
+    # which only planning reads; listing reminders must not pay for them.
+    from workflow.services.reminders.working_days import reminder_day
+
     wanted: dict[Key, Planned] = {}
     # Rules often share a source (kallelse and justering: the meetings); ask each source once.
     collected: dict[tuple[str, tuple[int, int] | None], list[DueItem]] = {}
@@ -354,6 +357,10 @@ def _write_messages(
     planned: dict[Key, Planned],
     now: datetime,
 ) -> int:
+    # Imported here, not at the top: only the sweep writes messages; the outbox (with the
+    # mailer and its SMTP library) and the digests are no part of listing reminders.
+    from workflow.services.reminders import digests, outbox
+
     notifications = _notifications(app)
     today = local_date(now, app.settings.zone)
     by_role = _people_by_role(session, forbund)
@@ -449,6 +456,8 @@ def _write_messages(
 
 def sweep(app: App, *, worker: str, batch: int = 500) -> SweepResult:
     """Plan, claim and queue every förbund's due reminders (steps in the module doc)."""
+    from workflow.services.reminders import digests  # only the sweep writes digests
+
     now = app.clock()
     result = SweepResult()
     with app.db.reading() as session:
