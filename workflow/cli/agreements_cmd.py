@@ -7,9 +7,9 @@ from datetime import date
 import click
 
 from workflow.app import App
-from workflow.cli.budget_cmd import date_option, parse_year_amounts
+from workflow.cli.budget_cmd import parse_year_amounts
 from workflow.cli.context import get_app, pass_app
-from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.output import date_option, emit, json_option, print_pairs, print_table
 from workflow.services.funding import agreements as agreement_service
 from workflow.services.funding import payments as payment_service
 from workflow.services.funding.agreements import AgreementView

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 
 from workflow.app import App
-from workflow.case_fields import parse_date
 from workflow.cli.context import pass_app
-from workflow.cli.output import emit, json_option, print_pairs, print_table
+from workflow.cli.output import date_option, emit, json_option, print_pairs, print_table
 from workflow.errors import BadInput
 from workflow.services.funding import budget, budget_report
 from workflow.services.funding.budget import YearFigures
-
-
-def date_option(*names: str, **kwargs: Any) -> Any:
-    """A --date option read as ÅÅÅÅ-MM-DD with a Swedish one-line error."""
-
-    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-        return None if value is None else parse_date(value, f"--{param.name}".replace("_", "-"))
-
-    return click.option(*names, callback=convert, metavar="ÅÅÅÅ-MM-DD", **kwargs)
 
 
 def parse_year_amounts(pairs: tuple[str, ...], option: str = "--amount") -> dict[str, str]:

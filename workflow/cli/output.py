@@ -10,7 +10,18 @@ from typing import Any
 
 import click
 
+from workflow.case_fields import parse_date
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Skriv ut som JSON för skript.")
+
+
+def date_option(*names: str, **kwargs: Any) -> Any:
+    """A --date option read as ÅÅÅÅ-MM-DD with a Swedish one-line error."""
+
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+        return None if value is None else parse_date(value, f"--{param.name}".replace("_", "-"))
+
+    return click.option(*names, callback=convert, metavar="ÅÅÅÅ-MM-DD", **kwargs)
 
 
 def _default(value: Any) -> Any:

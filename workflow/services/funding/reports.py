@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from workflow.app import App
 from workflow.clock import local_date
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
-from workflow.models import BudgetLine, Insats, Report
+from workflow.models import BudgetLine, ForbundRef, Insats, Report
 from workflow.services.cases import case_ref, find_case
 from workflow.services.cases.audit import ChainHead
 from workflow.services.cases.change import begin_change
@@ -35,7 +35,6 @@ from workflow.services.funding.support import (
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.services.paging import Keyset, Page, bytewise, check_limit
-from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
 
@@ -264,6 +263,16 @@ def _pick(
         wanted = " eller ".join(f"”{STATUS_LABELS[s]}”" for s in statuses)
         raise NotFound(f"{case_ref(case)} har ingen rapport med status {wanted}")
     return report
+
+
+def _replan(session: Session, app: App, organisation: ForbundRef, case: Insats) -> None:
+    """Replan the case's reminders in the caller's transaction: a report handed in, approved
+    or sent back changes what is owed next."""
+    # Imported here, not at the top: the planner brings the reminder rules, their templates and
+    # the holiday calendars, which only these writes need; reading reports must not pay for it.
+    from workflow.services.reminders import planner
+
+    planner.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
 
 
 def _ref(case: Insats, report: Report) -> str:
@@ -515,7 +524,7 @@ def submit(
                 comment=values["owner_comment"],
             )
             _attach(session, app, head, actor, case, report, uploads, now, written)
-            reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
+            _replan(session, app, organisation, case)
             session.flush()
             return view(case, report, today)
     except BaseException:
@@ -628,7 +637,7 @@ def approve(
         result = view(case, report, today)
         result.released_payments = released
         result.held_payments = held
-        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
+        _replan(session, app, organisation, case)
         return result
 
 
@@ -668,7 +677,7 @@ def ask_completion(
             today=today,
             expected_version=expected_version,
         )
-        reminders.replan_insats(session, app, organisation, case.id)  # type: ignore[arg-type]
+        _replan(session, app, organisation, case)
         return view(case, report, today)
 
 
