@@ -117,6 +117,30 @@ def test_reading_cases_imports_no_web_mail_document_or_login_library(
     assert modules & NOT_FOR_READING == set(), out
 
 
+# Listing reminders reads the rules and checks their templates (jinja2) at start-up, but plans
+# nothing: no holiday calendars (planning's working days), no outbox, mailer or SMTP library.
+NOT_FOR_LISTING_REMINDERS = NOT_FOR_READING - {"jinja2"}
+
+
+@pytest.mark.parametrize(
+    ("command", "expected", "unneeded"),
+    [
+        (("reminders", "list"), "Skickas", NOT_FOR_LISTING_REMINDERS),
+        (("reminders", "list", "--json"), '"rule_label"', NOT_FOR_LISTING_REMINDERS),
+        # Reading reports needs neither the reminder planner (only the writes replan) nor the
+        # board's meetings, so not its rules' templates either.
+        (("reports", "overdue"), "delårsrapport", NOT_FOR_READING),
+        (("reports", "list"), "delårsrapport", NOT_FOR_READING),
+    ],
+)
+def test_listing_reminders_and_reports_imports_no_calendar_mail_web_or_document_library(
+    demo_url: str, command: tuple[str, ...], expected: str, unneeded: set[str]
+) -> None:
+    modules, out = imported_by("--db", demo_url, "--forbund", "akst", *command)
+    assert expected in out  # it did read the demo's reminders or reports
+    assert modules & unneeded == set(), out
+
+
 def test_the_schema_is_checked_on_both_databases(db_url: str) -> None:
     assert run(["--db", db_url, "forbund", "list"]) == 0
 
