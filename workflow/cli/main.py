@@ -186,7 +186,10 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config: Path | None, forbund: str | None) -> None:
     # The App is built lazily (workflow.cli.context) so that --help needs no database.
-    ctx.obj = {"overrides": {"database_url": db, "config_dir": config, "forbund": forbund}}
+    ctx.obj = {
+        **(ctx.obj or {}),
+        "overrides": {"database_url": db, "config_dir": config, "forbund": forbund},
+    }
 
 
 def _database_error(error: Exception) -> str | None:
@@ -202,10 +205,14 @@ def _database_error(error: Exception) -> str | None:
     return f"fel: databasen svarar inte som väntat: {reason}; kontrollera --db"
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, *, freeze: bool = False) -> int:
+    """Run one command; with `freeze` (a process of its own, see `entry`) the objects of
+    start-up are set aside from the garbage collector once the App is built (cli/context.py)."""
     try:
         with acting_through("cli"):
-            result = cli.main(args=argv, prog_name="finsam", standalone_mode=False)
+            result = cli.main(
+                args=argv, prog_name="finsam", standalone_mode=False, obj={"freeze": freeze}
+            )
         return result if isinstance(result, int) else 0
     except FinsamError as error:
         click.echo(f"fel: {error}", err=True)
@@ -232,4 +239,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(run())
+    # Only here, where the process is this one command: tests call run() many times in one
+    # process and must not keep every earlier command's objects out of the collector's reach.
+    sys.exit(run(freeze=True))
