@@ -38,9 +38,10 @@ def _phrase(text: str) -> str:
 def text_condition(dialect: str, text: str) -> ColumnElement[bool]:
     """Cases whose dnr or title holds `text` (already stripped, not empty), on `dialect`."""
     pattern = func.lower(literal(_like(text)))
+    # The title first: most texts are found there, and SQLite's lower() is a Python call.
     found = or_(
-        func.lower(_INSATS.c.dnr).like(pattern, escape="\\"),
         func.lower(_INSATS.c.title).like(pattern, escape="\\"),
+        func.lower(_INSATS.c.dnr).like(pattern, escape="\\"),
     )
     # The tokenizer folds letters itself; Python's lower() first, as the triggers store it
     # (workflow/db.py), so that the pieces are those of the stored text.
