@@ -338,9 +338,15 @@ def _person_id(session: Session, organisation: ForbundRef, email: str) -> int:
 
 
 def _conditions(
-    session: Session, app: App, organisation: ForbundRef, filters: CaseFilter
+    session: Session,
+    app: App,
+    organisation: ForbundRef,
+    filters: CaseFilter,
+    *,
+    in_list_order: bool = True,
 ) -> list[ColumnElement[bool]]:
-    """The filter as WHERE conditions on the insats table (the förbund's cases only)."""
+    """The filter as WHERE conditions on the insats table (the förbund's cases only), for a
+    page in list order or (`in_list_order=False`) a count."""
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     for state in (filters.state, *filters.states):
         if state is not None and state not in lifecycle.states:
@@ -373,7 +379,8 @@ def _conditions(
         )
         where.append(or_(_INSATS.c.owner_party_id == party_id, takes_part))
     if filters.text is not None and filters.text.strip():
-        where.append(text_condition(session.get_bind().dialect.name, filters.text.strip()))
+        text = filters.text.strip()
+        where.append(text_condition(session.connection(), text, in_list_order=in_list_order))
     if filters.project_owner_email is not None:
         owner_id = _person_id(session, organisation, filters.project_owner_email)
         where.append(_INSATS.c.project_owner_id == owner_id)
@@ -459,7 +466,7 @@ def count_cases(app: App, *, forbund: str | None = None, filters: CaseFilter = C
         query = (
             select(func.count())
             .select_from(_INSATS)
-            .where(*_conditions(session, app, organisation, filters))
+            .where(*_conditions(session, app, organisation, filters, in_list_order=False))
         )
         return int(session.exec(query).one())
 
