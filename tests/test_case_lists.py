@@ -531,6 +531,6 @@ def test_the_text_index_follows_every_change_of_a_dnr_or_title(
     found = cases.list_cases(app, forbund="test", filters=CaseFilter(text="äldreomsorg"))
     assert [v.id for v in found.items] == [first]
     assert cases.list_cases(app, forbund="test", filters=CaseFilter(text="2031/")).items
-    assert first not in [
-        v.id for v in cases.list_cases(app, forbund="test", filters=CaseFilter(text=rows[0].title)).items
-    ]
+    old_title = CaseFilter(text=rows[0].title)
+    shown = cases.list_cases(app, forbund="test", filters=old_title).items
+    assert first not in [v.id for v in shown]

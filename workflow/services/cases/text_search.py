@@ -14,7 +14,18 @@ filters leave (a scan of the förbund's cases when there are none).
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, ColumnElement, and_, column, func, literal, literal_column, or_, select, table
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 
 from workflow.services.cases.records import INSATS_TABLE
 
