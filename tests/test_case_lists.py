@@ -19,7 +19,8 @@ from workflow.app import App
 from workflow.errors import BadInput
 from workflow.models import Insats, InsatsParty, Party, Person
 from workflow.services import cases
-from workflow.services.cases import CaseFilter
+from workflow.services.cases import CaseFilter, text_search
+from workflow.services.cases.records import INSATS_TABLE
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import add_person
 from workflow.vocabulary import Role
@@ -119,6 +120,8 @@ def test_filters_combine_in_the_list_and_its_count(app: App, clock: TravelClock)
     assert refs(text="REGISTRERAD insats 2") == [registered[2]]
     assert refs(text=registered[0]) == [registered[0]]
     assert refs(text="100%") == []
+    assert refs(text="insats_") == []  # `_` and `%` are themselves, not wildcards
+    assert refs(text="DÉ") == ideas  # too short for a trigram: checked on each case
     # Letters beyond ASCII fold too, on SQLite as on PostgreSQL.
     assert refs(text="IDÉ NUMMER 1") == [ideas[1]]
     assert refs(text="annans IDÉ") == [ideas[2]]
@@ -347,16 +350,20 @@ def _pages(app: App, filters: CaseFilter, limit: int) -> list[int]:
         after = page.next_after
 
 
+@pytest.mark.parametrize("few", [2000, 1])  # the text's cases by id, or checked in dnr order
 def test_every_filter_combination_pages_through_each_matching_case_once_in_order(
-    app: App, clock: TravelClock
+    app: App, clock: TravelClock, monkeypatch: pytest.MonkeyPatch, few: int
 ) -> None:
+    monkeypatch.setattr(text_search, "FEW", few)
     rows = _many(app, clock)
     choices: dict[str, list[Any]] = {
         "state": [None, "inkommen", "pagaende", "ide"],
         "year": [None, 2026, 2028],
         "inriktning": [None, "struktur"],
         "party": [None, "Ale kommun"],
-        "text": [None, "lucka"],
+        # A text the trigram index serves, one in other letter case across words, one too
+        # short for a trigram (checked on the rows the other filters leave).
+        "text": [None, "lucka", "A I STÖ", "lu"],
     }
     combinations = [
         {k: v for k, v in zip(choices, values, strict=True) if v is not None}
@@ -367,6 +374,9 @@ def test_every_filter_combination_pages_through_each_matching_case_once_in_order
         {"states": ("under_beredning", "ide"), "party": "Ale kommun"},
         {"project_owner_email": OTHER_OWNER, "year": 2025},
         {"project_owner_email": OTHER_OWNER, "state": "inkommen", "text": "2026/"},
+        {"text": "2026/99"},  # in the dnr only
+        {"text": "insats 1", "year": 2026},
+        {"text": "zzz"},
     ]
     nonempty = 0
     for given in combinations:
@@ -397,7 +407,12 @@ def _list_queries(app: App, filters: CaseFilter, after: str | None) -> list[tupl
     return seen
 
 
-def _plan(app: App, statement: str, parameters: Any) -> str:
+def _plan(
+    app: App,
+    statement: str,
+    parameters: Any,
+    avoid: tuple[str, ...] = ("enable_seqscan", "enable_bitmapscan", "enable_sort"),
+) -> str:
     """How the database reads the statement. PostgreSQL is told to avoid sorting and table
     scans wherever it can: on a few rows it would rightly prefer them, and the question here
     is whether an index gives the list's order, not what is cheapest for this small table."""
@@ -405,7 +420,7 @@ def _plan(app: App, statement: str, parameters: Any) -> str:
         if connection.dialect.name == "sqlite":
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             return "\n".join(str(row[3]) for row in rows)
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        for setting in avoid:
             connection.exec_driver_sql(f"SET LOCAL {setting} = off")
         rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
         plan = "\n".join(str(row[0]) for row in rows)
@@ -442,3 +457,80 @@ def test_a_filtered_page_finds_its_cases_in_an_index_in_list_order(
             plan = _plan(app, statement, parameters)
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
             assert "SCAN insats" not in plan and "Seq Scan" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "given",
+    [{"text": "LUCKA i"}, {"text": "lucka", "state": "inkommen"}, {"text": "2026/99"}],
+)
+@pytest.mark.parametrize("few", [2000, 1])
+def test_a_text_is_found_in_the_trigram_index(
+    app: App, clock: TravelClock, monkeypatch: pytest.MonkeyPatch, given: dict[str, Any], few: int
+) -> None:
+    """A text of three letters or more is looked up in the text search's index
+    (services/cases/text_search.py), not checked on every case of the förbund. On SQLite
+    the index's cases are read by id when they are few, else the list index in dnr order
+    is checked against them. PostgreSQL's planner rightly reads a table of a few rows in
+    order instead, whatever it is told, so there the text's own condition is planned with
+    table and ordered index scans off: its trigram indexes serve it (at 100 000 cases the
+    planner chooses them for a rare text by itself, bench/web.py)."""
+    monkeypatch.setattr(text_search, "FEW", few)
+    rows = _many(app, clock)
+    expected = _expected(rows, given)
+    assert len(expected) > 2
+    filters = CaseFilter(**given)
+    if app.db.engine.dialect.name == "postgresql":
+        with app.db.engine.connect() as connection:
+            condition = text_search.text_condition(connection, given["text"])
+        query = select(INSATS_TABLE.c.id).where(condition)
+        statement = str(query.compile(app.db.engine, compile_kwargs={"literal_binds": True}))
+        avoid = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
+        plan = _plan(app, statement, {}, avoid=avoid)
+        assert "ix_insats_title_trgm" in plan and "ix_insats_dnr_trgm" in plan, plan
+        return
+    assert _pages(app, filters, 2) == expected
+    second = cases.list_cases(app, forbund="test", filters=filters, limit=2).next_after
+    for after in (None, second):
+        queries = _list_queries(app, filters, after)
+        assert queries
+        for statement, parameters in queries:
+            plan = _plan(app, statement, parameters)
+            # Many: the index's cases are a subquery; few: their ids, found by the query
+            # before (below), read by id or, on a table without statistics, checked on the
+            # list index's entries.
+            assert ("VIRTUAL TABLE INDEX" in plan) == (few == 1), plan
+            assert "SCAN insats\n" not in plan + "\n", plan
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if "MATCH" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(app.db.engine, "before_cursor_execute", note)
+    try:
+        cases.count_cases(app, forbund="test", filters=filters)
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", note)
+    assert seen
+    for statement, parameters in seen:
+        assert "VIRTUAL TABLE INDEX" in _plan(app, statement, parameters)
+
+
+def test_the_text_index_follows_every_change_of_a_dnr_or_title(
+    app: App, clock: TravelClock
+) -> None:
+    """Written by triggers (0026_textsearch_index), whoever writes the case: here a plain
+    UPDATE, as an import or the sqlite3 shell would."""
+    rows = _many(app, clock)
+    first = rows[0].id
+    with app.db.transaction() as session:
+        case = session.get(Insats, first)
+        assert case is not None
+        case.title = "Ny rubrik om ÄLDREOMSORG"
+        case.dnr = "2031/1"
+    found = cases.list_cases(app, forbund="test", filters=CaseFilter(text="äldreomsorg"))
+    assert [v.id for v in found.items] == [first]
+    assert cases.list_cases(app, forbund="test", filters=CaseFilter(text="2031/")).items
+    old_title = CaseFilter(text=rows[0].title)
+    shown = cases.list_cases(app, forbund="test", filters=old_title).items
+    assert first not in [v.id for v in shown]

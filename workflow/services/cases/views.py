@@ -34,6 +34,7 @@ from workflow.services.cases.records import (
     read_case,
 )
 from workflow.services.cases.rights import Scope, scopes_clause, visible_case, visible_scopes
+from workflow.services.cases.text_search import text_condition
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import (
     Page,
@@ -232,7 +233,7 @@ class CaseFilter:
       drafts) has no period and is not in any year. (The period, not the requested budget's
       years: the period is what the case says it runs; the budget is a request.)
     - `party`: a party's name (any case) or id that takes part in the case or owns it.
-    - `text`: found in the diarienummer or the title, case-insensitively.
+    - `text`: found in the diarienummer or the title, case-insensitively (text_search.py).
     - `project_owner_email`: the case's projektägare.
     - `viewer_email`: only the cases this person may see (services/cases/rights.py).
     - `scopes`: only the cases in the union of these scopes (rights.py; () is no case).
@@ -308,11 +309,6 @@ def _page_rows(
     return Page(items, encode_cursor(CURSOR_KIND, _case_key(items[-1])) if more else None)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _party_id(session: Session, organisation: ForbundRef, party: str) -> int:
     wanted = party.strip()
     rows = session.exec(
@@ -342,9 +338,15 @@ def _person_id(session: Session, organisation: ForbundRef, email: str) -> int:
 
 
 def _conditions(
-    session: Session, app: App, organisation: ForbundRef, filters: CaseFilter
+    session: Session,
+    app: App,
+    organisation: ForbundRef,
+    filters: CaseFilter,
+    *,
+    in_list_order: bool = True,
 ) -> list[ColumnElement[bool]]:
-    """The filter as WHERE conditions on the insats table (the förbund's cases only)."""
+    """The filter as WHERE conditions on the insats table (the förbund's cases only), for a
+    page in list order or (`in_list_order=False`) a count."""
     lifecycle = app.lifecycles[SUBJECT].lifecycle
     for state in (filters.state, *filters.states):
         if state is not None and state not in lifecycle.states:
@@ -377,13 +379,8 @@ def _conditions(
         )
         where.append(or_(_INSATS.c.owner_party_id == party_id, takes_part))
     if filters.text is not None and filters.text.strip():
-        pattern = _like(filters.text.strip())
-        where.append(
-            or_(
-                _INSATS.c.dnr.ilike(pattern, escape="\\"),
-                _INSATS.c.title.ilike(pattern, escape="\\"),
-            )
-        )
+        text = filters.text.strip()
+        where.append(text_condition(session.connection(), text, in_list_order=in_list_order))
     if filters.project_owner_email is not None:
         owner_id = _person_id(session, organisation, filters.project_owner_email)
         where.append(_INSATS.c.project_owner_id == owner_id)
@@ -469,7 +466,7 @@ def count_cases(app: App, *, forbund: str | None = None, filters: CaseFilter = C
         query = (
             select(func.count())
             .select_from(_INSATS)
-            .where(*_conditions(session, app, organisation, filters))
+            .where(*_conditions(session, app, organisation, filters, in_list_order=False))
         )
         return int(session.exec(query).one())
 
