@@ -23,6 +23,7 @@ from workflow.errors import NotFound
 from workflow.models import Agreement, AuditEvent, DiariumSecrecy, Forbund, Insats, Party, Report
 from workflow.services.cases.rights import WATCH
 from workflow.services.cases.secrecy import KEEP, masked
+from workflow.services.cases.text_search import like_pattern
 from workflow.services.funding.report_plan import KIND_LABELS as REPORT_KIND_LABELS
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import Keyset, Page, bytewise, check_limit
@@ -118,11 +119,7 @@ def _secrecy() -> Any:
 def _search(text: str | None, counterpart: bool) -> ColumnElement[bool] | None:
     if not text or not text.strip():
         return None
-    pattern = (
-        "%"
-        + text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        + "%"
-    )
+    pattern = like_pattern(text.strip().lower())
     owner = select(_P.c.name).where(_P.c.id == _I.c.owner_party_id).scalar_subquery()
     title = func.lower(_I.c.title).like(pattern, escape="\\")
     found = [func.lower(_I.c.dnr).like(pattern, escape="\\")]

@@ -37,7 +37,9 @@ _INSATS = INSATS_TABLE
 _FTS = table(FTS_TABLE, column("rowid"))
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """`text` anywhere, as a LIKE pattern with escape character `\\`: `%`, `_` and `\\` as
+    themselves (the case list and the diarium search alike)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -59,7 +61,7 @@ def text_condition(
     Left to itself with statistics, SQLite reads every found row by id and sorts them all,
     about 45 ms for a text in a quarter of 100 000 cases (bench/web.py). A count
     (`in_list_order=False`) reads the found rows by id, as it must check each of them."""
-    pattern = func.lower(literal(_like(text)))
+    pattern = func.lower(literal(like_pattern(text)))
     # The title first: most texts are found there, and SQLite's lower() is a Python call.
     found = or_(
         func.lower(_INSATS.c.title).like(pattern, escape="\\"),
