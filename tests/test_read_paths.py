@@ -136,6 +136,9 @@ READS: dict[str, Callable[[App], Any]] = {
     "reports page": lambda app: reports.reports_page(app, forbund="test", limit=500),
     "overdue page": lambda app: reports.overdue_page(app, forbund="test", limit=500),
     "uppföljning export": lambda app: uppfoljning.export_csv(app, year=2027, forbund="test"),
+    "uppföljning page": lambda app: uppfoljning.overview(
+        app, viewer_email=CHEF, forbund="test", limit=500
+    ),
     "cases page": lambda app: cases.list_cases(app, forbund="test", limit=500),
     "reminders page": lambda app: planner.list_reminders(app, forbund="test", limit=500),
 }

@@ -132,6 +132,20 @@ class Database:
         with Session(engine, expire_on_commit=False) as session:
             yield session
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read whose statements all see the database as of its first one, for a read made
+        of several queries that must agree (an export walking two ordered queries side by
+        side). SQLite's read transaction is such a snapshot already (WAL); PostgreSQL's
+        default, READ COMMITTED, gives each statement its own, so it reads REPEATABLE READ."""
+        engine = self.engine.execution_options(**{READ_ONLY: True})
+        if engine.dialect.name == "postgresql":
+            engine = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -14,11 +14,12 @@ each service). A refusal is shown on the page in the service's words.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from workflow.app import App
 from workflow.case_fields import parse_date
@@ -338,9 +339,13 @@ def _uf_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     year = _uf_year(request)
-    found = uppfoljning.overview(app, viewer_email=user.email, year=year, forbund=user.forbund_slug)
+    after = request.query_params.get("efter") or None
+    found = uppfoljning.overview(
+        app, viewer_email=user.email, year=year, forbund=user.forbund_slug, after=after
+    )
     columns = found.columns
     at = {name: columns.index(name) for name in columns}
+    # The page's insatser as suggestions for the registration's field (any dnr may be typed).
     registered: dict[str, dict[str, Any]] = {}
     for row in found.rows:
         registered.setdefault(
@@ -352,6 +357,7 @@ def _uf_page(
                 "last": row[at["Senast registrerad"]],
             },
         )
+    query = {"ar": year} if year else {}
     return render(
         request,
         "funding/uppfoljning.html.j2",
@@ -361,7 +367,15 @@ def _uf_page(
             "year": year or "",
             "insatser": list(registered.values()),
             "today": kort_datum(local_date(app.clock(), app.settings.zone)),
-            "csv_url": f"{UF_PATH}.csv" + (f"?{urlencode({'ar': year})}" if year else ""),
+            "csv_url": f"{UF_PATH}.csv" + (f"?{urlencode(query)}" if query else ""),
+            "next_url": (
+                f"{UF_PATH}?{urlencode({**query, 'efter': found.next_after})}"
+                if found.next_after
+                else None
+            ),
+            "first_url": (
+                f"{UF_PATH}" + (f"?{urlencode(query)}" if query else "") if after else None
+            ),
             "notice": notice,
             "error": error,
         },
@@ -377,11 +391,16 @@ def uppfoljning_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRe
 @router.get(f"{UF_PATH}.csv", include_in_schema=False)
 def uppfoljning_csv(request: Request, app: AppDep, user: CurrentUser) -> Response:
     year = _uf_year(request)
-    uppfoljning.overview(app, viewer_email=user.email, year=year, forbund=user.forbund_slug)
-    body = uppfoljning.export_csv(app, year=year, forbund=user.forbund_slug)
+    uppfoljning.overview(
+        app, viewer_email=user.email, year=year, forbund=user.forbund_slug, limit=1
+    )  # rights first
+    # Streamed a batch at a time, as the command line writes it; the first batch is read
+    # here, so that nothing to export is refused before the response starts.
+    chunks = uppfoljning.csv_chunks(app, year=year, forbund=user.forbund_slug)
+    first = next(chunks)
     name = f"uppfoljning-finsam{'-' + year if year else ''}.csv"
-    return Response(
-        "\ufeff" + body,
+    return StreamingResponse(
+        chain(["\ufeff" + first], chunks),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
