@@ -457,3 +457,60 @@ def test_who_may_register_and_another_forbunds_document(
     assert answer.status_code == 403
     some = documents.list_policies(demo_app, forbund="akst")[0].id
     assert client_as(Role.FORBUNDSCHEF, "nv").get(f"/styrdokument/{some}").status_code == 404
+
+
+def _sent_roles(page: str) -> list[str]:
+    """The roles the person form sends as a browser would: its checked boxes and hidden roles."""
+    sent = []
+    for tag in re.findall(r"<input[^>]*>", page.split('name="name"')[1].split("</form>")[0]):
+        if 'name="roles"' in tag and ("checked" in tag or 'type="hidden"' in tag):
+            sent.append(re.search(r'value="([^"]+)"', tag).group(1))  # type: ignore[union-attr]
+    return sent
+
+
+def test_only_an_administrator_gives_or_takes_the_admin_role(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    handlaggare = demo_login(Role.HANDLAGGARE, "akst").email
+    before = _head(demo_app, "akst")
+    # The förbundschef manages people but cannot give the admin role, nor take it.
+    for add, remove in ((["admin"], []), ([], ["admin"])):
+        whom = handlaggare if add else ADMIN
+        with pytest.raises(NotPermitted, match="bara en administratör"):
+            people.change_roles(
+                demo_app, actor_email=CHEF, email=whom, add=add, remove=remove, forbund="akst"
+            )
+    with pytest.raises(NotPermitted, match="bara en administratör"):
+        people.create_person(
+            demo_app,
+            actor_email=CHEF,
+            forbund="akst",
+            name="Ny Admin",
+            email="ny.admin@akst.example",
+            roles=["admin"],
+        )
+    assert _head(demo_app, "akst") == before  # nothing written
+    # On the web the chef sees the box as it stands; saving the admin's name keeps the role.
+    chef = client_as(Role.FORBUNDSCHEF)
+    admin_id = _id_of(demo_app, Person, email=ADMIN)
+    path = f"/installningar/akst/personer/{admin_id}"
+    page = chef.get(path).text
+    assert re.search(r'<input[^>]*value="admin"[^>]*disabled', page)
+    assert "Bara en administratör kan ge eller ta den här rollen." in page
+    held = people.get_person(demo_app, email=ADMIN, forbund="akst")
+    sent = {"name": "Annan Administratör", "email": ADMIN, "party": "", "roles": _sent_roles(page)}
+    assert _post(chef, path, sent, path).status_code == 303  # type: ignore[attr-defined]
+    after = people.get_person(demo_app, email=ADMIN, forbund="akst")
+    assert after.name == "Annan Administratör" and after.roles == held.roles
+    # A form sent with the admin role added by hand is refused, and nothing changes.
+    other_id = _id_of(demo_app, Person, email=handlaggare)
+    other = f"/installningar/akst/personer/{other_id}"
+    forged = {"name": "X", "email": handlaggare, "party": "", "roles": ["admin", "handlaggare"]}
+    assert _post(chef, other, forged, other).status_code == 403  # type: ignore[attr-defined]
+    assert "admin" not in people.get_person(demo_app, email=handlaggare, forbund="akst").roles
+    # An administratör may do both.
+    people.change_roles(
+        demo_app, actor_email=ADMIN, email=handlaggare, add=["admin"], forbund="akst"
+    )
+    page = client_as(Role.ADMIN).get(other).text
+    assert not re.search(r'<input[^>]*value="admin"[^>]*disabled', page)

@@ -321,6 +321,8 @@ def keep_a_manager(edit: Edit, roles_given_up: Iterable[str]) -> None:
 def create_person_in(
     edit: Edit, *, name: str, email: str, roles: list[str], party: Party | None = None
 ) -> Person:
+    if ADMIN_ROLE in parse_roles(roles):
+        require_admin_to_change_admin(edit.actor)
     person = add_person(
         edit.session, edit.forbund, name=name, email=email, roles=roles, party=party
     )
@@ -394,6 +396,20 @@ def update_person_in(
     return True
 
 
+# The role that holds every right of the förbund (states/actions.yaml): a förbundschef may
+# manage the organisation but not give it, or they could give themselves what they lack.
+ADMIN_ROLE = "admin"
+
+
+def require_admin_to_change_admin(actor: Actor | str) -> None:
+    """Only an administratör gives or takes the admin role (the installation, which creates
+    a förbund and its first administratör, may too)."""
+    if isinstance(actor, Actor) and ADMIN_ROLE not in actor.roles:
+        raise NotPermitted(
+            "bara en administratör kan ge eller ta rollen administratör; be en administratör"
+        )
+
+
 def set_roles_in(edit: Edit, person: Person, roles: Iterable[str]) -> bool:
     """Give the person exactly these roles; one event when they changed."""
     session = edit.session
@@ -402,6 +418,8 @@ def set_roles_in(edit: Edit, person: Person, roles: Iterable[str]) -> bool:
     added, removed = sorted(wanted - held), sorted(held - wanted)
     if not added and not removed:
         return False
+    if ADMIN_ROLE in added + removed:
+        require_admin_to_change_admin(edit.actor)
     for role in removed:
         row = session.get(PersonRole, (person.id, role))
         if row is not None:
