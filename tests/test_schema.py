@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 from sqlmodel import SQLModel
@@ -12,7 +16,7 @@ from sqlmodel import SQLModel
 from workflow.app import App
 from workflow.models import Insats
 from workflow.services.cases.text_search import FTS_TABLE
-
+from workflow.settings import load_settings
 
 # The text search's indexes are not models (0026_textsearch_index): SQLite's FTS5 table of
 # case texts and its shadow tables (insats_text_data, ...), kept by triggers, and
@@ -92,3 +96,41 @@ def test_the_text_search_index_is_in_place(app: App) -> None:
         )
     for name in TRIGRAM_INDEXES:
         assert "gin_trgm_ops" in indexes[name] and "lower(" in indexes[name], indexes[name]
+
+
+@pytest.mark.postgres
+def test_two_processes_initialising_one_database_at_once_both_succeed(
+    postgres_schema: str,
+) -> None:
+    """Containers often each run `finsam init` as they start: the migrations take turns (an
+    advisory lock), so the second finds the schema done instead of failing half-way."""
+    from tests.conftest import POSTGRES_URL, _schema_url
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    apps = [App.create(load_settings(database_url=_schema_url(schema))) for _ in range(2)]
+    start = threading.Barrier(2)
+    results: list[object] = [None, None]
+
+    def init(n: int) -> None:
+        start.wait()
+        try:
+            results[n] = apps[n].db.migrate()
+        except Exception as failed:  # the failure is the finding
+            results[n] = failed
+
+    try:
+        threads = [threading.Thread(target=init, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert results[0] == results[1] and isinstance(results[0], list) and results[0]
+    finally:
+        for app in apps:
+            app.close()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # Alembic is imported by `finsam init` alone (migrate), never
 
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 READ_ONLY = "finsam_read_only"
+# The PostgreSQL advisory lock that one migration at a time holds ("FINS" in ASCII).
+MIGRATION_LOCK = 0x46494E53
 VERSION_TABLE = "alembic_version"
 
 
@@ -164,6 +166,11 @@ class Database:
         from alembic import command
 
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several processes may start with `finsam init` at once: the others wait here
+                # and then find the schema at the newest revision. One key for the whole
+                # database, not per schema, since CREATE EXTENSION (0026) is database-wide.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             command.upgrade(self._alembic_config(connection), "heads")
         return sorted(self.current_revisions())
 
