@@ -350,13 +350,16 @@ class _Sums:
 def _line_sums(
     session: Session,
     forbund: ForbundRef,
+    years: list[int],
     overrides: Overrides,
     extra: list[tuple[Insats, int]],
 ) -> dict[int, _Sums]:
-    """The sums of every year's lines, added up by the database (one query, whatever the
-    number of lines), with the lines in `overrides` replaced (one more query for their stored
-    values) and the lines in `extra` that are not stored yet added."""
+    """The sums of the lines of `years`, added up by the database (one query, whatever the
+    number of lines; none for no years), with the lines in `overrides` replaced (one more
+    query for their stored values) and the lines in `extra` that are not stored yet added."""
     sums: dict[int, _Sums] = {}
+    if not years:
+        return sums
     for year, inriktning, granted, drawn in session.exec(
         select(
             _LINE.c.year,
@@ -365,7 +368,7 @@ def _line_sums(
             func.sum(_LINE.c.reserve_drawn_tkr),
         )
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
-        .where(_LINE.c.forbund_id == forbund.id)
+        .where(_LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(years))
         .group_by(_LINE.c.year, _CASE.c.inriktning)
     ):
         sums.setdefault(year, _Sums()).add(inriktning, int(granted), int(drawn))
@@ -383,6 +386,7 @@ def _line_sums(
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
         .where(
             _LINE.c.forbund_id == forbund.id,
+            _LINE.c.year.in_(years),
             _LINE.c.insats_id.in_(sorted({key[0] for key in overrides})),
         )
     ):
@@ -393,9 +397,17 @@ def _line_sums(
             sums[year].add(inriktning, new_granted - granted, new_drawn - drawn)
     for case, year in extra:
         key = (case.id, year)  # type: ignore[assignment]
-        if key not in seen and key in overrides:
+        if year in years and key not in seen and key in overrides:
             new_granted, new_drawn = overrides[key]  # type: ignore[index]
             sums.setdefault(year, _Sums()).add(case.inriktning, new_granted, new_drawn)
+    return sums
+
+
+def _sums_of(lines: list[InsatsAmount]) -> _Sums:
+    """What `_line_sums` gives for a year whose lines are read anyway (overrides applied)."""
+    sums = _Sums()
+    for line in lines:
+        sums.add(line.inriktning, line.granted_tkr, line.reserve_drawn_tkr)
     return sums
 
 
@@ -424,7 +436,15 @@ def _amounts(
             _LINE.c.reserve_drawn_tkr,
         )
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
-        .where(_LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(sorted(set(years))))
+        .where(
+            _LINE.c.forbund_id == forbund.id,
+            # A line is its insats's förbund's (the same condition): it lets SQLite read the
+            # förbund's insatser in dnr order from their unique index and each one's line of
+            # the year from (insats_id, year), rather than every line of the förbund, then
+            # each one's insats, then a sort.
+            _CASE.c.forbund_id == forbund.id,
+            _LINE.c.year.in_(sorted(set(years))),
+        )
         .order_by(*_LINE_ORDER)
     )
     for dnr, number, insats_id, title, inriktning, year, granted, drawn in rows:
@@ -454,25 +474,34 @@ def figures_in(
     years: list[int],
     overrides: Overrides | None = None,
     extra: list[tuple[Insats, int]] | None = None,
+    through: int | None = None,
 ) -> dict[int, YearFigures]:
-    """The figures of every year that has a frame; surplus carries from year to year.
+    """The figures of every year that has a frame (up to `through`, if given: a year's
+    figures need only the years before it); surplus carries from year to year.
 
-    The years asked for (`years`) carry their insatser's lines (`YearFigures.insatser`); the
-    others only the sums, which the database adds up. Steps, each one query whatever the
-    number of lines: the frames, the sums per year and inriktning, the lines of the years
-    asked for, the frames' items and their shares (and, with `overrides`, the stored lines
-    they replace)."""
+    The years asked for (`years`) carry their insatser's lines (`YearFigures.insatser`) and
+    their sums are added up from those; the other years' only the sums, which the database
+    adds up. Steps, each one query whatever the number of lines: the frames, the sums per
+    year and inriktning (only if a year besides those asked for has a frame), the lines of
+    the years asked for, the frames' items and their shares (and, with `overrides`, the
+    stored lines they replace)."""
     settings = app.settings.funding
-    frames = list(
-        session.exec(
-            select(BudgetFrame)
-            .where(BudgetFrame.forbund_id == forbund.id)
-            .order_by(col(BudgetFrame.year))
-        )
-    )
+    query = select(BudgetFrame).where(BudgetFrame.forbund_id == forbund.id)
+    if through is not None:
+        query = query.where(BudgetFrame.year <= through)
+    frames = list(session.exec(query.order_by(col(BudgetFrame.year))))
     overrides = overrides or {}
-    sums = _line_sums(session, forbund, overrides, extra or [])
     amounts = _amounts(session, forbund, years, overrides, extra or [])
+    # A year asked for has its lines read already; the database sums only the others.
+    sums = _line_sums(
+        session,
+        forbund,
+        sorted({frame.year for frame in frames} - set(years)),
+        overrides,
+        extra or [],
+    )
+    for year, lines in amounts.items():
+        sums[year] = _sums_of(lines)
     # The frames' items and shares in one query each, whatever the number of years.
     frame_ids = [frame.id for frame in frames]
     items_of: dict[int, list[FrameItem]] = {}
@@ -578,7 +607,7 @@ def figures(app: App, *, years: list[Any], forbund: str | None = None) -> list[Y
         raise BadInput("ange minst ett år med --year")
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        computed = figures_in(session, app, organisation, wanted)
+        computed = figures_in(session, app, organisation, wanted, through=max(wanted))
         return [computed[y] for y in wanted]
 
 
