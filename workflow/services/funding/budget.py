@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -30,7 +30,6 @@ from workflow.models import (
     Party,
 )
 from workflow.services.cases import case_ref, find_case
-from workflow.services.cases.change import begin_change
 from workflow.services.funding.support import (
     parse_amounts,
     parse_tkr,
@@ -38,10 +37,12 @@ from workflow.services.funding.support import (
     record,
 )
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import Actor
 from workflow.settings import FundingSettings
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import Inriktning, PartyKind, parse_choice
+
+if TYPE_CHECKING:
+    from workflow.services.organisation.people import Actor
 
 # A grant follows the board's bifall; it may be recorded before or after justering.
 SECTIONS = {
@@ -132,6 +133,9 @@ def set_frame(
     total = parse_tkr(total, "finansiell ram")
     surplus = None if surplus_in is None else parse_tkr(surplus_in, "överskott")
     paragraph = check_one_line(paragraph, "paragrafen", 40) if paragraph else None
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "set_frame")
@@ -216,6 +220,9 @@ def set_item(
     group = check_one_line(group, "gruppens namn", 100) if group.strip() else ""
     tkr = parse_tkr(amount, label)
     kind = parse_choice(Inriktning, inriktning, "inriktning").value if inriktning else None
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "set_frame_item")
@@ -436,15 +443,7 @@ def _amounts(
             _LINE.c.reserve_drawn_tkr,
         )
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
-        .where(
-            _LINE.c.forbund_id == forbund.id,
-            # A line is its insats's förbund's (the same condition): it lets SQLite read the
-            # förbund's insatser in dnr order from their unique index and each one's line of
-            # the year from (insats_id, year), rather than every line of the förbund, then
-            # each one's insats, then a sort.
-            _CASE.c.forbund_id == forbund.id,
-            _LINE.c.year.in_(sorted(set(years))),
-        )
+        .where(_LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(sorted(set(years))))
         .order_by(*_LINE_ORDER)
     )
     for dnr, number, insats_id, title, inriktning, year, granted, drawn in rows:
@@ -813,6 +812,9 @@ def grant(
     """Record the granted amounts of a bifall: those given, or the amounts applied for."""
     now = app.clock()
     parsed = parse_amounts(amounts, "belopp") if amounts else None
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "record_grant")
@@ -872,6 +874,9 @@ def set_outcome(
         raise BadInput("ange --utfall och/eller --prognos i tkr")
     utfall_tkr = None if utfall is None else parse_tkr(utfall, "utfall")
     prognos_tkr = None if prognos is None else parse_tkr(prognos, "prognos")
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "record_outcome")
