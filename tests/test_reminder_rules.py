@@ -21,45 +21,63 @@ def deployment_with(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return folder
 
 
+BROKEN_RULES = [
+    (
+        "rules.yaml",
+        "to: [forbundschef], template: rapport",
+        "to: [chefen], template: rapport",
+        "rules.yaml: rules.report_due.steps[3] (eskalering).to: okänd roll 'chefen'",
+    ),
+    (
+        "rules.yaml",
+        "offset: -21d",
+        "offset: -21 dagar",
+        "rules.yaml: rules.report_due.steps[0] (fore_21).offset: ogiltig förskjutning '-21 dagar'",
+    ),
+    (
+        "rules.yaml",
+        'date: "09-01"',
+        'date: "09-31"',
+        "rules.verksamhetsplan_budget.steps[0] (forslag).date: ogiltigt datum '09-31'",
+    ),
+    (
+        "rules.yaml",
+        "source: insats_end",
+        "source: insats_slut",
+        "rules.insats_end.source: okänd källa 'insats_slut'",
+    ),
+]
+BROKEN_TEMPLATES = [
+    (
+        "templates/insats_slut.html.j2",
+        "{{ subject.title }}</strong>",
+        "{{ subject.titel }}</strong>",
+        "insats_slut.html.j2: går inte att fylla i med regelns exempeldata: 'dict object' has no attribute 'titel' (används av rules.yaml rules.insats_end.steps (fore_120).template)",
+    ),
+    (
+        "templates/rapport.subject.j2",
+        "{% if step.escalation %}",
+        "{% if step.escalation %",
+        "rapport.subject.j2: rad 1",
+    ),
+]
+# The commands that plan, send or sweep render every template with sample data before they
+# start; a command that only reads reminders checks the rules but renders no template.
+WRITING = [
+    ("reminders", "plan"),
+    ("scheduler", "--once"),
+    ("outbox", "retry", "1", "--as", "chef@akst.example"),
+]
+LISTING = ("reminders", "list")
+
+
 @pytest.mark.parametrize(
-    ("file", "old", "new", "named"),
+    ("file", "old", "new", "named", "command"),
     [
-        (
-            "rules.yaml",
-            "to: [forbundschef], template: rapport",
-            "to: [chefen], template: rapport",
-            "rules.yaml: rules.report_due.steps[3] (eskalering).to: okänd roll 'chefen'",
-        ),
-        (
-            "rules.yaml",
-            "offset: -21d",
-            "offset: -21 dagar",
-            "rules.yaml: rules.report_due.steps[0] (fore_21).offset: ogiltig förskjutning '-21 dagar'",
-        ),
-        (
-            "rules.yaml",
-            'date: "09-01"',
-            'date: "09-31"',
-            "rules.verksamhetsplan_budget.steps[0] (forslag).date: ogiltigt datum '09-31'",
-        ),
-        (
-            "rules.yaml",
-            "source: insats_end",
-            "source: insats_slut",
-            "rules.insats_end.source: okänd källa 'insats_slut'",
-        ),
-        (
-            "templates/insats_slut.html.j2",
-            "{{ subject.title }}</strong>",
-            "{{ subject.titel }}</strong>",
-            "insats_slut.html.j2: går inte att fylla i med regelns exempeldata: 'dict object' has no attribute 'titel' (används av rules.yaml rules.insats_end.steps (fore_120).template)",
-        ),
-        (
-            "templates/rapport.subject.j2",
-            "{% if step.escalation %}",
-            "{% if step.escalation %",
-            "rapport.subject.j2: rad 1",
-        ),
+        # A broken rule stops every command that reads the rules, listing reminders included.
+        *((*case, command) for case in BROKEN_RULES for command in [*WRITING, LISTING]),
+        # A broken template stops the commands that plan, send or sweep.
+        *((*case, command) for case in BROKEN_TEMPLATES for command in WRITING),
     ],
 )
 def test_a_broken_rule_or_template_stops_start_up_with_one_line_naming_file_and_key(
@@ -70,12 +88,35 @@ def test_a_broken_rule_or_template_stops_start_up_with_one_line_naming_file_and_
     old: str,
     new: str,
     named: str,
+    command: tuple[str, ...],
 ) -> None:
     deployment = deployment_with(tmp_path, file, old, new)
-    result = run(["--db", sqlite_url, "--config", str(deployment), "reminders", "list"])
+    result = run(["--db", sqlite_url, "--config", str(deployment), *command])
     err = capsys.readouterr().err
     assert result == 2
     assert err.count("\n") == 1 and err.startswith("fel: ") and named in err, err
+
+
+@pytest.mark.parametrize(("file", "old", "new", "named"), BROKEN_TEMPLATES)
+def test_reading_reminders_renders_no_template_so_a_broken_one_does_not_stop_it(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    demo_url: str,
+    file: str,
+    old: str,
+    new: str,
+    named: str,
+) -> None:
+    deployment = deployment_with(tmp_path, file, old, new)
+    common = ["--db", demo_url, "--config", str(deployment), "--forbund", "akst"]
+    assert run([*common, "reminders", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Rapport ska lämnas in" in out and "väntar" in out, out  # the demo's reminders
+    assert run([*common, "reminders", "rules"]) == 0
+    assert "Insatsen närmar sig sitt slut" in capsys.readouterr().out
+    # The same deployment stops what would write the messages, before it plans anything.
+    assert run([*common, "reminders", "plan"]) == 2
+    assert named in capsys.readouterr().err
 
 
 def test_a_forbund_rewords_a_reminder_without_touching_code(

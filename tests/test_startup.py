@@ -42,9 +42,10 @@ NOT_FOR_READING = {
 }
 
 
-def imported_by(*argv: str) -> tuple[set[str], str]:
-    """The top-level packages `finsam ARGV` leaves imported, run as a fresh process; and its
-    output."""
+def imported_by(*argv: str, ours: bool = False) -> tuple[set[str], str]:
+    """The top-level packages `finsam ARGV` leaves imported, run as a fresh process (with
+    `ours`, the modules of workflow instead); and its output."""
+    names = "sys.modules" if ours else "{m.split('.')[0] for m in sys.modules}"
     code = (
         "import sys, runpy\n"
         f"sys.argv = ['finsam', *{list(argv)!r}]\n"
@@ -52,7 +53,7 @@ def imported_by(*argv: str) -> tuple[set[str], str]:
         "    runpy.run_module('workflow', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print('MODULES', ' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        f"print('MODULES', ' '.join(sorted({names})))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
@@ -117,16 +118,15 @@ def test_reading_cases_imports_no_web_mail_document_or_login_library(
     assert modules & NOT_FOR_READING == set(), out
 
 
-# Listing reminders reads the rules and checks their templates (jinja2) at start-up, but plans
-# nothing: no holiday calendars (planning's working days), no outbox, mailer or SMTP library.
-NOT_FOR_LISTING_REMINDERS = NOT_FOR_READING - {"jinja2"}
-
-
+# Listing reminders reads and checks the rules at start-up, but renders no template (no
+# jinja2: only what plans, sends or sweeps renders them) and plans nothing: no holiday
+# calendars (planning's working days), no outbox, mailer or SMTP library.
 @pytest.mark.parametrize(
     ("command", "expected", "unneeded"),
     [
-        (("reminders", "list"), "Skickas", NOT_FOR_LISTING_REMINDERS),
-        (("reminders", "list", "--json"), '"rule_label"', NOT_FOR_LISTING_REMINDERS),
+        (("reminders", "list"), "Skickas", NOT_FOR_READING),
+        (("reminders", "list", "--json"), '"rule_label"', NOT_FOR_READING),
+        (("reminders", "rules"), "Utgår från", NOT_FOR_READING),
         # Reading reports needs neither the reminder planner (only the writes replan) nor the
         # board's meetings, so not its rules' templates either.
         (("reports", "overdue"), "delårsrapport", NOT_FOR_READING),
@@ -139,6 +139,35 @@ def test_listing_reminders_and_reports_imports_no_calendar_mail_web_or_document_
     modules, out = imported_by("--db", demo_url, "--forbund", "akst", *command)
     assert expected in out  # it did read the demo's reminders or reports
     assert modules & unneeded == set(), out
+
+
+# What only a write needs, of our own modules: the audit chain and what opens a change (with
+# the people service), and the reminder preferences (the sweep's) and writers.
+WRITES_ONLY = {
+    "workflow.services.cases.audit",
+    "workflow.services.cases.change",
+    "workflow.services.organisation.people",
+    "workflow.services.reminders.preferences",
+    "workflow.services.reminders.outbox",
+    "workflow.services.reminders.digests",
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (("budget", "report", "--year", "2013"), "Finansiell ram"),
+        (("budget", "report", "--year", "2013", "--format", "csv"), "Rad;Typ;2013"),
+        (("reminders", "list"), "Skickas"),
+    ],
+)
+def test_the_budget_report_and_listing_reminders_import_nothing_only_a_write_needs(
+    demo_url: str, command: tuple[str, ...], expected: str
+) -> None:
+    modules, out = imported_by("--db", demo_url, "--forbund", "akst", *command, ours=True)
+    assert expected in out  # it did read the demo's budget or reminders
+    assert modules & WRITES_ONLY == set(), out
+    assert {"jinja2", "openpyxl"} & {m.split(".")[0] for m in modules} == set(), out
 
 
 def test_the_schema_is_checked_on_both_databases(db_url: str) -> None:

@@ -26,6 +26,9 @@ class App:
     # Reminder rules and e-mail templates (notifications/): see `notifications` below.
     _notifications: Notifications | None = field(default=None, repr=False)
     _notifications_loaded: bool = field(default=False, repr=False)
+    # False: loading them renders no template with sample data (a command that only reads
+    # reminders, workflow/cli/context.py); whatever plans, sends or sweeps keeps the check.
+    render_templates: bool = field(default=True, repr=False)
 
     @classmethod
     def create(
@@ -58,11 +61,14 @@ class App:
 
     @property
     def notifications(self) -> Notifications | None:
-        """Reminder rules and e-mail templates (notifications/), checked when first loaded."""
+        """Reminder rules and e-mail templates (notifications/), checked when first loaded
+        (the templates rendered with sample data unless `render_templates` is False)."""
         if not self._notifications_loaded:
             from workflow.reminder_rules import load_notifications
 
-            self._notifications = load_notifications(self.settings.data_dir("notifications"))
+            self._notifications = load_notifications(
+                self.settings.data_dir("notifications"), render=self.render_templates
+            )
             self._notifications_loaded = True
         return self._notifications
 

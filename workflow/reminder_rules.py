@@ -6,6 +6,8 @@ template, `<name>.subject.j2`, `<name>.txt.j2` and `<name>.html.j2` on one share
 
 Every rule is rendered with its source's sample at load time, so an unknown role, an unknown
 template variable or a bad offset stops start-up with one line naming the file and the key.
+A command that only reads reminders loads the rules without rendering (`render=False`): the
+rules are checked as ever, the templates only for being there, and Jinja2 is not imported.
 """
 
 from __future__ import annotations
@@ -13,24 +15,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from jinja2 import (
-    ChoiceLoader,
-    DictLoader,
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    TemplateError,
-    TemplateNotFound,
-    TemplateSyntaxError,
-)
 
 from workflow.errors import DefinitionError
 from workflow.services.reminders.due_dates import SOURCES, DueItem
 from workflow.vocabulary import ROLE_LABELS, Role
+
+if TYPE_CHECKING:  # Jinja2 is imported by the first render, not by reading the rules
+    from jinja2 import Environment
 
 # The person responsible for the dated thing (projektägare, document owner), not a role.
 RESPONSIBLE = "ansvarig"
@@ -264,23 +260,43 @@ SYSTEM_SAMPLES: dict[str, dict[str, Any]] = {
 _BODY_ONLY = "{% block body %}{% endblock %}"
 
 
+def _environment(loader: Any, *, autoescape: bool) -> Environment:
+    from jinja2 import Environment, StrictUndefined
+
+    env = Environment(loader=loader, autoescape=autoescape, undefined=StrictUndefined)
+    env.filters["datum"] = swedish_date
+    return env
+
+
 class Templates:
-    """Jinja2 environments over notifications/templates: HTML escapes, text and subject do not."""
+    """Jinja2 environments over notifications/templates: HTML escapes, text and subject do not.
+    Each is built on first use: checking that a template is there needs none."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        loader = FileSystemLoader(str(folder))
+
+    @cached_property
+    def _loader(self) -> Any:
+        from jinja2 import FileSystemLoader
+
+        return FileSystemLoader(str(self.folder))
+
+    @cached_property
+    def html(self) -> Environment:
         # Explicit: select_autoescape() matches *.html, not our *.html.j2.
-        self.html = Environment(loader=loader, autoescape=True, undefined=StrictUndefined)
-        self.text = Environment(loader=loader, autoescape=False, undefined=StrictUndefined)
-        # The text part on a layout of its body alone: what a digest quotes of each reminder.
-        self.body = Environment(
-            loader=ChoiceLoader([DictLoader({"_layout.txt.j2": _BODY_ONLY}), loader]),
-            autoescape=False,
-            undefined=StrictUndefined,
-        )
-        for env in (self.html, self.text, self.body):
-            env.filters["datum"] = swedish_date
+        return _environment(self._loader, autoescape=True)
+
+    @cached_property
+    def text(self) -> Environment:
+        return _environment(self._loader, autoescape=False)
+
+    @cached_property
+    def body(self) -> Environment:
+        """The text part on a layout of its body alone: what a digest quotes of each reminder."""
+        from jinja2 import ChoiceLoader, DictLoader
+
+        loader = ChoiceLoader([DictLoader({"_layout.txt.j2": _BODY_ONLY}), self._loader])
+        return _environment(loader, autoescape=False)
 
     def exists(self, name: str) -> bool:
         return all(
@@ -385,6 +401,8 @@ def _check_renders(
     path: Path, key: str, templates: Templates, name: str, context: dict[str, Any]
 ) -> None:
     """Render each part alone so that the error names the template file, and the rule key."""
+    from jinja2 import TemplateError, TemplateNotFound, TemplateSyntaxError
+
     for part, env in (
         ("subject", templates.text),
         ("txt", templates.text),
@@ -408,8 +426,11 @@ def _check_renders(
             ) from None
 
 
-def load_notifications(folder: Path) -> Notifications:
-    """Read rules.yaml and the templates; render each with sample data or stop start-up."""
+def load_notifications(folder: Path, *, render: bool = True) -> Notifications:
+    """Read rules.yaml and the templates; render each with sample data or stop start-up.
+
+    With render=False (a command that only reads reminders) the rules are checked all the
+    same and each template only for its three files; none is compiled or rendered."""
     path = folder / "rules.yaml"
     templates = Templates(folder / "templates")
     try:
@@ -461,7 +482,7 @@ def load_notifications(folder: Path) -> Notifications:
         sample = SOURCES[source_name].sample
         if yearly_due is not None:
             sample = DueItem(**{**sample.__dict__, "due_on": date(2026, *yearly_due)})
-        for step in steps:
+        for step in steps if render else ():
             context = reminder_context(
                 rule=rule,
                 step=step,
@@ -478,5 +499,6 @@ def load_notifications(folder: Path) -> Notifications:
     for name in SYSTEM_TEMPLATES:
         if not templates.exists(name):
             raise _fail(path, "(mallar)", f"systemmallen {name!r} saknas i {templates.folder}")
-        _check_renders(path, f"systemmallen {name}", templates, name, SYSTEM_SAMPLES[name])
+        if render:
+            _check_renders(path, f"systemmallen {name}", templates, name, SYSTEM_SAMPLES[name])
     return Notifications(folder=folder, rules=rules, templates=templates)

@@ -32,7 +32,7 @@ def outbox_group() -> None:
 )
 @page_options
 @json_option
-@pass_app()
+@pass_app(notifications="read")
 def outbox_list(
     app: App,
     failed: bool,
@@ -96,7 +96,7 @@ def _relay_line(relay: health.RelayStatus) -> str:
 )
 @click.argument("number", type=int, metavar="NR")
 @json_option
-@pass_app()
+@pass_app(notifications="read")
 def outbox_show(app: App, number: int, as_json: bool) -> None:
     detail = outbox_admin.show_message(app, message_id=number, forbund=app.settings.forbund)
 
@@ -138,7 +138,7 @@ def outbox_show(app: App, number: int, as_json: bool) -> None:
 )
 @click.option("--as", "actor", required=True, metavar="EMAIL", help="Vem som begär det.")
 @json_option
-@pass_app()
+@pass_app(notifications="check")
 def outbox_retry(
     app: App, number: int | None, cause: str | None, actor: str, as_json: bool
 ) -> None:
@@ -161,7 +161,7 @@ def outbox_retry(
 
 @click.command("health", help="Driftläget: SMTP-servern, schemaläggarna och incidenter.")
 @json_option
-@pass_app()
+@pass_app(notifications="read")
 def health_command(app: App, as_json: bool) -> None:
     relay = health.relay_status(app)
     schedulers = health.scheduler_status(app)
@@ -218,7 +218,7 @@ def mail_group() -> None:
     "--to", "to_address", required=True, metavar="ADRESS", help="Mottagarens e-postadress."
 )
 @json_option
-@pass_app(schema=False)
+@pass_app(schema=False, notifications="check")
 def mail_test(app: App, to_address: str, as_json: bool) -> None:
     outcome = mailer.send_test(app.settings.mail, to_address, show(app.clock(), app.settings.zone))
     data = {"to": to_address, "result": outcome.result, "detail": outcome.detail}
@@ -242,7 +242,7 @@ def mail_test(app: App, to_address: str, as_json: bool) -> None:
 @click.command("scheduler", help="Kör klockan och utskicket (avsluta med SIGTERM eller Ctrl-C).")
 @click.option("--once", is_flag=True, help="Ett svep och en utskicksrunda, sedan avsluta.")
 @json_option
-@pass_app()
+@pass_app(notifications="check")
 def scheduler_command(app: App, once: bool, as_json: bool) -> None:
     from workflow.scheduler import run_forever, run_once
 

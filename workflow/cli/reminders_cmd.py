@@ -37,7 +37,7 @@ def reminders_group() -> None:
 )
 @page_options
 @json_option
-@pass_app()
+@pass_app(notifications="read")
 def list_command(
     app: App,
     due_before: object,
@@ -78,7 +78,7 @@ def list_command(
     help="Planera förbundets påminnelser nu (som varje svep gör), t.ex. efter ändrade regler.",
 )
 @json_option
-@pass_app()
+@pass_app(notifications="check")
 def plan_command(app: App, as_json: bool) -> None:
     result = reminders.plan_forbund(app, forbund=app.settings.forbund)
     data = {"created": result.created, "cancelled": result.cancelled, "moved": result.moved}
@@ -94,7 +94,7 @@ def plan_command(app: App, as_json: bool) -> None:
 
 @reminders_group.command("rules", help="Visa påminnelsereglerna (notifications/rules.yaml).")
 @json_option
-@pass_app(schema=False)
+@pass_app(schema=False, notifications="read")
 def rules_command(app: App, as_json: bool) -> None:
     rules = reminders.rules_overview(app)
     rows = [

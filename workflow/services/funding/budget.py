@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -30,7 +30,6 @@ from workflow.models import (
     Party,
 )
 from workflow.services.cases import case_ref, find_case
-from workflow.services.cases.change import begin_change
 from workflow.services.funding.support import (
     parse_amounts,
     parse_tkr,
@@ -38,10 +37,12 @@ from workflow.services.funding.support import (
     record,
 )
 from workflow.services.organisation.forbund import resolve_forbund
-from workflow.services.organisation.people import Actor
 from workflow.settings import FundingSettings
 from workflow.text_guard import check_one_line
 from workflow.vocabulary import Inriktning, PartyKind, parse_choice
+
+if TYPE_CHECKING:
+    from workflow.services.organisation.people import Actor
 
 # A grant follows the board's bifall; it may be recorded before or after justering.
 SECTIONS = {
@@ -132,6 +133,9 @@ def set_frame(
     total = parse_tkr(total, "finansiell ram")
     surplus = None if surplus_in is None else parse_tkr(surplus_in, "överskott")
     paragraph = check_one_line(paragraph, "paragrafen", 40) if paragraph else None
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "set_frame")
@@ -216,6 +220,9 @@ def set_item(
     group = check_one_line(group, "gruppens namn", 100) if group.strip() else ""
     tkr = parse_tkr(amount, label)
     kind = parse_choice(Inriktning, inriktning, "inriktning").value if inriktning else None
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "set_frame_item")
@@ -350,13 +357,16 @@ class _Sums:
 def _line_sums(
     session: Session,
     forbund: ForbundRef,
+    years: list[int],
     overrides: Overrides,
     extra: list[tuple[Insats, int]],
 ) -> dict[int, _Sums]:
-    """The sums of every year's lines, added up by the database (one query, whatever the
-    number of lines), with the lines in `overrides` replaced (one more query for their stored
-    values) and the lines in `extra` that are not stored yet added."""
+    """The sums of the lines of `years`, added up by the database (one query, whatever the
+    number of lines; none for no years), with the lines in `overrides` replaced (one more
+    query for their stored values) and the lines in `extra` that are not stored yet added."""
     sums: dict[int, _Sums] = {}
+    if not years:
+        return sums
     for year, inriktning, granted, drawn in session.exec(
         select(
             _LINE.c.year,
@@ -365,7 +375,7 @@ def _line_sums(
             func.sum(_LINE.c.reserve_drawn_tkr),
         )
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
-        .where(_LINE.c.forbund_id == forbund.id)
+        .where(_LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(years))
         .group_by(_LINE.c.year, _CASE.c.inriktning)
     ):
         sums.setdefault(year, _Sums()).add(inriktning, int(granted), int(drawn))
@@ -383,6 +393,7 @@ def _line_sums(
         .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
         .where(
             _LINE.c.forbund_id == forbund.id,
+            _LINE.c.year.in_(years),
             _LINE.c.insats_id.in_(sorted({key[0] for key in overrides})),
         )
     ):
@@ -393,10 +404,20 @@ def _line_sums(
             sums[year].add(inriktning, new_granted - granted, new_drawn - drawn)
     for case, year in extra:
         key = (case.id, year)  # type: ignore[assignment]
-        if key not in seen and key in overrides:
+        if year in years and key not in seen and key in overrides:
             new_granted, new_drawn = overrides[key]  # type: ignore[index]
             sums.setdefault(year, _Sums()).add(case.inriktning, new_granted, new_drawn)
     return sums
+
+
+def _sums_of(lines: list[InsatsAmount]) -> _Sums:
+    """What `_line_sums` gives for a year whose lines are read anyway (overrides applied)."""
+    granted: dict[str, int] = {}
+    drawn = 0
+    for line in lines:  # _Sums.add inlined: a year has thousands of lines
+        granted[line.inriktning] = granted.get(line.inriktning, 0) + line.granted_tkr
+        drawn += line.reserve_drawn_tkr
+    return _Sums(sum(granted.values()), drawn, granted)
 
 
 def _amounts(
@@ -454,25 +475,34 @@ def figures_in(
     years: list[int],
     overrides: Overrides | None = None,
     extra: list[tuple[Insats, int]] | None = None,
+    through: int | None = None,
 ) -> dict[int, YearFigures]:
-    """The figures of every year that has a frame; surplus carries from year to year.
+    """The figures of every year that has a frame (up to `through`, if given: a year's
+    figures need only the years before it); surplus carries from year to year.
 
-    The years asked for (`years`) carry their insatser's lines (`YearFigures.insatser`); the
-    others only the sums, which the database adds up. Steps, each one query whatever the
-    number of lines: the frames, the sums per year and inriktning, the lines of the years
-    asked for, the frames' items and their shares (and, with `overrides`, the stored lines
-    they replace)."""
+    The years asked for (`years`) carry their insatser's lines (`YearFigures.insatser`) and
+    their sums are added up from those; the other years' only the sums, which the database
+    adds up. Steps, each one query whatever the number of lines: the frames, the sums per
+    year and inriktning (only if a year besides those asked for has a frame), the lines of
+    the years asked for, the frames' items and their shares (and, with `overrides`, the
+    stored lines they replace)."""
     settings = app.settings.funding
-    frames = list(
-        session.exec(
-            select(BudgetFrame)
-            .where(BudgetFrame.forbund_id == forbund.id)
-            .order_by(col(BudgetFrame.year))
-        )
-    )
+    query = select(BudgetFrame).where(BudgetFrame.forbund_id == forbund.id)
+    if through is not None:
+        query = query.where(BudgetFrame.year <= through)
+    frames = list(session.exec(query.order_by(col(BudgetFrame.year))))
     overrides = overrides or {}
-    sums = _line_sums(session, forbund, overrides, extra or [])
     amounts = _amounts(session, forbund, years, overrides, extra or [])
+    # A year asked for has its lines read already; the database sums only the others.
+    sums = _line_sums(
+        session,
+        forbund,
+        sorted({frame.year for frame in frames} - set(years)),
+        overrides,
+        extra or [],
+    )
+    for year, lines in amounts.items():
+        sums[year] = _sums_of(lines)
     # The frames' items and shares in one query each, whatever the number of years.
     frame_ids = [frame.id for frame in frames]
     items_of: dict[int, list[FrameItem]] = {}
@@ -578,7 +608,7 @@ def figures(app: App, *, years: list[Any], forbund: str | None = None) -> list[Y
         raise BadInput("ange minst ett år med --year")
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        computed = figures_in(session, app, organisation, wanted)
+        computed = figures_in(session, app, organisation, wanted, through=max(wanted))
         return [computed[y] for y in wanted]
 
 
@@ -784,6 +814,9 @@ def grant(
     """Record the granted amounts of a bifall: those given, or the amounts applied for."""
     now = app.clock()
     parsed = parse_amounts(amounts, "belopp") if amounts else None
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "record_grant")
@@ -843,6 +876,9 @@ def set_outcome(
         raise BadInput("ange --utfall och/eller --prognos i tkr")
     utfall_tkr = None if utfall is None else parse_tkr(utfall, "utfall")
     prognos_tkr = None if prognos is None else parse_tkr(prognos, "prognos")
+    # A change opens with the audit chain and the actor: imported by the writes alone.
+    from workflow.services.cases.change import begin_change
+
     with app.db.transaction() as session:
         organisation, head, actor = begin_change(session, forbund, actor_email)
         app.actions.require(actor, "record_outcome")

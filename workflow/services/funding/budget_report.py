@@ -79,14 +79,21 @@ def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetRe
     granted: dict[int, dict[str, int]] = {f.year: {} for f in figs}
     for fig in figs:
         per_ref = granted[fig.year]
+        get = per_ref.get
         for amount in fig.insatser:
-            titles.setdefault((amount.ref, amount.title), None)
-            per_ref[amount.ref] = per_ref.get(amount.ref, 0) + amount.granted_tkr
+            ref = amount.ref
+            titles[ref, amount.title] = None  # a key keeps the place it was first given
+            per_ref[ref] = get(ref, 0) + amount.granted_tkr
     # A row per insats (thousands): its values read straight from the sums, no call per year.
-    rows.extend(
-        Row(f"- {title}", LINE, {year: granted[year].get(ref, 0) for year in order})
-        for ref, title in titles
-    )
+    sums = [(year, granted[year].get) for year in dict.fromkeys(order)]
+    if len(sums) == 1:  # the usual report, of one year: a dict display, not a comprehension
+        [(year, get)] = sums
+        rows.extend(Row("- " + title, LINE, {year: get(ref, 0)}) for ref, title in titles)
+    else:
+        rows.extend(
+            Row("- " + title, LINE, {year: get(ref, 0) for year, get in sums})
+            for ref, title in titles
+        )
     for group, label in _keys(figs, "insatser"):
         rows.append(
             Row(
@@ -175,22 +182,37 @@ def signed(value: int | None, kind: str) -> str:
 
 def table_lines(report: BudgetReport) -> list[str]:
     """A plain text table; the heading row names the years like the seed does. A row per
-    insats (thousands): each cell is formatted once, then padded by C-level calls."""
+    insats (thousands): the table is built a column at a time, each cell formatted once and
+    padded by C-level calls, with no list per row."""
     years = report.years
+    rows = report.rows
     headers = ["", *(f"År {y} (tkr)" for y in years)]
-    body = [
-        [row.label, *[signed(row.values.get(y), row.kind) for y in years]] for row in report.rows
+    labels = [row.label for row in rows]
+    columns = [[signed(row.values.get(y), row.kind) for row in rows] for y in years]
+    widths = [max([len(headers[0]), *map(len, labels)])]
+    widths += [
+        max([len(header), *map(len, cells)])
+        for header, cells in zip(headers[1:], columns, strict=True)
     ]
-    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
     label_width, *value_widths = widths
     lines = ["  ".join([headers[0].ljust(label_width), *map(str.rjust, headers[1:], value_widths)])]
+    padded = [
+        [label.ljust(label_width) for label in labels],
+        *(
+            [cell.rjust(width) for cell in cells]
+            for cells, width in zip(columns, value_widths, strict=True)
+        ),
+    ]
+    body = ["  ".join(cells).rstrip() for cells in zip(*padded, strict=True)]
+    # The rule goes above the totals, which start at "Total summa".
     rule = "  ".join("-" * w for w in widths)
-    for row, (label, *values) in zip(report.rows, body, strict=True):
+    start = 0
+    for index, row in enumerate(rows):
         if row.label == "Total summa" and row.kind in (TOTAL, RESULT):
+            lines += body[start:index]
             lines.append(rule)
-        lines.append(
-            "  ".join([label.ljust(label_width), *map(str.rjust, values, value_widths)]).rstrip()
-        )
+            start = index
+    lines += body[start:]
     for fig in report.figures:
         for warning in fig.warnings:
             lines.append(f"VARNING: {warning}")

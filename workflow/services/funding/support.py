@@ -4,15 +4,18 @@ per changed row, and the states in which an insats may still receive money or re
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from workflow.errors import BadInput, NotPermitted
 from workflow.lifecycle.definition import Lifecycle
 from workflow.models import ForbundRef, Insats
-from workflow.services.cases import audit, case_ref, find_case
-from workflow.services.organisation.people import Actor
+from workflow.services.cases import case_ref, find_case
+
+if TYPE_CHECKING:  # the audit chain and the people are imported by what writes or checks roles
+    from workflow.services.cases import audit
+    from workflow.services.organisation.people import Actor
 
 # An insats can be reported on and paid while it runs and until the board closes it.
 
@@ -111,6 +114,8 @@ def record(
     comment: str | None = None,
 ) -> None:
     """Exactly one audit event for one changed row."""
+    from workflow.services.cases import audit  # only a write records, so only a write imports
+
     session.flush()
     audit.append(
         session,

@@ -27,9 +27,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import TemplateError
 from sqlalchemy import ColumnClause, ColumnElement, false, literal_column, or_, update
 from sqlmodel import Session, col, select
 
@@ -46,12 +45,13 @@ from workflow.reminder_rules import (
     reminder_context,
     subject_link,
 )
-from workflow.services.cases import audit
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.paging import Keyset, Page, check_limit
-from workflow.services.reminders import preferences
 from workflow.services.reminders.due_dates import SOURCES, DueItem, Subjects, Window, owners
 from workflow.vocabulary import recipient_label
+
+if TYPE_CHECKING:  # the writes import the audit chain; listing reminders has no use for it
+    from workflow.services.cases import audit
 
 log = logging.getLogger("finsam.reminders")
 
@@ -173,6 +173,8 @@ def _audit(
     now: datetime,
     data: dict[str, Any] | None = None,
 ) -> None:
+    from workflow.services.cases import audit
+
     audit.append(
         session,
         head,
@@ -224,6 +226,8 @@ def plan(
     New reminders whose day passed more than `catch_up_days` ago are not planned (a new install
     does not mail about 2014); rows already planned stay pending however late they are.
     """
+    from workflow.services.cases import audit
+
     head = audit.lock_chain(session, forbund.id)  # type: ignore[arg-type]
     today = local_date(now, app.settings.zone)
     wanted = desired(session, app, forbund, today, only)
@@ -358,8 +362,10 @@ def _write_messages(
     now: datetime,
 ) -> int:
     # Imported here, not at the top: only the sweep writes messages; the outbox (with the
-    # mailer and its SMTP library) and the digests are no part of listing reminders.
-    from workflow.services.reminders import digests, outbox
+    # mailer and its SMTP library), the digests and Jinja2 are no part of listing reminders.
+    from jinja2 import TemplateError
+
+    from workflow.services.reminders import digests, outbox, preferences
 
     notifications = _notifications(app)
     today = local_date(now, app.settings.zone)
@@ -456,6 +462,7 @@ def _write_messages(
 
 def sweep(app: App, *, worker: str, batch: int = 500) -> SweepResult:
     """Plan, claim and queue every förbund's due reminders (steps in the module doc)."""
+    from workflow.services.cases import audit
     from workflow.services.reminders import digests  # only the sweep writes digests
 
     now = app.clock()
