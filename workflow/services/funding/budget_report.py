@@ -249,9 +249,12 @@ def to_xlsx(report: BudgetReport) -> bytes:
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     thin = Side(style="thin")
-    for row in report.rows:
+    width = len(report.years) + 1
+    # The row's own cells by number: asking the sheet for its last row (max_row) counts every
+    # cell, which made a table of a few thousand insatser quadratic (seconds at 10 000 cases).
+    for number, row in enumerate(report.rows, start=3):
         sheet.append([row.label, *(row.values.get(y) for y in report.years)])
-        cells = sheet[sheet.max_row]
+        cells = [sheet.cell(row=number, column=column) for column in range(1, width + 1)]
         if row.kind == HEADING:
             cells[0].font = Font(bold=True)
         if row.kind in {TOTAL, RESULT}:
