@@ -281,12 +281,45 @@ def _years(request: Request, app: App, user: Principal) -> list[int]:
     return budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
 
 
+def _paged_year(request: Request, years: list[int]) -> int | None:
+    """The year whose lines are paged on (?utfall=2013): one of the years shown."""
+    asked = request.query_params.get("utfall", "").strip()
+    if not asked:
+        return None
+    year = parse_year(asked)
+    if year not in years:
+        raise BadInput(f"år {year} visas inte i tabellen; välj bland: {', '.join(map(str, years))}")
+    return year
+
+
 @router.get(BUDGET_PATH, response_class=HTMLResponse, include_in_schema=False)
 def budget_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
     all_years = budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
     years = _years(request, app, user)
     report = budget_report.build(app, years=years, forbund=user.forbund_slug) if years else None
-    outcomes = budget.outcomes(app, years=years, viewer_email=user.email, forbund=user.forbund_slug)
+    # One year's lines page at a time (?utfall=2013&efter=...); the other years show their first.
+    paged_year = _paged_year(request, years)
+    after = request.query_params.get("efter") or None
+    outcomes = budget.outcomes(
+        app,
+        years=years,
+        viewer_email=user.email,
+        forbund=user.forbund_slug,
+        after={paged_year: after} if paged_year is not None and after else None,
+    )
+    chosen = [("ar", str(y)) for y in years] if request.query_params.getlist("ar") else []
+
+    def page_url(year: int, cursor: str | None) -> str:
+        query = [*chosen, *([("utfall", str(year)), ("efter", cursor)] if cursor else [])]
+        return f"{BUDGET_PATH}" + (f"?{urlencode(query)}" if query else "") + f"#utfall-{year}"
+
+    pages = {
+        o.year: {
+            "next_url": page_url(o.year, o.next_after) if o.next_after else None,
+            "first_url": page_url(o.year, None) if o.year == paged_year and after else None,
+        }
+        for o in outcomes
+    }
     return render(
         request,
         "funding/budget.html.j2",
@@ -295,6 +328,7 @@ def budget_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespons
             "years": years,
             "all_years": all_years,
             "outcomes": outcomes,
+            "pages": pages,
             "signed": budget_report.signed,
             "kinds": {
                 "heading": budget_report.HEADING,
