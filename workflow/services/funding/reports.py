@@ -813,28 +813,49 @@ class OwnerInsats:
 
 @dataclass
 class OwnerOverview:
+    # The person's insatser still running first, then the closed ones, each in dnr order; at
+    # most OWNER_INSATSER of them (the case list has them all: `insatser_total`).
     insatser: list[OwnerInsats]
-    # Owed reports due within DUE_AHEAD_DAYS, late, or sent back for completion.
+    # Owed reports due within DUE_AHEAD_DAYS, late, or sent back for completion, earliest due
+    # first; at most OWNER_REPORTS of them (`reports_total` in all).
     reports: list[ReportView]
+    insatser_total: int = 0
+    reports_total: int = 0
+
+
+# What the start page shows of one project owner's insatser and reports: a person owns a
+# handful, but nothing stops one from owning a förbund's every insats for ten years.
+OWNER_INSATSER = 20
+OWNER_REPORTS = 50
 
 
 def owner_overview(app: App, *, viewer_email: str, forbund: str | None = None) -> OwnerOverview:
     """The insatser a person owns (as project owner) with their budget per year and utfall,
-    and every report of them that is due soon, late or asked to be completed."""
+    and the reports of them that are due soon, late or asked to be completed. At most seven
+    queries, whatever the number of insatser the person owns."""
+    from sqlalchemy import case as when
+    from sqlalchemy import func
+
     today = local_date(app.clock(), app.settings.zone)
     lifecycle = app.lifecycles["insats"].lifecycle
     closed = lifecycle.tagged("closed")
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund, viewer_email)
         actor = find_actor(session, organisation, viewer_email)
+        own = (Insats.forbund_id == organisation.id, Insats.project_owner_id == actor.id)
         cases = session.exec(
             select(Insats)
-            .where(Insats.forbund_id == organisation.id, Insats.project_owner_id == actor.id)
-            .order_by(col(Insats.dnr), col(Insats.id))
+            .where(*own)
+            .order_by(
+                when((col(Insats.state).in_(closed), 1), else_=0),
+                bytewise(INSATS_TABLE.c.dnr),
+                col(Insats.id),
+            )
+            .limit(OWNER_INSATSER)
         ).all()
+        insatser_total = session.exec(select(func.count()).select_from(Insats).where(*own)).one()
         ids = [c.id for c in cases]
         lines: dict[int, list[BudgetLine]] = {}
-        reports: list[ReportView] = []
         if ids:
             for line in session.exec(
                 select(BudgetLine)
@@ -842,33 +863,48 @@ def owner_overview(app: App, *, viewer_email: str, forbund: str | None = None) -
                 .order_by(col(BudgetLine.year))
             ):
                 lines.setdefault(line.insats_id, []).append(line)
-            by_id = {c.id: c for c in cases}
-            for report in session.exec(
-                select(Report)
-                .where(col(Report.insats_id).in_(ids), col(Report.status).in_(OWED))
-                .order_by(col(Report.due_on), col(Report.id))
-            ):
-                case = by_id[report.insats_id]
-                if case.state in closed:
-                    continue
-                if report.status == "vantar" and (report.due_on - today).days > DUE_AHEAD_DAYS:
-                    continue
-                reports.append(view(case, report, today))
+        # The reports to show: owed, of a running insats, and late, sent back or due within
+        # DUE_AHEAD_DAYS; chosen in SQL.
+        wanted = (
+            *own,
+            col(Insats.state).not_in(closed),
+            col(Report.status).in_(OWED),
+            (Report.status == "komplettering")
+            | (col(Report.due_on) <= date.fromordinal(today.toordinal() + DUE_AHEAD_DAYS)),
+        )
+        shown = session.exec(
+            select(Report, Insats)
+            .join(Insats, col(Insats.id) == col(Report.insats_id))
+            .where(*wanted)
+            .order_by(col(Report.due_on), col(Report.id))
+            .limit(OWNER_REPORTS)
+        ).all()
+        reports_total = (
+            len(shown)
+            if len(shown) < OWNER_REPORTS
+            else session.exec(
+                select(func.count())
+                .select_from(Report)
+                .join(Insats, col(Insats.id) == col(Report.insats_id))
+                .where(*wanted)
+            ).one()
+        )
+        reports = [view(case, report, today) for report, case in shown]
         insatser = []
         for case in cases:
-            own = lines.get(case.id or 0, [])  # type: ignore[arg-type]
+            held = lines.get(case.id or 0, [])  # type: ignore[arg-type]
             insatser.append(
                 OwnerInsats(
                     ref=case_ref(case),
                     title=case.title,
                     state=case.state,
                     state_label=lifecycle.label_of(case.state),
-                    years=[YearBudget(x.year, x.granted_tkr, x.utfall_tkr) for x in own],
-                    granted_total_tkr=sum(x.granted_tkr for x in own),
-                    utfall_total_tkr=sum(x.utfall_tkr or 0 for x in own),
+                    years=[YearBudget(x.year, x.granted_tkr, x.utfall_tkr) for x in held],
+                    granted_total_tkr=sum(x.granted_tkr for x in held),
+                    utfall_total_tkr=sum(x.utfall_tkr or 0 for x in held),
                 )
             )
-        return OwnerOverview(insatser, reports)
+        return OwnerOverview(insatser, reports, int(insatser_total), int(reports_total))
 
 
 @dataclass

@@ -30,7 +30,7 @@ from workflow.services.cases.views import CURSOR_KIND
 from workflow.services.organisation.parties import parties
 from workflow.services.paging import check_limit, decode_cursor
 from workflow.vocabulary import INRIKTNING_LABELS, Inriktning
-from workflow.web import exports
+from workflow.web import exports, forms
 from workflow.web.deps import AppDep, CurrentUser
 from workflow.web.templating import NAV, NavItem, kort_datum, render
 
@@ -43,7 +43,7 @@ DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_TEXT = 200
 # The filter's parameters, in the order the URLs carry them.
-FILTER_PARAMS = ("state", "inriktning", "year", "party", "text")
+FILTER_PARAMS = ("state", "inriktning", "year", "party", "text", "projektagare")
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ def _query(app: App, request: Request, user: Principal) -> ListQuery:
         raise BadInput(
             f"okänd inriktning {inriktning!r}; välj en av inriktningarna i listan Inriktning"
         )
+    owner = given.get("projektagare")
+    if owner is not None and len(owner) > 254:
+        raise BadInput("projektägarens e-postadress är för lång; använd högst 254 tecken")
     text = given.get("text")
     if text is not None and len(text) > MAX_TEXT:
         raise BadInput(f"söktexten är för lång; använd högst {MAX_TEXT} tecken")
@@ -99,6 +102,7 @@ def _query(app: App, request: Request, user: Principal) -> ListQuery:
         year=int(year) if year is not None else None,
         party=given.get("party"),
         text=text,
+        project_owner_email=given.get("projektagare"),
         viewer_email=user.email,
     )
     return ListQuery(given, filters)
@@ -160,8 +164,7 @@ def case_list(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
         )
         count = cases.count_cases(app, forbund=forbund, filters=query.filters)
     except BadInput as refused:
-        message = str(refused)
-        page_context["error"] = message[:1].upper() + message[1:] + "."
+        page_context["error"] = forms.sentence(refused)
         return render(request, "case_list/list.html.j2", page_context, status_code=400)
     keep = limit if limit != DEFAULT_LIMIT else None
     page_context.update(
