@@ -485,7 +485,8 @@ def _ready_in(organisation: ForbundRef, state: str) -> list[ColumnElement[bool]]
 
 def ready_cases(app: App, *, forbund: str | None = None, limit: int = READY_SHOWN) -> ReadyCases:
     """The first `limit` cases ready for the board's decision that no agenda holds yet, by
-    dnr, and how many there are per state: three queries whatever the number of cases.
+    dnr, and how many there are per state: three queries after the förbund's, whatever the
+    number of cases.
 
     Steps: count each state's ready cases up to COUNT_CAP (one UNION ALL); take each state's
     first `limit` by dnr from ix_insats_list_state (one UNION ALL) and keep the first `limit`

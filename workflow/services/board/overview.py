@@ -46,7 +46,8 @@ def for_member(
 ) -> BoardOverview | None:
     """The person's next `limit` meetings and the protocols waiting for their signature; None
     when they are called to no meeting and have nothing to sign (the start page then leaves
-    the section out). Three queries: the signatures are bounded by nature (one person's,
+    the section out). Four queries (the förbund, the person, the meetings, the signatures)
+    whatever the förbund's size: the signatures are bounded by nature (one person's,
     while a protocol is out for justering), the meetings by `limit`."""
     zone = app.settings.zone
     now = app.clock()

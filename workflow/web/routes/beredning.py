@@ -1,5 +1,6 @@
 """The beredningsgrupp's page (/beredning): the förbund's cases under beredning, each with its
-application beside the group's notes and recommendations.
+application beside the group's notes and recommendations, 20 a page in dnr order
+(`?efter=<cursor>`: the case list's cursor; the forms carry it so a note returns to its page).
 
 Members write notes; the förbundschef records the group's recommendation (bevilja, bevilja
 med villkor, komplettera, avslå) with its motivering and any dissent. The services decide
