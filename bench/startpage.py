@@ -32,7 +32,7 @@ FORBUND = "akst"
 
 
 def reads(app: App) -> dict[str, Callable[[], Any]]:
-    def who(person: str) -> dict[str, str]:
+    def who(person: str) -> dict[str, Any]:
         return {"forbund": FORBUND, "viewer_email": f"{person}@akst.example"}
 
     return {
