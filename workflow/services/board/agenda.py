@@ -11,14 +11,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, literal, union_all, update
+from sqlalchemy import select as core_select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, func, select
 
 from workflow.app import App
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
-from workflow.models import AgendaItem, ForbundRef, Insats, Meeting, Organ, Paragraph, Protocol
+from workflow.models import (
+    AgendaItem,
+    ForbundRef,
+    Insats,
+    Meeting,
+    Organ,
+    Paragraph,
+    Protocol,
+    Recommendation,
+)
 from workflow.models.meetings import OrganKind, ProtocolStatus
 from workflow.services.board.meetings import SUBJECT as MEETING
 from workflow.services.board.meetings import touch
@@ -40,6 +51,7 @@ from workflow.services.cases.audit import lock_chain
 from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
+from workflow.services.paging import bytewise, check_limit
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
 
@@ -415,33 +427,143 @@ class ReadyCase:
     recommendation_label: str
 
 
-def ready_cases(app: App, *, forbund: str | None = None) -> list[ReadyCase]:
-    """The cases ready for the board's decision that no agenda holds yet."""
+@dataclass(frozen=True)
+class ReadyState:
+    """How many of a state's cases are ready, counted up to COUNT_CAP (more: `capped`)."""
+
+    state: str
+    state_label: str
+    count: int
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class ReadyCases:
+    """The first cases ready for the board (by dnr) and how many are ready per state: the
+    meeting page lists the first and links each state to the case list for the rest."""
+
+    items: list[ReadyCase]
+    states: list[ReadyState]
+
+    @property
+    def count(self) -> int:
+        return sum(state.count for state in self.states)
+
+    @property
+    def capped(self) -> bool:
+        return any(state.capped for state in self.states)
+
+    @property
+    def more(self) -> bool:
+        return self.count > len(self.items)
+
+
+# The meeting page shows this many of the ready cases; a förbund with years of history can
+# have thousands in these states (cases put on an agenda that was never held).
+READY_SHOWN = 20
+MAX_READY_SHOWN = 100
+# Each state's ready cases are counted up to this many, reading at most that many index rows.
+COUNT_CAP = 1000
+
+_INSATS = Insats.__table__  # type: ignore[attr-defined]
+_ITEM = AgendaItem.__table__  # type: ignore[attr-defined]
+_PARAGRAPH = Paragraph.__table__  # type: ignore[attr-defined]
+_RECOMMENDATION = Recommendation.__table__  # type: ignore[attr-defined]
+
+
+def _ready_in(organisation: ForbundRef, state: str) -> list[ColumnElement[bool]]:
+    """The förbund's cases in the state that are no item of an open agenda (_on_open_agenda
+    in SQL: an item without a decided §), as WHERE conditions on the insats table."""
+    decided = (
+        select(_PARAGRAPH.c.id)
+        .where(_PARAGRAPH.c.agenda_item_id == _ITEM.c.id, _PARAGRAPH.c.decision.is_not(None))
+        .exists()
+    )
+    on_open_agenda = select(_ITEM.c.id).where(_ITEM.c.insats_id == _INSATS.c.id, ~decided).exists()
+    return [_INSATS.c.forbund_id == organisation.id, _INSATS.c.state == state, ~on_open_agenda]
+
+
+def ready_cases(app: App, *, forbund: str | None = None, limit: int = READY_SHOWN) -> ReadyCases:
+    """The first `limit` cases ready for the board's decision that no agenda holds yet, by
+    dnr, and how many there are per state: three queries after the förbund's, whatever the
+    number of cases.
+
+    Steps: count each state's ready cases up to COUNT_CAP (one UNION ALL); take each state's
+    first `limit` by dnr from ix_insats_list_state (one UNION ALL) and keep the first `limit`
+    of them all; read their titles and latest recommendations (one query)."""
     from workflow.vocabulary import recommendation_label
 
+    check_limit(limit, MAX_READY_SHOWN)
+    lifecycle = app.lifecycles["insats"].lifecycle
+    states = [*READY, "pa_dagordning"]
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        found = []
-        for case in session.exec(
-            select(Insats)
-            .where(
-                Insats.forbund_id == organisation.id,
-                col(Insats.state).in_([*READY, "pa_dagordning"]),
+        connection = session.connection()
+        counted = [
+            core_select(literal(state).label("state"), func.count().label("n")).select_from(
+                core_select(_INSATS.c.id)
+                .where(*_ready_in(organisation, state))
+                .limit(COUNT_CAP + 1)
+                .subquery()
             )
-            .order_by(col(Insats.dnr))
-        ):
-            if _on_open_agenda(session, case):
-                continue
-            rec = latest_recommendation(session, case.id)  # type: ignore[arg-type]
-            found.append(
-                ReadyCase(
-                    case.dnr or "",
-                    case.title,
-                    case.state,
-                    recommendation_label(rec.outcome) if rec else "",
-                )
+            for state in states
+        ]
+        counts = {row.state: int(row.n) for row in connection.execute(union_all(*counted))}
+        order = (bytewise(_INSATS.c.dnr), _INSATS.c.id)
+        firsts = [
+            core_select(
+                core_select(_INSATS.c.id, _INSATS.c.dnr)
+                .where(*_ready_in(organisation, state))
+                .order_by(*order)
+                .limit(limit)
+                .subquery()
             )
-        return found
+            for state in states
+            if counts.get(state)
+        ]
+        rows = connection.execute(union_all(*firsts)).all() if firsts else []
+        # Python orders str by code point, as bytewise() orders the UTF-8 bytes.
+        ids = [row.id for row in sorted(rows, key=lambda r: (r.dnr or "", r.id))][:limit]
+        latest = (
+            core_select(_RECOMMENDATION.c.outcome)
+            .where(_RECOMMENDATION.c.insats_id == _INSATS.c.id)
+            .order_by(_RECOMMENDATION.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        found: dict[int, Any] = {}
+        if ids:
+            shown = core_select(
+                _INSATS.c.id,
+                _INSATS.c.dnr,
+                _INSATS.c.title,
+                _INSATS.c.state,
+                latest.label("outcome"),
+            ).where(_INSATS.c.id.in_(ids))
+            found = {row.id: row for row in connection.execute(shown)}
+    items = [
+        ReadyCase(
+            found[i].dnr or "",
+            found[i].title,
+            found[i].state,
+            recommendation_label(found[i].outcome) if found[i].outcome else "",
+        )
+        for i in ids
+        if i in found
+    ]
+    return ReadyCases(
+        items,
+        [
+            ReadyState(
+                state,
+                lifecycle.label_of(state),
+                min(counts[state], COUNT_CAP),
+                capped=counts[state] > COUNT_CAP,
+            )
+            for state in states
+            if counts.get(state)
+        ],
+    )
 
 
 def write_proposal(

@@ -30,6 +30,7 @@ from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.organs import ensure_organ, members
 from workflow.services.organisation.people import Actor, find_actor
+from workflow.services.paging import check_limit
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import Recommendation as Outcome
 from workflow.vocabulary import parse_choice, recommendation_label
@@ -289,28 +290,45 @@ class BeredningCase:
 
 @dataclass
 class BeredningBoard:
-    """The beredningsgrupp's page: the cases under beredning in the förbund, and what the
-    person looking may do there."""
+    """The beredningsgrupp's page: one page of the cases under beredning in the förbund (by
+    dnr), how many there are, and what the person looking may do there."""
 
     cases: list[BeredningCase]
     may_note: bool
     may_recommend: bool
     # The beredningsgrupp's meetings a note or recommendation may name: (number, label).
     meetings: list[tuple[int, str]] = field(default_factory=list)
+    # Every case under beredning the person may see, and where the next page starts.
+    count: int = 0
+    next_after: str | None = None
 
 
 # Who reads the beredningsgrupp's page: those who take part in it and the kansli.
 _READERS = ("beredning_note", "record_recommendation", "build_agenda")
+# Cases a page of the board: each is an application with its notes and two forms.
+BOARD_PAGE = 20
+MAX_BOARD_PAGE = 100
 
 
-def beredning_board(app: App, *, viewer_email: str, forbund: str | None = None) -> BeredningBoard:
-    """The cases under beredning with their application, notes and recommendations.
+def beredning_board(
+    app: App,
+    *,
+    viewer_email: str,
+    forbund: str | None = None,
+    after: str | None = None,
+    limit: int = BOARD_PAGE,
+) -> BeredningBoard:
+    """One page of the cases under beredning (the case list's order and cursor) with their
+    application, notes and recommendations: a fixed number of queries whatever the number of
+    cases (the page's cases in the case list's few, their notes and recommendations in one
+    each, and the count of them all).
 
     Refused (NotPermitted) to a person who neither takes part in the beredning nor works in
     the kansli: recommendations before the board's decision are not for everyone.
     """
-    from workflow.services.cases.views import CaseFilter, get_case, list_cases
+    from workflow.services.cases.views import CaseFilter, count_cases, list_cases
 
+    check_limit(limit, MAX_BOARD_PAGE)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund, viewer_email)
         actor = find_actor(session, organisation, viewer_email)
@@ -339,22 +357,42 @@ def beredning_board(app: App, *, viewer_email: str, forbund: str | None = None) 
                 when = local(meeting.starts_at, app.settings.zone)
                 held.append((meeting.number or meeting.id, f"{when:%Y-%m-%d}, {meeting.place}"))  # type: ignore[misc]
         slug = organisation.slug
-    page = list_cases(
-        app,
-        forbund=slug,
-        filters=CaseFilter(state="under_beredning", viewer_email=viewer_email),
-        limit=500,
-    )
-    found = [
-        BeredningCase(
-            get_case(app, ref=c.ref, forbund=slug, viewer_email=viewer_email),
-            get_beredning(app, ref=c.ref, forbund=slug),
-        )
-        for c in page.items
-    ]
+    filters = CaseFilter(state="under_beredning", viewer_email=viewer_email)
+    page = list_cases(app, forbund=slug, filters=filters, after=after, limit=limit)
+    with app.db.reading() as session:
+        beredning = _beredning_of(session, app, page.items)
     return BeredningBoard(
-        cases=found,
+        cases=[BeredningCase(case, beredning[case.id]) for case in page.items],
         may_note=app.actions.allows(actor, "beredning_note") and is_member,
         may_recommend=app.actions.allows(actor, "record_recommendation"),
         meetings=held,
+        count=count_cases(app, forbund=slug, filters=filters),
+        next_after=page.next_after,
     )
+
+
+def _beredning_of(session: Session, app: App, shown: list[Any]) -> dict[int, BeredningView]:
+    """get_beredning for each of these cases (CaseViews): their notes and recommendations
+    in one query each, whatever the number of cases."""
+    views = {case.id: BeredningView(case.dnr or case.ref, case.title, case.state) for case in shown}
+    if not views:
+        return views
+    ids = sorted(views)
+    for note, person in session.exec(
+        select(BeredningNote, Person)
+        .join(Person, col(Person.id) == col(BeredningNote.author_id))
+        .where(col(BeredningNote.insats_id).in_(ids))
+        .order_by(col(BeredningNote.id))
+    ):
+        views[note.insats_id].notes.append(
+            NoteView(person.name, note.text, local(note.created_at, app.settings.zone))
+        )
+    for rec, person in session.exec(
+        select(Recommendation, Person)
+        .join(Person, col(Person.id) == col(Recommendation.recorded_by_id))
+        .where(col(Recommendation.insats_id).in_(ids))
+        .order_by(col(Recommendation.id))
+    ):
+        view = views[rec.insats_id]
+        view.recommendations.append(_recommendation_view(rec, person, view.dnr, view.state, app))
+    return views

@@ -44,8 +44,11 @@ class BoardOverview:
 def for_member(
     app: App, *, forbund: str, viewer_email: str, limit: int = 5
 ) -> BoardOverview | None:
-    """The person's coming meetings and protocols to sign; None when they are called to no
-    meeting and have nothing to sign (the start page then leaves the section out)."""
+    """The person's next `limit` meetings and the protocols waiting for their signature; None
+    when they are called to no meeting and have nothing to sign (the start page then leaves
+    the section out). Four queries (the förbund, the person, the meetings, the signatures)
+    whatever the förbund's size: the signatures are bounded by nature (one person's,
+    while a protocol is out for justering), the meetings by `limit`."""
     zone = app.settings.zone
     now = app.clock()
     with app.db.reading() as session:
@@ -57,9 +60,14 @@ def for_member(
         ).first()
         if person is None:
             return None
+        # Whether the agenda has items, in the same query: a start page reads the same
+        # number of statements however many meetings it lists.
+        has_agenda = (
+            select(AgendaItem.id).where(col(AgendaItem.meeting_id) == col(Meeting.id)).exists()
+        )
         coming = []
-        for meeting, organ in session.exec(
-            select(Meeting, Organ)
+        for meeting, organ, with_items in session.exec(
+            select(Meeting, Organ, has_agenda.label("has_agenda"))
             .join(Organ, col(Organ.id) == col(Meeting.organ_id))
             .join(Attendance, col(Attendance.meeting_id) == col(Meeting.id))
             .where(
@@ -70,19 +78,13 @@ def for_member(
             .order_by(col(Meeting.starts_at))
             .limit(limit)
         ):
-            has_agenda = (
-                session.exec(
-                    select(AgendaItem.id).where(AgendaItem.meeting_id == meeting.id).limit(1)
-                ).first()
-                is not None
-            )
             coming.append(
                 ComingMeeting(
                     number=meeting.number or meeting.id,  # type: ignore[arg-type]
                     organ=organ.name,
                     starts_at=local(meeting.starts_at, zone),
                     place=meeting.place,
-                    papers=["dagordning", "kallelse"] if has_agenda else [],
+                    papers=["dagordning", "kallelse"] if with_items else [],
                 )
             )
         to_sign = [

@@ -109,8 +109,10 @@ class Mine:
     many, and the first of them. `kind` names them: "idéer" or "insatser"."""
 
     kind: str
+    # How many, counted up to COUNT_CAP; more than that is `capped` ("fler än 1 000").
     count: int
     cases: list[Waiting]
+    capped: bool = False
 
     @property
     def more(self) -> bool:
@@ -200,10 +202,17 @@ def mine_for(app: App, *, forbund: str | None, viewer_email: str, limit: int = 1
         return None
     filters = CaseFilter(scopes=scopes)
     page = list_cases(app, forbund=organisation.slug, filters=filters, limit=limit)
-    count = count_cases(app, forbund=organisation.slug, filters=filters)
+    # One's own are few for most, but a handläggare who registers every idea of the förbund
+    # has them all: counted up to COUNT_CAP, as a state's cases are.
+    count = count_cases(app, forbund=organisation.slug, filters=filters, up_to=COUNT_CAP)
     shown = _waiting(app, actor, lifecycle, page.items)
     kind = "insatser" if Role.PROJEKTAGARE in actor.roles else "idéer"
-    return Mine(kind, count, [shown[view.id] for view in page.items])
+    return Mine(
+        kind,
+        min(count, COUNT_CAP),
+        [shown[view.id] for view in page.items],
+        capped=count > COUNT_CAP,
+    )
 
 
 # -- what waits on the kansli ---------------------------------------------------------------

@@ -459,15 +459,24 @@ def list_cases(
         return Page(_views(session, app, page.items), page.next_after)
 
 
-def count_cases(app: App, *, forbund: str | None = None, filters: CaseFilter = CaseFilter()) -> int:
-    """How many of the förbund's cases match the filter (one query)."""
+def count_cases(
+    app: App,
+    *,
+    forbund: str | None = None,
+    filters: CaseFilter = CaseFilter(),
+    up_to: int | None = None,
+) -> int:
+    """How many of the förbund's cases match the filter (one query). With `up_to`, counted
+    only up to one more than that (a start page's "fler än 1 000"), reading at most that
+    many rows however many match."""
     with app.db.reading() as session:
         organisation = _organisation(session, forbund, filters)
-        query = (
-            select(func.count())
-            .select_from(_INSATS)
-            .where(*_conditions(session, app, organisation, filters, in_list_order=False))
-        )
+        where = _conditions(session, app, organisation, filters, in_list_order=False)
+        if up_to is None:
+            query = select(func.count()).select_from(_INSATS).where(*where)
+        else:
+            found = select(_INSATS.c.id).where(*where).limit(up_to + 1).subquery()
+            query = select(func.count()).select_from(found)
         return int(session.exec(query).one())
 
 

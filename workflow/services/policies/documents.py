@@ -534,7 +534,16 @@ def list_policies(
             .where(PolicyDocument.forbund_id == organisation.id)
             .order_by(col(PolicyDocument.kind), col(PolicyDocument.title))
         ).all()
+        # A förbund has a handful of styrdokument, so the register is not paged; their owners
+        # are read in one query (into the session, where _view finds them), not one each.
+        owner_ids = sorted({d.owner_id for d in docs if d.owner_id is not None})
+        owners = (
+            list(session.exec(select(Person).where(col(Person.id).in_(owner_ids))))
+            if owner_ids
+            else []
+        )
         views = [_view(session, app, d, today) for d in docs]
+        del owners  # kept alive until every view has read its owner from the session
         return [v for v in views if v.overdue] if overdue_only else views
 
 

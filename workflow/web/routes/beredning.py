@@ -1,5 +1,6 @@
 """The beredningsgrupp's page (/beredning): the förbund's cases under beredning, each with its
-application beside the group's notes and recommendations.
+application beside the group's notes and recommendations, 20 a page in dnr order
+(`?efter=<cursor>`: the case list's cursor; the forms carry it so a note returns to its page).
 
 Members write notes; the förbundschef records the group's recommendation (bevilja, bevilja
 med villkor, komplettera, avslå) with its motivering and any dissent. The services decide
@@ -10,6 +11,7 @@ with the text kept; a case changed since the person read it is the conflict page
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -17,6 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from workflow.errors import BadInput, Conflict
 from workflow.services import cases
 from workflow.services.board import beredning
+from workflow.services.cases.views import CURSOR_KIND
+from workflow.services.paging import decode_cursor
 from workflow.vocabulary import RECOMMENDATION_LABELS, Role
 from workflow.web import forms
 from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
@@ -47,13 +51,20 @@ def _page(
     error: str | None = None,
     submitted: dict[str, str] | None = None,
     status_code: int = 200,
+    after: str | None = None,
 ) -> HTMLResponse:
-    board = beredning.beredning_board(app, viewer_email=user.email, forbund=user.forbund_slug)
+    board = beredning.beredning_board(
+        app, viewer_email=user.email, forbund=user.forbund_slug, after=after
+    )
     return render(
         request,
         "beredning/board.html.j2",
         {
             "board": board,
+            # The page the forms were on (they carry it back) and the links to the others.
+            "after": after or "",
+            "next_url": _url(efter=board.next_after) if board.next_after else None,
+            "first_url": BEREDNING_PATH if after else None,
             "outcomes": [(str(k), v) for k, v in RECOMMENDATION_LABELS.items()],
             "notice": notice,
             # (ref, form) of the form refused, its error and what was written in it.
@@ -66,15 +77,38 @@ def _page(
     )
 
 
+def _url(**params: str | None) -> str:
+    """The board with these parameters (those with a value)."""
+    given = {name: value for name, value in params.items() if value}
+    return f"{BEREDNING_PATH}?{urlencode(given)}" if given else BEREDNING_PATH
+
+
 @router.get(BEREDNING_PATH, response_class=HTMLResponse, include_in_schema=False)
 def beredning_page(
-    request: Request, app: AppDep, user: CurrentUser, klart: str | None = None
+    request: Request,
+    app: AppDep,
+    user: CurrentUser,
+    klart: str | None = None,
+    efter: str | None = None,
 ) -> HTMLResponse:
     notice = {
         "anteckning": "Anteckningen är sparad.",
         "rekommendation": "Rekommendationen är registrerad.",
     }.get(klart or "")
-    return _page(request, app, user, notice=notice)
+    return _page(request, app, user, notice=notice, after=_cursor(efter))
+
+
+def _cursor(efter: str | None) -> str | None:
+    """The page's cursor (the case list's), or a refusal in the page's words."""
+    after = (efter or "").strip() or None
+    if after is not None:
+        try:
+            decode_cursor(CURSOR_KIND, after, 3)
+        except BadInput:
+            raise BadInput(
+                "länken till sidan är ogiltig eller för gammal; börja om från första sidan"
+            ) from None
+    return after
 
 
 # The service names the CLI's options; the page names its own fields instead.
@@ -125,8 +159,10 @@ def add_note(request: Request, app: AppDep, user: CurrentUser, form: FormDep) ->
             error=forms.sentence(error),
             submitted=submitted,
             status_code=400,
+            after=_cursor(_text(form, "efter")),
         )
-    return RedirectResponse(f"{BEREDNING_PATH}?klart=anteckning#arende-{case.id}", status_code=303)
+    done = _url(klart="anteckning", efter=_text(form, "efter"))
+    return RedirectResponse(f"{done}#arende-{case.id}", status_code=303)
 
 
 @router.post(
@@ -179,5 +215,8 @@ def record_recommendation(
             error=forms.sentence(_web_words(str(error))),
             submitted=submitted,
             status_code=400,
+            after=_cursor(_text(form, "efter")),
         )
-    return RedirectResponse(f"{BEREDNING_PATH}?klart=rekommendation", status_code=303)
+    # The case has left beredning; the page it was on shows the cases after it.
+    done = _url(klart="rekommendation", efter=_text(form, "efter"))
+    return RedirectResponse(done, status_code=303)

@@ -422,7 +422,7 @@ def _meeting_page(
     ready = (
         agenda.ready_cases(app, forbund=user.forbund_slug)
         if may["agenda"] and m.organ_kind == "styrelse" and m.protocol is None
-        else []
+        else None
     )
     return render(
         request,
