@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from workflow.models.types import UTCDateTime
@@ -13,7 +13,13 @@ from workflow.models.types import UTCDateTime
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
-    __table_args__ = (UniqueConstraint("forbund_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("forbund_id", "seq"),
+        # The log's filters on a kind or an actor, newest first, and the kinds it offers
+        # (services/cases/audit_trail.py; migration 0027_audit_trail_indexes).
+        Index("ix_audit_event_kind_seq", "forbund_id", "subject_kind", "seq"),
+        Index("ix_audit_event_actor_seq", "forbund_id", "actor_email", "seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id")

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from workflow.clock import as_utc, local
@@ -116,16 +116,29 @@ def list_events(
         query = select(_EVENT).where(_EVENT.c.forbund_id == organisation.id)
         if filters.case:
             case = find_case(session, organisation, filters.case)
-            # The case's own events, its diarium entry's and those of its avtal and reports.
+            # The case's own events, its diarium entry's and those of its avtal and reports,
+            # found by subject (a few dozen) and then read by id and sorted. Asked as one
+            # condition on the förbund's events instead, the databases walk the whole chain
+            # newest first looking for them (about 290 ms a page at 590 000 events). The
+            # förbund is compared as `forbund_id + 0` so that SQLite does not take the chain's
+            # (forbund_id, seq) index for that walk.
+            own = _EVENT.alias("own")
             reports = select(Report.id).where(Report.insats_id == case.id)
             agreements = select(Agreement.id).where(Agreement.insats_id == case.id)
-            query = query.where(
-                or_(
-                    (_EVENT.c.subject_kind == "insats") & (_EVENT.c.subject_id == case.id),
-                    (_EVENT.c.subject_kind == "diarium") & (_EVENT.c.subject_id == case.id),
-                    (_EVENT.c.subject_kind == "report") & _EVENT.c.subject_id.in_(reports),
-                    (_EVENT.c.subject_kind == "agreement") & _EVENT.c.subject_id.in_(agreements),
-                )
+            ids = union_all(
+                select(own.c.id).where(own.c.subject_kind == "insats", own.c.subject_id == case.id),
+                select(own.c.id).where(
+                    own.c.subject_kind == "diarium", own.c.subject_id == case.id
+                ),
+                select(own.c.id).where(
+                    own.c.subject_kind == "report", own.c.subject_id.in_(reports)
+                ),
+                select(own.c.id).where(
+                    own.c.subject_kind == "agreement", own.c.subject_id.in_(agreements)
+                ),
+            )
+            query = select(_EVENT).where(
+                _EVENT.c.forbund_id + 0 == organisation.id, _EVENT.c.id.in_(ids)
             )
         if filters.actor_email:
             query = query.where(_EVENT.c.actor_email == filters.actor_email.strip().lower())
@@ -177,16 +190,20 @@ def event_kinds(app: App, viewer: Any, *, forbund: str) -> list[str]:
     require_watch(app, viewer)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
-        return list(
-            session.connection()
-            .execute(
-                select(_EVENT.c.subject_kind)
-                .where(_EVENT.c.forbund_id == organisation.id)
-                .group_by(_EVENT.c.subject_kind)
-                .order_by(_EVENT.c.subject_kind)
-            )
-            .scalars()
+        # From kind to kind in the index led by (forbund_id, subject_kind): the first kind,
+        # then the least kind after it, until there is none; one index seek a kind instead of
+        # reading every event (a recursive CTE both databases run the same way).
+        here = _EVENT.c.forbund_id == organisation.id
+        first = select(func.min(_EVENT.c.subject_kind).label("kind")).where(here)
+        kinds = first.cte("kinds", recursive=True)
+        following = (
+            select(func.min(_EVENT.c.subject_kind))
+            .where(here, _EVENT.c.subject_kind > kinds.c.kind)
+            .scalar_subquery()
         )
+        kinds = kinds.union_all(select(following).where(kinds.c.kind.is_not(None)))
+        found = session.connection().execute(select(kinds.c.kind).where(kinds.c.kind.is_not(None)))
+        return sorted(found.scalars())
 
 
 # -- checking the chain ----------------------------------------------------------------------
