@@ -149,12 +149,14 @@ def widgets(
 # command line ("...; se 'finsam cases list'"). A page has its own ways out (links, the form
 # again), so the clause that names a command is left off there; the API keeps it.
 _CLI_HINT = re.compile(r";[^;']*'finsam [^']*'")
+# ... and an option named in passing: "börja om från första sidan (utan --after)".
+_CLI_OPTION = re.compile(r" \(utan --[a-z-]+\)")
 
 
 def sentence(error: Exception | str) -> str:
     """A service's refusal as a sentence on a page: capitalised, ending in a full stop,
     without the command-line hint."""
-    text = _CLI_HINT.sub("", str(error)).strip().rstrip(";,")
+    text = _CLI_OPTION.sub("", _CLI_HINT.sub("", str(error))).strip().rstrip(";,")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
