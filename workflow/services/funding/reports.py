@@ -789,7 +789,11 @@ def ask_completion(
 
 _REPORT = Report.__table__  # type: ignore[attr-defined]
 # The paged lists of reports: by due date, then the insats's dnr (bytewise, the same on both
-# databases), then the report's number.
+# databases), then the report's number. No index holds the dnr beside the due date (it is the
+# insats's column), so a page reads every matching report of the days it reaches and sorts
+# them by dnr: 35 to 100 ms of SQLite at 100 000 cases, whose busiest days hold 33 000
+# reports. The report's insats_id in place of the dnr would make it a walk of an index, at the
+# price of an order people cannot read off the table.
 REPORT_ORDER = Keyset("reports", (_REPORT.c.due_on, bytewise(INSATS_TABLE.c.dnr), _REPORT.c.id))
 
 
