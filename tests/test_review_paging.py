@@ -180,6 +180,16 @@ def test_paging_through_the_table_gives_every_report_once_in_order(
     assert len(everything) == len(set(everything)) == len(reports.list_reports(app, forbund="test"))
 
 
+def test_the_files_have_every_row_of_the_filter_read_a_page_at_a_time(
+    app: App, clock: TravelClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _table_world(app, clock)
+    monkeypatch.setattr(reports, "MAX_LIMIT", 2)
+    for filters in ({}, {"groups": ("forsenad",)}, {"kind": "delar", "text": "steg"}):
+        rows = reports.table_rows(app, viewer_email=CHEF, forbund="test", **filters)
+        assert len(rows) > 2 and [(r.id, r.group) for r in rows] == _old_filter(app, **filters)
+
+
 def test_the_wildcards_in_a_text_are_found_as_written(app: App, clock: TravelClock) -> None:
     _table_world(app, clock)
     percent = reports.table(app, viewer_email=CHEF, forbund="test", text="100%").items

@@ -106,7 +106,7 @@ def report_table(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespon
         "rows": None,
         "error": None,
         "query": _query(given),
-        "later": bool(after),
+        "later": after is not None,
         "next_url": None,
         "first_url": f"{TABLE_PATH}{_query(given)}" if after else None,
     }
