@@ -180,7 +180,7 @@ def test_paging_through_the_table_gives_every_report_once_in_order(
     assert len(everything) == len(set(everything)) == len(reports.list_reports(app, forbund="test"))
 
 
-def test_the_files_have_every_row_of_the_filter_read_a_page_at_a_time(
+def test_the_files_have_every_row_of_the_filter_read_a_batch_at_a_time(
     app: App, clock: TravelClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _table_world(app, clock)
