@@ -140,6 +140,10 @@ READS: dict[str, Callable[[App], Any]] = {
         app, viewer_email=CHEF, forbund="test", limit=500
     ),
     "cases page": lambda app: cases.list_cases(app, forbund="test", limit=500),
+    "review table": lambda app: reports.table(app, viewer_email=CHEF, forbund="test", limit=500),
+    "review table, late, text": lambda app: reports.table(
+        app, viewer_email=CHEF, forbund="test", groups=("forsenad",), text="Insats", limit=500
+    ),
     "reminders page": lambda app: planner.list_reminders(app, forbund="test", limit=500),
 }
 

@@ -1,6 +1,7 @@
 """/api/v1/review/reports: the förbundschef's side of the reports, as the pages have it.
 
-    GET  /review/reports?group=inkommen&kind=delar&year=2026&q=IPS   the table (see_funding)
+    GET  /review/reports?group=inkommen&kind=delar&year=2026&q=IPS   the table (see_funding),
+                            a page at a time: &after=<next_after>&limit=100 (1 to 500)
     GET  /review/reports/{report_id}                                  one report (ETag = version)
     POST /review/reports/{report_id}/approve      {"comment": "..."}  If-Match, Idempotency-Key
     POST /review/reports/{report_id}/completion   {"comment": "what is missing"}
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from workflow.services.funding import payments, reports
+from workflow.services.paging import MAX_LIMIT
 from workflow.web.api.auth import ApiUser, log_refusals
 from workflow.web.api.cases import (
     ETAG_HEADER,
@@ -101,7 +103,10 @@ class ReviewOut(ReportOut):
 
 
 class ReportList(BaseModel):
+    """One page of the table; `next_after` goes in `after` for the next page (null: the last)."""
+
     items: list[ReportOut]
+    next_after: str | None
 
 
 class ApproveIn(_In):
@@ -116,7 +121,11 @@ def _response(body: BaseModel, version: int) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), headers={"ETag": etag(version)})
 
 
-@router.get("", response_model=ReportList, summary="Alla insatsers rapporter (förbundschefen)")
+@router.get(
+    "",
+    response_model=ReportList,
+    summary="Alla insatsers rapporter (förbundschefen), sidor med markör",
+)
 def list_reports(
     app: AppDep,
     user: ApiUser,
@@ -126,8 +135,10 @@ def list_reports(
     kind: Annotated[str | None, Query(description="lages, delar, helar eller slut")] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Året den ska in.")] = None,
     q: Annotated[str | None, Query(description="Sök i dnr och insatsens namn.")] = None,
+    after: Annotated[str | None, Query(description="next_after från sidan före.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = reports.TABLE_LIMIT,
 ) -> ReportList:
-    rows = reports.table(
+    page = reports.table(
         app,
         viewer_email=user.email,
         forbund=user.forbund_slug,
@@ -135,8 +146,10 @@ def list_reports(
         kind=_check_query(kind, "kind"),
         year=year,
         text=_check_query(q, "q"),
+        after=_check_query(after, "after"),
+        limit=limit,
     )
-    return ReportList(items=[ReportOut.of(r) for r in rows])
+    return ReportList(items=[ReportOut.of(r) for r in page.items], next_after=page.next_after)
 
 
 @router.get(

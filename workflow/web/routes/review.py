@@ -1,6 +1,7 @@
 """The förbundschef's reports: one table across all insatser, and the review of a report.
 
     /granskning/rapporter?grupp=forsenad&typ=delar&ar=2026&text=IPS    the table, filtered
+    /granskning/rapporter?...&efter=<cursor>                           its next page
     /granskning/rapporter.csv?...  /granskning/rapporter.xlsx?...       the same rows
     /granskning/rapporter/{report_id}                                  one report, to review
     POST /granskning/rapporter/{report_id}/godkann | /komplettering    the review
@@ -40,6 +41,8 @@ FUNDING_ROLES = frozenset({Role.FORBUNDSCHEF, Role.ADMIN})
 NAV.append(NavItem("Rapporter", TABLE_PATH, FUNDING_ROLES))
 
 FILTERS = ("grupp", "typ", "ar", "text")
+# Rows on a page of the table; "Nästa sida" carries the filters and the cursor (`efter`).
+PAGE_SIZE = reports.TABLE_LIMIT
 
 HEADERS = [
     "Diarienummer",
@@ -69,15 +72,19 @@ def _given(request: Request) -> dict[str, str]:
     }
 
 
+def _filters(given: dict[str, str]) -> dict[str, Any]:
+    return {
+        "groups": (given["grupp"],) if "grupp" in given else (),
+        "kind": given.get("typ"),
+        "year": given.get("ar"),
+        "text": given.get("text"),
+    }
+
+
 def _rows(app: App, user: Principal, given: dict[str, str]) -> list[reports.ReportView]:
-    return reports.table(
-        app,
-        viewer_email=user.email,
-        forbund=user.forbund_slug,
-        groups=(given["grupp"],) if "grupp" in given else (),
-        kind=given.get("typ"),
-        year=given.get("ar"),
-        text=given.get("text"),
+    """Every row with the filters, for the files (the page shows a page at a time)."""
+    return reports.table_rows(
+        app, viewer_email=user.email, forbund=user.forbund_slug, **_filters(given)
     )
 
 
@@ -90,6 +97,7 @@ def _query(given: dict[str, str]) -> str:
 @router.get(TABLE_PATH, response_class=HTMLResponse, include_in_schema=False)
 def report_table(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
     given = _given(request)
+    after = request.query_params.get("efter", "").strip() or None
     context: dict[str, Any] = {
         "given": given,
         "groups": list(reports.GROUPS.items()),
@@ -98,13 +106,26 @@ def report_table(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespon
         "rows": None,
         "error": None,
         "query": _query(given),
+        "later": after is not None,
+        "next_url": None,
+        "first_url": f"{TABLE_PATH}{_query(given)}" if after else None,
     }
     try:
-        context["rows"] = _rows(app, user, given)
+        page = reports.table(
+            app,
+            viewer_email=user.email,
+            forbund=user.forbund_slug,
+            after=after,
+            limit=PAGE_SIZE,
+            **_filters(given),
+        )
     except BadInput as refused:
-        reports.table(app, viewer_email=user.email, forbund=user.forbund_slug)  # rights first
+        reports.table(app, viewer_email=user.email, forbund=user.forbund_slug, limit=1)  # rights
         context["error"] = forms.sentence(refused)
         return render(request, "review/table.html.j2", context, status_code=400)
+    context["rows"] = page.items
+    if page.next_after:
+        context["next_url"] = f"{TABLE_PATH}{_query({**given, 'efter': page.next_after})}"
     return render(request, "review/table.html.j2", context)
 
 
