@@ -19,6 +19,9 @@ class AuditEvent(SQLModel, table=True):
         # (services/cases/audit_trail.py; migration 0027_audit_trail_indexes).
         Index("ix_audit_event_kind_seq", "forbund_id", "subject_kind", "seq"),
         Index("ix_audit_event_actor_seq", "forbund_id", "actor_email", "seq"),
+        # A subject's events (a case's history, the diarium's registration dates); it must
+        # match more columns than the kind index above, or SQLite takes that one for them.
+        Index("ix_audit_event_subject", "subject_id", "subject_kind", "forbund_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -26,7 +29,7 @@ class AuditEvent(SQLModel, table=True):
     # Position in the förbund's chain, 1, 2, 3, ...
     seq: int
     subject_kind: str = Field(max_length=30)
-    subject_id: int = Field(index=True)
+    subject_id: int
     # The dnr (or other reference) when the event was written.
     subject_ref: str | None = Field(default=None, max_length=60)
     from_state: str | None = Field(default=None, max_length=40)

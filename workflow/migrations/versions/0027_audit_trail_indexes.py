@@ -11,6 +11,13 @@ had found a page of that kind or person: for a kind or person with few events, a
 With an index led by the förbund and the kind, or the actor, a page starts at the newest event
 of that kind or person and reads only the page. The list of kinds the filter offers reads the
 first entry of each kind in the first of these (a jump from kind to kind, not a scan).
+
+The index on subject_id alone becomes one on (subject_id, subject_kind, forbund_id): SQLite,
+without statistics, takes the index matching the most columns of a condition, and the new
+(forbund_id, subject_kind, ...) index matches two columns of "this förbund's events of this
+subject" where the subject_id index matched one, so the diarium's registration dates read every
+event of the kind for each row (0.5 s a diarium page at 10 000 cases) until the subject's index
+matched all three.
 """
 
 from collections.abc import Sequence
@@ -24,10 +31,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.drop_index("ix_audit_event_subject_id", table_name="audit_event")
+    op.create_index(
+        "ix_audit_event_subject", "audit_event", ["subject_id", "subject_kind", "forbund_id"]
+    )
     op.create_index("ix_audit_event_kind_seq", "audit_event", ["forbund_id", "subject_kind", "seq"])
     op.create_index("ix_audit_event_actor_seq", "audit_event", ["forbund_id", "actor_email", "seq"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_event_subject", table_name="audit_event")
+    op.create_index("ix_audit_event_subject_id", "audit_event", ["subject_id"])
     op.drop_index("ix_audit_event_actor_seq", table_name="audit_event")
     op.drop_index("ix_audit_event_kind_seq", table_name="audit_event")
