@@ -2,13 +2,17 @@
 Uppföljning Finsam, and the closure of insatser with their follow-up questions.
 
     /ekonomi/utbetalningar                 payments, held ones with the report they wait for
+                                           (?visa=vilande|utbetalda&efter=...: one list paged)
     /ekonomi/avtal                         to draw up, unsigned, signed; /ekonomi/avtal/{ref}
+                                           (?visa=upprattas|ej_undertecknade|undertecknade)
     /ekonomi/budget?ar=2013&ar=2014        seed 004's "Finansiell ram" table; .xlsx as the CLI's
     /ekonomi/uppfoljning?ar=2014           the Uppföljning Finsam fields; .csv as the CLI's
-    /ekonomi/avslut                        ended insatser, follow-up questions at 6 and 12 months
+    /ekonomi/avslut                        ended insatser (?efter=...), follow-up questions at
+                                           6 and 12 months
 
 Every rule is in services/funding/ (who may read: see_funding; who may change: the actions of
-each service). A refusal is shown on the page in the service's words.
+each service). A refusal is shown on the page in the service's words. Every list comes a page
+at a time (keyset, services/paging.py), with Nästa sida and Första sidan links.
 """
 
 from __future__ import annotations
