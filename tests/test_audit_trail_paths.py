@@ -1,5 +1,5 @@
 """The log's filters read what plain SQL says they should, through the indexes of migration
-0027: the kinds offered are every kind the förbund's trail holds, and a kind or an actor pages
+0028: the kinds offered are every kind the förbund's trail holds, and a kind or an actor pages
 through all of its events newest first, nothing lost or repeated. On the demo, both databases."""
 
 from __future__ import annotations

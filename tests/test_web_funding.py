@@ -156,7 +156,7 @@ def test_only_the_forbundschef_and_admin_reach_the_funding_pages(
             "/ekonomi/utbetalningar", {"ref": RUNNING, "year": "2026", "amount": "10"}
         )
         assert refused.status_code == 403
-    assert payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True) == []
+    assert payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items == []
 
 
 def test_another_forbunds_report_payment_and_agreement_are_not_found(
@@ -204,7 +204,7 @@ def test_review_asks_completion_then_approves_and_releases_the_held_payment(
         follow_redirects=False,
     )
     assert answer.status_code == 303 and "vilande" in answer.headers["location"]
-    held = payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True)
+    held = payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items
     assert len(held) == 1 and "helårsrapport förfallen 2025-12-31" in (held[0].waits_for or "")
     payments_page = chef.get("/ekonomi/utbetalningar").text
     assert "helårsrapport förfallen 2025-12-31" in payments_page
@@ -252,7 +252,7 @@ def test_review_asks_completion_then_approves_and_releases_the_held_payment(
     )
     assert approved.status_code == 303
     # Still held: the delårsrapport 2026 was due before the payment was asked for too.
-    held = payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True)
+    held = payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items
     assert len(held) == 1 and held[0].waits_for_report_id == delar.id
 
     _submit(demo_app, RUNNING, delar.id)  # type: ignore[arg-type]
@@ -264,7 +264,7 @@ def test_review_asks_completion_then_approves_and_releases_the_held_payment(
         follow_redirects=True,
     )
     assert "1 vilande utbetalning betalades ut" in _text(approved.text)
-    assert payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True) == []
+    assert payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items == []
     with demo_app.db.reading() as session:
         payment = session.get(Payment, held[0].id)
         assert payment is not None and payment.status == "utbetald"

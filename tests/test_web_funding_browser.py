@@ -73,7 +73,7 @@ def test_the_forbundschefs_funding_pages(live_server: str, page: Page, demo_app:
 
     # A payment asked for now waits for the helårsrapport 2025 and the delårsrapport 2026.
     page.goto(f"{live_server}/ekonomi/utbetalningar")
-    page.get_by_label("Insats med undertecknat avtal").select_option(RUNNING)
+    page.get_by_label("Insats med undertecknat avtal").fill(RUNNING)
     page.get_by_label("År").fill("2026")
     page.get_by_label("Belopp (tkr)").fill("100")
     page.get_by_role("button", name="Begär utbetalning").click()

@@ -16,7 +16,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("forbund_id", "seq"),
         # The log's filters on a kind or an actor, newest first, and the kinds it offers
-        # (services/cases/audit_trail.py; migration 0027_audit_trail_indexes).
+        # (services/cases/audit_trail.py; migration 0028_audit_trail_indexes).
         Index("ix_audit_event_kind_seq", "forbund_id", "subject_kind", "seq"),
         Index("ix_audit_event_actor_seq", "forbund_id", "actor_email", "seq"),
         # A subject's events (a case's history, the diarium's registration dates); it must

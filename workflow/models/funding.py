@@ -176,6 +176,10 @@ class Report(SQLModel, table=True):
 class Payment(SQLModel, table=True):
     """A payment to the insatsägare; held while the previous report awaits approval."""
 
+    # The Utbetalningar page: a förbund's payments newest first, a page at a time
+    # (services/funding/payments.py PAYMENT_ORDER, 0027_payment_list_index).
+    __table_args__ = (Index("ix_payment_forbund_requested", "forbund_id", "requested_on", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     forbund_id: int = Field(foreign_key="forbund.id", index=True)
     insats_id: int = Field(foreign_key="insats.id", index=True)

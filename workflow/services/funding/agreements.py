@@ -11,10 +11,12 @@ a start earlier or later than planned, like other amounts, goes through an ändr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, exists
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -33,6 +35,7 @@ from workflow.services.funding.support import (
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
+from workflow.services.paging import Keyset, Page, bytewise, check_limit
 from workflow.services.reminders import planner as reminders
 from workflow.text_guard import check_free_text, check_one_line
 
@@ -81,12 +84,16 @@ def active_agreement(session: Session, case: Insats) -> Agreement | None:
     ).first()
 
 
-def view_of(session: Session, case: Insats, agreement: Agreement) -> AgreementView:
-    reports = session.exec(
-        select(Report)
-        .where(Report.agreement_id == agreement.id)
-        .order_by(col(Report.due_on), col(Report.id))
-    )
+def view_of(
+    session: Session, case: Insats, agreement: Agreement, reports: Iterable[Report] | None = None
+) -> AgreementView:
+    """The avtal with its report plan (read here unless `reports`, in due order, are given)."""
+    if reports is None:
+        reports = session.exec(
+            select(Report)
+            .where(Report.agreement_id == agreement.id)
+            .order_by(col(Report.due_on), col(Report.id))
+        )
     return AgreementView(
         id=agreement.id,  # type: ignore[arg-type]
         ref=case_ref(case),
@@ -419,44 +426,172 @@ def get(app: App, *, ref: str, forbund: str | None = None) -> AgreementView:
         return view_of(session, case, agreement)
 
 
+# The lists of the Avtal page, a page at a time: insatser by diarienummer (bytewise, the same
+# on both databases), then the avtal's (or, waiting for one, the insats's) number.
+_AGREEMENT = Agreement.__table__  # type: ignore[attr-defined]
+_CASE = Insats.__table__  # type: ignore[attr-defined]
+_DNR = bytewise(_CASE.c.dnr)
+TO_CREATE_ORDER = Keyset("agreements_to_create", (_DNR, _CASE.c.id))
+SECTION_ORDER = {
+    "utkast": Keyset("agreements_unsigned", (_DNR, _AGREEMENT.c.id)),
+    "undertecknat": Keyset("agreements_signed", (_DNR, _AGREEMENT.c.id)),
+}
+# Rows of each list on the Avtal page.
+PAGE_LIMIT = 50
+
+
+@dataclass
+class ToCreate:
+    """A granted insats waiting for its avtal."""
+
+    ref: str
+    title: str
+    decision_paragraph: str | None
+    start: date | None
+    end: date | None
+
+
 @dataclass
 class AgreementOverview:
-    """The förbundschef's list: granted insatser waiting for their avtal, avtal still missing
-    a signature, and the signed ones."""
+    """The förbundschef's lists, a page of each: granted insatser waiting for their avtal, avtal
+    still missing a signature, and the signed ones (each with where its next page starts)."""
 
-    to_create: list[dict[str, Any]]
-    unsigned: list[AgreementView]
-    signed: list[AgreementView]
+    to_create: Page[ToCreate]
+    unsigned: Page[AgreementView]
+    signed: Page[AgreementView]
 
 
-def overview(app: App, *, viewer_email: str, forbund: str | None = None) -> AgreementOverview:
-    lifecycle = app.lifecycles["insats"].lifecycle
+def _active(agreement: Any) -> ColumnElement[bool]:
+    """The avtal (a table or alias of agreement) is its insats's active one: utkast or
+    undertecknat, and no later one is (active_agreement, in SQL)."""
+    later = Agreement.__table__.alias("later")  # type: ignore[attr-defined]
+    return and_(
+        agreement.c.status.in_(ACTIVE),
+        ~exists(
+            select(later.c.id).where(
+                later.c.insats_id == agreement.c.insats_id,
+                later.c.status.in_(ACTIVE),
+                later.c.id > agreement.c.id,
+            )
+        ),
+    )
+
+
+def _open_cases(app: App, organisation: ForbundRef) -> ColumnElement[bool]:
+    """The förbund's registered insatser in the states where an avtal is written or runs."""
+    return and_(
+        _CASE.c.forbund_id == organisation.id,
+        _CASE.c.state.in_(app.lifecycles["insats"].lifecycle.tagged("agreement_open")),
+        _CASE.c.dnr.is_not(None),
+    )
+
+
+def _to_create(
+    session: Session, app: App, organisation: ForbundRef, after: str | None, limit: int
+) -> Page[ToCreate]:
+    query = select(Insats).where(
+        _open_cases(app, organisation),
+        _CASE.c.state == "avtal",
+        ~exists(
+            select(_AGREEMENT.c.id).where(
+                _AGREEMENT.c.insats_id == _CASE.c.id, _AGREEMENT.c.status.in_(ACTIVE)
+            )
+        ),
+    )
+    rows = session.exec(TO_CREATE_ORDER.page(query, after, limit)).all()
+    page = TO_CREATE_ORDER.cut(rows, limit, key=lambda case: (case.dnr, case.id))
+    return Page(
+        [
+            ToCreate(
+                case_ref(case), case.title, case.decision_paragraph, case.start_date, case.end_date
+            )
+            for case in page.items
+        ],
+        page.next_after,
+    )
+
+
+def _section(
+    session: Session,
+    app: App,
+    organisation: ForbundRef,
+    status: str,
+    after: str | None,
+    limit: int,
+) -> Page[AgreementView]:
+    """A page of the active avtal of one status, with their report plans: two queries."""
+    order = SECTION_ORDER[status]
+    query = (
+        select(Agreement, Insats)
+        .join(Insats, col(Insats.id) == col(Agreement.insats_id))
+        .where(_open_cases(app, organisation), _AGREEMENT.c.status == status, _active(_AGREEMENT))
+    )
+    rows = session.exec(order.page(query, after, limit)).all()  # type: ignore[type-var]
+    page = order.cut(rows, limit, key=lambda row: (row[1].dnr, row[0].id))
+    plans: dict[int | None, list[Report]] = {agreement.id: [] for agreement, _case in page.items}
+    if plans:
+        for report in session.exec(
+            select(Report)
+            .where(col(Report.agreement_id).in_(plans))
+            .order_by(col(Report.due_on), col(Report.id))
+        ):
+            plans[report.agreement_id].append(report)
+    return Page(
+        [view_of(session, case, agreement, plans[agreement.id]) for agreement, case in page.items],  # type: ignore[index]
+        page.next_after,
+    )
+
+
+def overview(
+    app: App, *, viewer_email: str, forbund: str | None = None, limit: int | None = None
+) -> AgreementOverview:
+    """The first page of each list of the Avtal page, in five queries whatever the number of
+    insatser (the förbund and reader aside); the lists go on with `to_create_page` and
+    `agreements_page`."""
+    limit = check_limit(PAGE_LIMIT if limit is None else limit)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         require_viewer(session, app, organisation, viewer_email)
-        to_create: list[dict[str, Any]] = []
-        unsigned: list[AgreementView] = []
-        signed: list[AgreementView] = []
-        open_states = lifecycle.tagged("agreement_open")
-        cases = session.exec(
-            select(Insats)
-            .where(Insats.forbund_id == organisation.id, col(Insats.state).in_(open_states))
-            .order_by(col(Insats.dnr))
-        ).all()
-        for case in cases:
-            agreement = active_agreement(session, case)
-            if agreement is None:
-                if case.state == "avtal":
-                    to_create.append(
-                        {
-                            "ref": case_ref(case),
-                            "title": case.title,
-                            "decision_paragraph": case.decision_paragraph,
-                            "start": case.start_date,
-                            "end": case.end_date,
-                        }
-                    )
-                continue
-            target = unsigned if agreement.status == "utkast" else signed
-            target.append(view_of(session, case, agreement))
-        return AgreementOverview(to_create, unsigned, signed)
+        return AgreementOverview(
+            _to_create(session, app, organisation, None, limit),
+            _section(session, app, organisation, "utkast", None, limit),
+            _section(session, app, organisation, "undertecknat", None, limit),
+        )
+
+
+def to_create_page(
+    app: App,
+    *,
+    viewer_email: str,
+    forbund: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[ToCreate]:
+    """A page of the granted insatser waiting for their avtal, by diarienummer
+    (TO_CREATE_ORDER); `after` is the `next_after` of the page before."""
+    limit = check_limit(PAGE_LIMIT if limit is None else limit)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        return _to_create(session, app, organisation, after, limit)
+
+
+def agreements_page(
+    app: App,
+    *,
+    viewer_email: str,
+    status: str,
+    forbund: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[AgreementView]:
+    """A page of the active avtal of one status (utkast: not yet signed by both; undertecknat)
+    by diarienummer, each with its report plan; `after` is the `next_after` of the page
+    before. Two queries whatever the number of avtal."""
+    if status not in SECTION_ORDER:
+        raise BadInput(f"okänd avtalsstatus {status!r}; välj {' eller '.join(SECTION_ORDER)}")
+    limit = check_limit(PAGE_LIMIT if limit is None else limit)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        require_viewer(session, app, organisation, viewer_email)
+        return _section(session, app, organisation, status, after, limit)

@@ -9,6 +9,7 @@ that granted the insats stays its 'Beslut §'; the closing § is kept on the slu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from workflow.services.funding.report_plan import add_months
 from workflow.services.funding.support import record, require_viewer
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
+from workflow.services.paging import Keyset, Page, bytewise, check_limit
 
 # How an insats ends at the board, and the lifecycle step that ends it so.
 OUTCOMES = {
@@ -140,6 +142,28 @@ def _closing_paragraph(session: Session, case: Insats) -> Paragraph | None:
     ).first()
 
 
+def _closure_view(
+    state_label: str,
+    case: Insats,
+    report: Report | None,
+    closing: Paragraph | None,
+    questions: Iterable[FollowUpQuestion],
+) -> ClosureView:
+    return ClosureView(
+        ref=case_ref(case),
+        state=case.state,
+        state_label=state_label,
+        decision_paragraph=case.decision_paragraph,
+        closing_paragraph=f"§ {closing.number}/{closing.year}" if closing else None,
+        final_report_id=report.id if report else None,
+        final_report_noted_on=report.noted_on if report else None,
+        follow_up=[
+            {"months_after": q.months_after, "due_on": q.due_on, "question": q.question}
+            for q in questions
+        ],
+    )
+
+
 def get(app: App, *, ref: str, forbund: str | None = None) -> ClosureView:
     """How an insats ended (or stands): its decision §, its closing §, the slutrapport and the
     follow-up questions."""
@@ -147,25 +171,17 @@ def get(app: App, *, ref: str, forbund: str | None = None) -> ClosureView:
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         case = find_case(session, organisation, ref)
-        report = final_report(session, case)
-        closing = _closing_paragraph(session, case)
         questions = session.exec(
             select(FollowUpQuestion)
             .where(FollowUpQuestion.insats_id == case.id)
             .order_by(col(FollowUpQuestion.months_after))
         )
-        return ClosureView(
-            ref=case_ref(case),
-            state=case.state,
-            state_label=lifecycle.label_of(case.state),
-            decision_paragraph=case.decision_paragraph,
-            closing_paragraph=f"§ {closing.number}/{closing.year}" if closing else None,
-            final_report_id=report.id if report else None,
-            final_report_noted_on=report.noted_on if report else None,
-            follow_up=[
-                {"months_after": q.months_after, "due_on": q.due_on, "question": q.question}
-                for q in questions
-            ],
+        return _closure_view(
+            lifecycle.label_of(case.state),
+            case,
+            final_report(session, case),
+            _closing_paragraph(session, case),
+            questions,
         )
 
 
@@ -207,24 +223,83 @@ def follow_ups(
         ]
 
 
-def ended(app: App, *, viewer_email: str, forbund: str | None = None) -> list[ClosureView]:
-    """Every insats that is ending or has ended, with its slutrapport and closing §, for the
-    förbund-wide readers (see_funding)."""
+# The ended insatser a page at a time, by diarienummer (bytewise, the same on both databases),
+# then the insats's number.
+_CASE = Insats.__table__  # type: ignore[attr-defined]
+ENDED_ORDER = Keyset("ended", (bytewise(_CASE.c.dnr), _CASE.c.id))
+# Insatser on a page of the Avslut page.
+PAGE_LIMIT = 50
+
+
+def ended(
+    app: App,
+    *,
+    viewer_email: str,
+    forbund: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[ClosureView]:
+    """A page of the insatser that are ending or have ended (ENDED_ORDER), each with its
+    slutrapport, closing § and follow-up questions (as `get`), for the förbund-wide readers
+    (see_funding); `after` is the `next_after` of the page before. Four queries whatever the
+    number of insatser: the page, then its slutrapporter, closing §§ and questions."""
+    limit = check_limit(PAGE_LIMIT if limit is None else limit)
     lifecycle = app.lifecycles["insats"].lifecycle
-    wanted = set(lifecycle.tagged("closed")) | {"avslutas"}
+    wanted = sorted(set(lifecycle.tagged("closed")) | {"avslutas"})
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         require_viewer(session, app, organisation, viewer_email)
-        refs = [
-            case_ref(case)
-            for case in session.exec(
-                select(Insats)
-                .where(Insats.forbund_id == organisation.id, col(Insats.state).in_(wanted))
-                .where(col(Insats.dnr).is_not(None))
-                .order_by(col(Insats.dnr))
-            )
-        ]
-    return [get(app, ref=ref, forbund=forbund) for ref in refs]
+        query = select(Insats).where(
+            Insats.forbund_id == organisation.id,
+            col(Insats.state).in_(wanted),
+            col(Insats.dnr).is_not(None),
+        )
+        rows = session.exec(ENDED_ORDER.page(query, after, limit)).all()
+        page = ENDED_ORDER.cut(rows, limit, key=lambda case: (case.dnr, case.id))
+        ids = [case.id for case in page.items]
+        reports: dict[int, Report] = {}
+        closings: dict[int, Paragraph] = {}
+        questions: dict[int, list[FollowUpQuestion]] = {}
+        if ids:
+            # The latest of each, as final_report and _closing_paragraph take it. The status
+            # is checked here, not in SQL: given it, SQLite reads every approved report of
+            # the database by the index on status instead of the page's insatser's few.
+            for report in session.exec(
+                select(Report)
+                .where(col(Report.insats_id).in_(ids), Report.kind == "slut")
+                .order_by(col(Report.id).desc())
+            ):
+                if report.status == "godkand":
+                    reports.setdefault(report.insats_id, report)
+            for paragraph in session.exec(
+                select(Paragraph)
+                .where(
+                    col(Paragraph.insats_id).in_(ids),
+                    col(Paragraph.outcome).is_not(None),
+                    col(Paragraph.decision).is_not(None),
+                )
+                .order_by(col(Paragraph.id).desc())
+            ):
+                closings.setdefault(paragraph.insats_id, paragraph)  # type: ignore[arg-type]
+            for question in session.exec(
+                select(FollowUpQuestion)
+                .where(col(FollowUpQuestion.insats_id).in_(ids))
+                .order_by(col(FollowUpQuestion.months_after))
+            ):
+                questions.setdefault(question.insats_id, []).append(question)
+        return Page(
+            [
+                _closure_view(
+                    lifecycle.label_of(case.state),
+                    case,
+                    reports.get(case.id),  # type: ignore[arg-type]
+                    closings.get(case.id),  # type: ignore[arg-type]
+                    questions.get(case.id, []),  # type: ignore[arg-type]
+                )
+                for case in page.items
+            ],
+            page.next_after,
+        )
 
 
 def answer(

@@ -27,6 +27,7 @@ from workflow.services.funding.support import (
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor
+from workflow.services.paging import Keyset, Page, check_limit
 
 
 @dataclass
@@ -203,20 +204,18 @@ def release_in(
 
 
 def list_payments(app: App, *, ref: str, forbund: str | None = None) -> list[PaymentView]:
+    """An insats's payments in the order they were asked for, each with the report it waits
+    for: one query (an insats has a handful)."""
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         case = find_case(session, organisation, ref)
-        result = []
-        for payment in session.exec(
-            select(Payment).where(Payment.insats_id == case.id).order_by(col(Payment.id))
-        ):
-            waits = (
-                session.get(Report, payment.waits_for_report_id)
-                if payment.waits_for_report_id
-                else None
-            )
-            result.append(_view(case, payment, waits))
-        return result
+        rows = session.exec(
+            select(Payment, Report)
+            .outerjoin(Report, col(Report.id) == col(Payment.waits_for_report_id))
+            .where(Payment.insats_id == case.id)
+            .order_by(col(Payment.id))
+        )
+        return [_view(case, payment, waits) for payment, waits in rows.all()]
 
 
 def waiting_for(session: Session, case: Insats, report: Report) -> list[PaymentView]:
@@ -231,11 +230,39 @@ def waiting_for(session: Session, case: Insats, report: Report) -> list[PaymentV
     ]
 
 
+# The förbund's payments a page at a time, newest first: by the day asked for, then the
+# payment's number (unique), both descending. A list of one status has a cursor of its own
+# kind, so that a cursor cannot carry a page of one list over into another.
+_PAYMENT = Payment.__table__  # type: ignore[attr-defined]
+_BY_REQUEST = (_PAYMENT.c.requested_on, _PAYMENT.c.id)
+PAYMENT_ORDER = {
+    None: Keyset("payments", _BY_REQUEST, descending=True),
+    "vilande": Keyset("payments_held", _BY_REQUEST, descending=True),
+    "utbetald": Keyset("payments_paid", _BY_REQUEST, descending=True),
+}
+# Payments on a page of the Utbetalningar page.
+PAGE_LIMIT = 50
+
+
 def overview(
-    app: App, *, viewer_email: str, forbund: str | None = None, held_only: bool = False
-) -> list[PaymentView]:
-    """Every payment of the förbund (or the held ones), newest first, each saying which report
-    it waits for. Only förbund-wide readers (see_funding)."""
+    app: App,
+    *,
+    viewer_email: str,
+    forbund: str | None = None,
+    held_only: bool = False,
+    status: str | None = None,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[PaymentView]:
+    """A page of the förbund's payments (only the held ones with `held_only`, or those of one
+    `status`), newest first (PAYMENT_ORDER), each saying which report it waits for; `after` is
+    the `next_after` of the page before. One query for the page, the insatser and the reports
+    joined, whatever the number of payments. Only förbund-wide readers (see_funding)."""
+    limit = check_limit(PAGE_LIMIT if limit is None else limit)
+    wanted = "vilande" if held_only else status
+    if wanted not in PAYMENT_ORDER:
+        raise BadInput(f"okänd status {wanted!r} för utbetalningar; välj vilande eller utbetald")
+    order = PAYMENT_ORDER[wanted]
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         require_viewer(session, app, organisation, viewer_email)
@@ -245,12 +272,13 @@ def overview(
             .outerjoin(Report, col(Report.id) == col(Payment.waits_for_report_id))
             .where(Payment.forbund_id == organisation.id)
         )
-        if held_only:
-            query = query.where(Payment.status == "vilande")
-        rows = session.exec(
-            query.order_by(col(Payment.requested_on).desc(), col(Payment.id).desc())
+        if wanted is not None:
+            query = query.where(Payment.status == wanted)
+        rows = session.exec(order.page(query, after, limit)).all()  # type: ignore[type-var]
+        page = order.cut(rows, limit, key=lambda row: (row[0].requested_on, row[0].id))
+        return Page(
+            [_view(case, payment, waits) for payment, case, waits in page.items], page.next_after
         )
-        return [_view(case, payment, waits) for payment, case, waits in rows.all()]
 
 
 def release(

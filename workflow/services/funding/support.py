@@ -143,3 +143,12 @@ def require_viewer(
     actor = find_actor(session, forbund, email)
     app.actions.require_role(actor, action)
     return actor
+
+
+def check_viewer(app: Any, *, viewer_email: str, forbund: str | None = None) -> None:
+    """Refuse (NotPermitted) a person who may not read the förbund-wide funding lists, reading
+    nothing else: for a page that acts first and shows a list only afterwards."""
+    from workflow.services.organisation.forbund import resolve_forbund
+
+    with app.db.reading() as session:
+        require_viewer(session, app, resolve_forbund(session, forbund), viewer_email)

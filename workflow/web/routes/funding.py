@@ -2,13 +2,17 @@
 Uppföljning Finsam, and the closure of insatser with their follow-up questions.
 
     /ekonomi/utbetalningar                 payments, held ones with the report they wait for
+                                           (?visa=vilande|utbetalda&efter=...: one list paged)
     /ekonomi/avtal                         to draw up, unsigned, signed; /ekonomi/avtal/{ref}
+                                           (?visa=upprattas|ej_undertecknade|undertecknade)
     /ekonomi/budget?ar=2013&ar=2014        seed 004's "Finansiell ram" table; .xlsx as the CLI's
     /ekonomi/uppfoljning?ar=2014           the Uppföljning Finsam fields; .csv as the CLI's
-    /ekonomi/avslut                        ended insatser, follow-up questions at 6 and 12 months
+    /ekonomi/avslut                        ended insatser (?efter=...), follow-up questions at
+                                           6 and 12 months
 
 Every rule is in services/funding/ (who may read: see_funding; who may change: the actions of
-each service). A refusal is shown on the page in the service's words.
+each service). A refusal is shown on the page in the service's words. Every list comes a page
+at a time (keyset, services/paging.py), with Nästa sida and Första sidan links.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from workflow.services.funding import (
     reports,
     uppfoljning,
 )
-from workflow.services.funding.support import parse_year
+from workflow.services.funding.support import check_viewer, parse_year
 from workflow.vocabulary import Role
 from workflow.web import forms
 from workflow.web.deps import AppDep, CurrentUser, FormDep, verify_csrf
@@ -68,6 +72,30 @@ def _notice(request: Request, notices: dict[str, str]) -> str | None:
     return notices.get(request.query_params.get("klart", ""))
 
 
+def _pages(
+    request: Request, path: str, query: dict[str, str], next_after: str | None
+) -> tuple[str | None, str | None]:
+    """The Nästa sida and Första sidan links of a paged list: `query` is its filter, which
+    both links carry; there is a first page to go back to when this page came by a cursor."""
+    next_url = f"{path}?{urlencode({**query, 'efter': next_after})}" if next_after else None
+    first_url = (
+        path + (f"?{urlencode(query)}" if query else "")
+        if request.query_params.get("efter")
+        else None
+    )
+    return next_url, first_url
+
+
+def _shown(request: Request, views: dict[str, Any]) -> str:
+    """The list a page shows (?visa=...): one of `views`, or "" for the first page of each."""
+    shown = request.query_params.get("visa", "").strip()
+    if shown and shown not in views:
+        raise BadInput(f"okänd lista {shown!r}; välj bland: {', '.join(views)}")
+    if not shown and request.query_params.get("efter"):
+        raise BadInput(f"en sidmarkör hör till en lista; välj bland: {', '.join(views)}")
+    return shown
+
+
 def _attempt(
     request: Request,
     page: Callable[..., HTMLResponse],
@@ -92,6 +120,10 @@ PAYMENT_NOTICES = {
 }
 
 
+# The lists of the Utbetalningar page (?visa=...) and the status each shows.
+PAYMENT_VIEWS = {"vilande": "vilande", "utbetalda": "utbetald"}
+
+
 def _payments_page(
     request: Request,
     app: App,
@@ -101,15 +133,27 @@ def _payments_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    rows = payments.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
-    signed = agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug).signed
+    """The held payments and the paid ones, the first page of each, or the pages of one
+    (?visa=vilande or utbetalda, on with ?efter=...); the avtal to ask a payment under are
+    suggested from the first page of the signed ones (any diarienummer may be typed)."""
+    who: dict[str, Any] = {"viewer_email": user.email, "forbund": user.forbund_slug}
+    shown = "" if request.method == "POST" else _shown(request, PAYMENT_VIEWS)
+    after = (request.query_params.get("efter") or None) if shown else None
+    lists: dict[str, Any] = {}
+    for view, status in PAYMENT_VIEWS.items():
+        if shown in ("", view):
+            page = payments.overview(app, status=status, after=after, **who)
+            next_url, first_url = _pages(request, PAYMENTS_PATH, {"visa": view}, page.next_after)
+            lists[view] = {"page": page, "next_url": next_url, "first_url": first_url}
+    signed = agreements.agreements_page(app, status="undertecknat", **who)
     return render(
         request,
         "funding/payments.html.j2",
         {
-            "held": [p for p in rows if p.status == "vilande"],
-            "paid": [p for p in rows if p.status != "vilande"],
-            "signed": signed,
+            "shown": shown,
+            "held": lists.get("vilande"),
+            "paid": lists.get("utbetalda"),
+            "signed": signed.items,
             "this_year": local_date(app.clock(), app.settings.zone).year,
             "notice": notice,
             "error": error,
@@ -125,7 +169,7 @@ def payments_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespo
 
 @router.post(PAYMENTS_PATH, include_in_schema=False, dependencies=[Depends(verify_csrf)])
 def request_payment(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
-    payments.overview(app, viewer_email=user.email, forbund=user.forbund_slug, held_only=True)
+    check_viewer(app, viewer_email=user.email, forbund=user.forbund_slug)
     return _attempt(
         request,
         lambda **kw: _payments_page(request, app, user, **kw),
@@ -166,6 +210,14 @@ AGREEMENT_NOTICES = {
 }
 
 
+# The lists of the Avtal page (?visa=...).
+AGREEMENT_VIEWS = {
+    "upprattas": "to_create",
+    "ej_undertecknade": "utkast",
+    "undertecknade": "undertecknat",
+}
+
+
 def _agreements_page(
     request: Request,
     app: App,
@@ -175,12 +227,38 @@ def _agreements_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    """The insatser waiting for an avtal, the unsigned avtal and the signed, the first page of
+    each, or the pages of one (?visa=..., on with ?efter=...)."""
+    who: dict[str, Any] = {"viewer_email": user.email, "forbund": user.forbund_slug}
+    shown = "" if request.method == "POST" else _shown(request, AGREEMENT_VIEWS)
+    lists: dict[str, Any] = {}
+    if shown:
+        after = request.query_params.get("efter") or None
+        what = AGREEMENT_VIEWS[shown]
+        page: Any = (
+            agreements.to_create_page(app, after=after, **who)
+            if what == "to_create"
+            else agreements.agreements_page(app, status=what, after=after, **who)
+        )
+        pages = {shown: page}
+    else:
+        found = agreements.overview(app, **who)
+        pages = {
+            "upprattas": found.to_create,
+            "ej_undertecknade": found.unsigned,
+            "undertecknade": found.signed,
+        }
+    for view, page in pages.items():
+        next_url, first_url = _pages(request, AGREEMENTS_PATH, {"visa": view}, page.next_after)
+        lists[view] = {"page": page, "next_url": next_url, "first_url": first_url}
     return render(
         request,
         "funding/agreements.html.j2",
         {
-            "overview": found,
+            "shown": shown,
+            "to_create": lists.get("upprattas"),
+            "unsigned": lists.get("ej_undertecknade"),
+            "signed": lists.get("undertecknade"),
             "today": local_date(app.clock(), app.settings.zone),
             "case_url": case_url,
             "notice": notice,
@@ -199,7 +277,7 @@ def agreements_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRes
     f"{AGREEMENTS_PATH}/uppratta", include_in_schema=False, dependencies=[Depends(verify_csrf)]
 )
 def create_agreement(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
-    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    check_viewer(app, viewer_email=user.email, forbund=user.forbund_slug)
     return _attempt(
         request,
         lambda **kw: _agreements_page(request, app, user, **kw),
@@ -220,7 +298,7 @@ def create_agreement(request: Request, app: AppDep, user: CurrentUser, form: For
     f"{AGREEMENTS_PATH}/underteckna", include_in_schema=False, dependencies=[Depends(verify_csrf)]
 )
 def sign_agreement(request: Request, app: AppDep, user: CurrentUser, form: FormDep) -> Response:
-    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    check_viewer(app, viewer_email=user.email, forbund=user.forbund_slug)
 
     def work() -> agreements.AgreementView:
         forbund_day = _text(form, "forbund_signed_on")
@@ -255,7 +333,7 @@ def sign_agreement(request: Request, app: AppDep, user: CurrentUser, form: FormD
 def agreement_page(request: Request, app: AppDep, user: CurrentUser, ref: str) -> HTMLResponse:
     # Another förbund's insats is not found (404) before the reader's rights (403).
     view = agreements.get(app, ref=ref, forbund=user.forbund_slug)
-    agreements.overview(app, viewer_email=user.email, forbund=user.forbund_slug)
+    check_viewer(app, viewer_email=user.email, forbund=user.forbund_slug)
     return render(
         request,
         "funding/agreement.html.j2",
@@ -479,12 +557,16 @@ def _closure_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    ended = closure.ended(app, viewer_email=user.email, forbund=user.forbund_slug)
+    after = None if request.method == "POST" else request.query_params.get("efter") or None
+    ended = closure.ended(app, viewer_email=user.email, forbund=user.forbund_slug, after=after)
+    next_url, first_url = _pages(request, CLOSURE_PATH, {}, ended.next_after)
     return render(
         request,
         "funding/closure.html.j2",
         {
-            "ended": ended,
+            "ended": ended.items,
+            "next_url": next_url,
+            "first_url": first_url,
             "open": closure.follow_ups(app, forbund=user.forbund_slug),
             "answered": closure.follow_ups(app, forbund=user.forbund_slug, answered=True),
             "today": local_date(app.clock(), app.settings.zone),

@@ -1,7 +1,7 @@
 """audit trail indexes: the log's kind and actor filters, and the kinds it offers
 
-Revision ID: 0027_audit_trail_indexes
-Revises: 0026_textsearch_index
+Revision ID: 0028_audit_trail_indexes
+Revises: 0027_payment_list_index
 Create Date: 2026-12-03
 
 The log (/logg) is read newest first by the chain's position (seq). Filtered on a kind of
@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0027_audit_trail_indexes"
-down_revision: str | Sequence[str] | None = "0026_textsearch_index"
+revision: str = "0028_audit_trail_indexes"
+down_revision: str | Sequence[str] | None = "0027_payment_list_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
