@@ -156,7 +156,9 @@ def test_only_the_forbundschef_and_admin_reach_the_funding_pages(
             "/ekonomi/utbetalningar", {"ref": RUNNING, "year": "2026", "amount": "10"}
         )
         assert refused.status_code == 403
-    assert payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items == []
+    assert (
+        payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items == []
+    )
 
 
 def test_another_forbunds_report_payment_and_agreement_are_not_found(
@@ -264,7 +266,9 @@ def test_review_asks_completion_then_approves_and_releases_the_held_payment(
         follow_redirects=True,
     )
     assert "1 vilande utbetalning betalades ut" in _text(approved.text)
-    assert payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items == []
+    assert (
+        payments.overview(demo_app, viewer_email=CHEF, forbund="akst", held_only=True).items == []
+    )
     with demo_app.db.reading() as session:
         payment = session.get(Payment, held[0].id)
         assert payment is not None and payment.status == "utbetald"
