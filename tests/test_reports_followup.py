@@ -153,7 +153,10 @@ def test_the_board_takes_note_of_the_approved_slutrapport_in_a_paragraph_and_the
     item = next(i for i in board.views_of(world, meeting).items if i.dnr == ref)
     assert (item.decision, item.outcome) == ("lagga_till_handlingarna", outcome)
     assert item.att_satser[0].startswith("att lägga slutrapporten för")
-    due = [(q["months_after"], q["due_on"]) for q in closure.follow_ups(world.app, forbund="test")]
+    due = [
+        (q["months_after"], q["due_on"])
+        for q in closure.follow_ups(world.app, forbund="test").items
+    ]
     if questions:
         assert due == [(6, date(2029, 9, 15)), (12, date(2030, 3, 15))]
     else:
@@ -174,7 +177,7 @@ def test_the_board_stops_an_insats_early_and_no_more_reports_are_taken(world: Wo
     board.close_at_meeting(world, ref, "avbruten", reason="parterna drar sig ur finansieringen")
     view = closure.get(world.app, ref=ref, forbund="test")
     assert view.state == "avslutad_avbruten" and view.closing_paragraph is not None
-    assert closure.follow_ups(world.app, forbund="test") == []
+    assert closure.follow_ups(world.app, forbund="test").items == []
     # A report for a closed insats: a clear error and nothing written.
     before = audit_count(world)
     with pytest.raises(NotPermitted, match=f"{ref} är avslutad"):

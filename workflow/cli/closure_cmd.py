@@ -8,7 +8,8 @@ import click
 
 from workflow.app import App
 from workflow.cli.context import pass_app
-from workflow.cli.output import date_option, emit, json_option, print_table
+from workflow.cli.output import date_option, emit, json_option
+from workflow.cli.paged import emit_pages, page_options
 from workflow.services.board import closing
 from workflow.services.funding import closure as closure_service
 
@@ -81,21 +82,35 @@ def show_command(app: App, ref: str, as_json: bool) -> None:
     emit(as_json, view.to_json(), lambda: _print_closure(view))
 
 
-@closure.command("followups", help="Öppna uppföljningsfrågor efter implementerade insatser.")
+@closure.command(
+    "followups", help="Öppna uppföljningsfrågor efter implementerade insatser, en sida i taget."
+)
 @date_option("--due-by", help="Bara de som förfaller senast denna dag.")
+@page_options
 @json_option
 @pass_app()
-def followups_command(app: App, due_by: date | None, as_json: bool) -> None:
-    rows = closure_service.follow_ups(app, due_by=due_by, forbund=app.settings.forbund)
-    emit(
-        as_json,
-        rows,
-        lambda: print_table(
-            ["Nr", "Dnr", "Insats", "Månader", "Senast", "Fråga"],
-            [
-                [r["id"], r["ref"], r["title"], r["months_after"], r["due_on"], r["question"]]
-                for r in rows
-            ],
-            empty="(inga uppföljningsfrågor)",
+def followups_command(
+    app: App, due_by: date | None, limit: int, after: str | None, all_pages: bool, as_json: bool
+) -> None:
+    forbund = app.settings.forbund
+    emit_pages(
+        as_json=as_json,
+        fetch=lambda start, size: closure_service.follow_ups(
+            app, due_by=due_by, forbund=forbund, after=start, limit=size
         ),
+        after=after,
+        limit=limit,
+        all_pages=all_pages,
+        to_json=lambda r: r,
+        headers=["Nr", "Dnr", "Insats", "Månader", "Senast", "Fråga"],
+        row=lambda r: [
+            r["id"],
+            r["ref"],
+            r["title"],
+            r["months_after"],
+            r["due_on"],
+            r["question"],
+        ],
+        empty="(inga uppföljningsfrågor)",
+        more="Fler uppföljningsfrågor",
     )

@@ -185,15 +185,29 @@ def get(app: App, *, ref: str, forbund: str | None = None) -> ClosureView:
         )
 
 
+_QUESTION = FollowUpQuestion.__table__  # type: ignore[attr-defined]
+# The follow-up questions by due date, then number; the open and the answered are two lists,
+# each with cursors of its own kind (one list's cursor is refused by the other).
+FOLLOW_UP_ORDER = {
+    False: Keyset("follow_ups", (_QUESTION.c.due_on, _QUESTION.c.id)),
+    True: Keyset("follow_ups_answered", (_QUESTION.c.due_on, _QUESTION.c.id)),
+}
+FOLLOW_UP_PAGE = 50
+
+
 def follow_ups(
     app: App,
     *,
     due_by: date | None = None,
     forbund: str | None = None,
     answered: bool = False,
-) -> list[dict[str, Any]]:
-    """Open follow-up questions, by due date (for the reminders); `answered`: the answered
-    ones instead, with their answers."""
+    after: str | None = None,
+    limit: int | None = None,
+) -> Page[dict[str, Any]]:
+    """One page of the open follow-up questions, by due date (`answered`: of the answered
+    ones instead, with their answers); `after` is the `next_after` of the page before."""
+    limit = check_limit(FOLLOW_UP_PAGE if limit is None else limit)  # read here: tests lower it
+    order = FOLLOW_UP_ORDER[answered]
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         query = (
@@ -208,19 +222,24 @@ def follow_ups(
         )
         if due_by is not None:
             query = query.where(col(FollowUpQuestion.due_on) <= due_by)
-        return [
-            {
-                "id": q.id,
-                "ref": case_ref(case),
-                "title": case.title,
-                "months_after": q.months_after,
-                "due_on": q.due_on,
-                "question": q.question,
-                "answered_on": q.answered_on,
-                "answer": q.answer,
-            }
-            for q, case in session.exec(query.order_by(col(FollowUpQuestion.due_on))).all()
-        ]
+        rows = session.exec(order.page(query, after, limit)).all()  # type: ignore[type-var]
+        page = order.cut(rows, limit, key=lambda row: (row[0].due_on, row[0].id))
+        return Page(
+            [
+                {
+                    "id": q.id,
+                    "ref": case_ref(case),
+                    "title": case.title,
+                    "months_after": q.months_after,
+                    "due_on": q.due_on,
+                    "question": q.question,
+                    "answered_on": q.answered_on,
+                    "answer": q.answer,
+                }
+                for q, case in page.items
+            ],
+            page.next_after,
+        )
 
 
 # The ended insatser a page at a time, by diarienummer (bytewise, the same on both databases),

@@ -560,6 +560,19 @@ def _closure_page(
     after = None if request.method == "POST" else request.query_params.get("efter") or None
     ended = closure.ended(app, viewer_email=user.email, forbund=user.forbund_slug, after=after)
     next_url, first_url = _pages(request, CLOSURE_PATH, {}, ended.next_after)
+    # The follow-up questions, open and answered, each list paged on by a cursor of its own
+    # (?oppna=... / ?besvarade=...); a link to one list's next page starts the others over.
+    questions: dict[str, Any] = {}
+    for name, answered in (("oppna", False), ("besvarade", True)):
+        cursor = None if request.method == "POST" else request.query_params.get(name) or None
+        page = closure.follow_ups(app, forbund=user.forbund_slug, answered=answered, after=cursor)
+        questions[name] = {
+            "items": page.items,
+            "next_url": f"{CLOSURE_PATH}?{urlencode({name: page.next_after})}#{name}"
+            if page.next_after
+            else None,
+            "first_url": f"{CLOSURE_PATH}#{name}" if cursor else None,
+        }
     return render(
         request,
         "funding/closure.html.j2",
@@ -567,8 +580,9 @@ def _closure_page(
             "ended": ended.items,
             "next_url": next_url,
             "first_url": first_url,
-            "open": closure.follow_ups(app, forbund=user.forbund_slug),
-            "answered": closure.follow_ups(app, forbund=user.forbund_slug, answered=True),
+            "open": questions["oppna"]["items"],
+            "answered": questions["besvarade"]["items"],
+            "questions": questions,
             "today": local_date(app.clock(), app.settings.zone),
             "case_url": case_url,
             "may_answer": Role.FORBUNDSCHEF in user.roles,
