@@ -110,3 +110,26 @@ def test_the_lines_of_a_year_take_as_many_queries_for_many_insatser_as_for_few(
             demo_app, years=[2013], viewer_email="chef@akst.example", forbund="akst", limit=50
         )
     assert len(seen) == few
+
+
+def test_the_page_names_at_most_so_many_insatser_and_sums_the_others(
+    client_as: ClientFactory, demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from workflow.services.funding import budget_report
+
+    whole = budget_report.build(demo_app, years=[2013, 2014], forbund="akst")
+    named = [r for r in whole.rows if r.label.startswith("- ") and r.kind == budget_report.LINE]
+    cut = budget_report.build(demo_app, years=[2013, 2014], forbund="akst", insatser=2)
+    assert cut.others > 0
+    other = next(r for r in cut.rows if r.label == f"- Övriga {cut.others} insatser")
+    # The named ones and the others' row add up to what the whole table grants per year.
+    first = whole.rows.index(named[0])
+    insatser = whole.rows[first : first + 2 + cut.others]
+    for year in (2013, 2014):
+        assert sum(r.values.get(year) or 0 for r in insatser[2:]) == other.values[year]
+    # Everything after the insatser is the same.
+    assert cut.rows[-20:] == whole.rows[-20:]
+
+    monkeypatch.setattr(budget_report, "PAGE_INSATSER", 2)
+    html = client_as(Role.FORBUNDSCHEF).get("/ekonomi/budget?ar=2013&ar=2014").text
+    assert f"- Övriga {cut.others} insatser" in html and "Excelfilen namnger var och en" in html

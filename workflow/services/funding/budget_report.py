@@ -33,6 +33,8 @@ class BudgetReport:
     years: list[int]
     rows: list[Row]
     figures: list[YearFigures]
+    # How many insatser the table sums in one row "- Övriga N insatser" (build's `insatser`).
+    others: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,7 +63,16 @@ def _item(fig: YearFigures, section: str, group: str, label: str) -> int:
     )
 
 
-def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetReport:
+# The insatser the budget page names in the table (the XLSX names them all).
+PAGE_INSATSER = 100
+
+
+def build(
+    app: App, *, years: list[Any], forbund: str | None = None, insatser: int | None = None
+) -> BudgetReport:
+    """Seed 004's table for the years. `insatser`: at most so many insatser by name (the page
+    shows the table; a förbund's thousands of insatser would make it megabytes), the rest in
+    one row "- Övriga N insatser" with their sums; without it, every insats (the CLI, XLSX)."""
     figs = figures(app, years=years, forbund=forbund)
     order = [f.year for f in figs]
 
@@ -84,6 +95,15 @@ def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetRe
             ref = amount.ref
             titles[ref, amount.title] = None  # a key keeps the place it was first given
             per_ref[ref] = get(ref, 0) + amount.granted_tkr
+    others: dict[int, int | None] = {}
+    rest: list[tuple[str, str]] = []
+    if insatser is not None and len(titles) > insatser:
+        rest = list(titles)[insatser:]
+        others = {
+            year: sum(granted[year].get(ref, 0) for ref, _title in rest)
+            for year in dict.fromkeys(order)
+        }
+        titles = dict.fromkeys(list(titles)[:insatser])
     # A row per insats (thousands): its values read straight from the sums, no call per year.
     sums = [(year, granted[year].get) for year in dict.fromkeys(order)]
     if len(sums) == 1:  # the usual report, of one year: a dict display, not a comprehension
@@ -94,6 +114,8 @@ def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetRe
             Row("- " + title, LINE, {year: get(ref, 0) for year, get in sums})
             for ref, title in titles
         )
+    if others:
+        rows.append(Row(f"- Övriga {len(rest)} insatser", LINE, others))
     for group, label in _keys(figs, "insatser"):
         rows.append(
             Row(
@@ -169,7 +191,7 @@ def build(app: App, *, years: list[Any], forbund: str | None = None) -> BudgetRe
             per_year(lambda f: f.national_individ_percent),
         ),
     ]
-    return BudgetReport(order, rows, figs)
+    return BudgetReport(order, rows, figs, len(rest) if others else 0)
 
 
 def signed(value: int | None, kind: str) -> str:

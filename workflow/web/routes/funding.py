@@ -374,7 +374,13 @@ def _paged_year(request: Request, years: list[int]) -> int | None:
 def budget_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
     all_years = budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
     years = _years(request, app, user)
-    report = budget_report.build(app, years=years, forbund=user.forbund_slug) if years else None
+    report = (
+        budget_report.build(
+            app, years=years, forbund=user.forbund_slug, insatser=budget_report.PAGE_INSATSER
+        )
+        if years
+        else None
+    )
     # One year's lines page at a time (?utfall=2013&efter=...); the other years show their first.
     paged_year = _paged_year(request, years)
     after = request.query_params.get("efter") or None
