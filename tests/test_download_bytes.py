@@ -277,3 +277,15 @@ def test_the_review_table_files_are_the_same_as_made_from_the_views(
         path = review.TABLE_PATH
         assert _downloaded(chef, f"{path}.csv{_query(given)}") == _csv(review.HEADERS, rows)
         assert _sheet(chef, f"{path}.xlsx{_query(given)}") == _cells(rows)
+
+
+def test_a_bad_filter_of_the_review_files_is_a_page_before_the_first_byte(
+    signed_in: ClientFactory,
+) -> None:
+    chef = signed_in(Role.FORBUNDSCHEF)
+    for suffix in ("csv", "xlsx"):
+        for query, words in (("grupp=kaffe", "okänd grupp"), ("ar=tjugo", "år")):
+            refused = chef.get(f"{review.TABLE_PATH}.{suffix}?{query}")
+            assert refused.status_code == 400, (suffix, query)
+            assert refused.headers["content-type"].startswith("text/html")
+            assert words in refused.text.lower()

@@ -125,6 +125,16 @@ def write_xlsx(
     book.save(target)
 
 
+def file_chunks(handle: BinaryIO, size: int = 64 * 1024) -> Iterator[bytes]:
+    """A finished workbook's temporary file, sent a piece at a time and closed once sent."""
+    try:
+        handle.seek(0)
+        while chunk := handle.read(size):
+            yield chunk
+    finally:
+        handle.close()
+
+
 class _Cells:
     """The cells of a row that need more than a value (a date's format, a text that starts
     with '='): one per column, made once and given each row's value. (openpyxl writes a
