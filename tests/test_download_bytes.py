@@ -21,10 +21,12 @@ from openpyxl import load_workbook
 from sqlmodel import select, update
 
 from tests import test_web_home
+from tests.test_read_paths import statements
 from tests.web_support import ClientFactory, WebClient
 from workflow.app import App
 from workflow.models import Agreement, Insats, InsatsParty, Party, Person, Report
 from workflow.services import cases
+from workflow.services.cases import exports as case_exports
 from workflow.services.cases.views import CaseView
 from workflow.services.demo.logins import demo_login
 from workflow.services.funding import reports
@@ -289,3 +291,31 @@ def test_a_bad_filter_of_the_review_files_is_a_page_before_the_first_byte(
             assert refused.status_code == 400, (suffix, query)
             assert refused.headers["content-type"].startswith("text/html")
             assert words in refused.text.lower()
+
+
+def test_the_files_read_a_fixed_number_of_queries_whatever_the_number_of_rows(
+    demo_app: App,
+) -> None:
+    chef = demo_login(Role.FORBUNDSCHEF).email
+    _awkward_world(demo_app)  # registered cases and ideas, with and without project owners
+
+    def case_queries(filters: cases.CaseFilter, batch: int) -> tuple[int, int]:
+        with statements(demo_app) as seen:
+            rows = case_exports.iter_rows(demo_app, forbund="akst", filters=filters, batch=batch)
+            return len(list(rows)), len(seen)
+
+    # The rights, the filter, the parties and the two ordered reads, and no row to read.
+    _, bare = case_queries(cases.CaseFilter(viewer_email=chef, year=1901), 500)
+    for batch in (500, 5):
+        count, seen = case_queries(cases.CaseFilter(viewer_email=chef), batch)
+        # Each batch of the registered cases and of the ideas reads its parties and its
+        # project owners in one query each, whatever the number of cases in it.
+        assert count > 3 * 5 and seen <= bare + 2 * (-(-count // batch) + 1)
+
+    with statements(demo_app) as empty:
+        assert not list(
+            reports.table_export(demo_app, viewer_email=chef, forbund="akst", year=2099)
+        )
+    with statements(demo_app) as seen:
+        rows = list(reports.table_export(demo_app, viewer_email=chef, forbund="akst"))
+    assert 0 < len(rows) <= 500 and len(seen) == len(empty) + 1  # their project owners
