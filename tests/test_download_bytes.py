@@ -307,10 +307,10 @@ def test_the_files_read_a_fixed_number_of_queries_whatever_the_number_of_rows(
     # The rights, the filter, the parties and the two ordered reads, and no row to read.
     _, bare = case_queries(cases.CaseFilter(viewer_email=chef, year=1901), 500)
     for batch in (500, 5):
-        count, seen = case_queries(cases.CaseFilter(viewer_email=chef), batch)
+        count, queries = case_queries(cases.CaseFilter(viewer_email=chef), batch)
         # Each batch of the registered cases and of the ideas reads its parties and its
         # project owners in one query each, whatever the number of cases in it.
-        assert count > 3 * 5 and seen <= bare + 2 * (-(-count // batch) + 1)
+        assert count > 3 * 5 and queries <= bare + 2 * (-(-count // batch) + 1)
 
     with statements(demo_app) as empty:
         assert not list(
