@@ -1,18 +1,20 @@
 """A list of cases as CSV or XLSX: Swedish headers, one row per case, streamed.
 
-    csv_chunks(views)            -> str chunks of a CSV file (BOM, ';', CRLF)
-    write_xlsx(views, target)    -> an XLSX workbook written row by row into a binary file
+    csv_chunks(rows)            -> str chunks of a CSV file (BOM, ';', CRLF)
+    write_xlsx(rows, target)    -> an XLSX workbook written row by row into a binary file
 
-Both take the cases as an iterator (services/cases/views.py iter_cases), so the memory is
-that of one page of cases whatever the number exported. Values a spreadsheet would read as a
-formula are written as text: a title typed as "=HYPERLINK(...)" stays a title.
+Both take the cases as an iterator of rows of values (services/cases/exports.py iter_rows),
+so the memory is that of one batch of cases whatever the number exported. Values a
+spreadsheet would read as a formula are written as text: a title typed as "=HYPERLINK(...)"
+stays a title.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import BinaryIO
 
@@ -20,40 +22,12 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from workflow.services.cases.views import CaseView
+from workflow.services.cases.exports import COLUMNS, Value
 
-Value = str | int | date | datetime | None
-
-
-def _budget_text(view: CaseView) -> str:
-    return "; ".join(f"{year}: {amount}" for year, amount in view.budget_requested.items())
-
-
-# (header, value) per column, in order. Times are already local (CaseView).
-COLUMNS: list[tuple[str, Callable[[CaseView], Value]]] = [
-    ("Diarienummer", lambda v: v.ref),
-    ("Titel", lambda v: v.title),
-    ("Tillstånd", lambda v: v.state_label),
-    ("Inriktning", lambda v: v.inriktning_label),
-    ("Insatsägare", lambda v: v.owner_party),
-    ("Parter", lambda v: ", ".join(v.parties)),
-    ("Projektägare", lambda v: v.project_owner),
-    ("Startdatum", lambda v: v.start),
-    ("Slutdatum", lambda v: v.end),
-    ("Sökt budget totalt (tkr)", lambda v: sum(v.budget_requested.values())),
-    ("Sökt budget per år (tkr)", _budget_text),
-    ("Rekommendation", lambda v: v.recommendation_label),
-    ("Beslutsparagraf", lambda v: v.decision_paragraph),
-    ("Senast ändrad", lambda v: v.updated_at.replace(tzinfo=None, microsecond=0)),
-]
-HEADERS = [header for header, _ in COLUMNS]
+HEADERS = COLUMNS
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def row_of(view: CaseView) -> list[Value]:
-    return [value(view) for _, value in COLUMNS]
 
 
 # -- CSV ------------------------------------------------------------------------------------
@@ -63,36 +37,59 @@ def row_of(view: CaseView) -> list[Value]:
 # mark (without it Excel reads the file as Windows-1252 and å, ä, ö break).
 CSV_BOM = "\ufeff"
 CSV_DELIMITER = ";"
-_CSV_BATCH = 200
+_CSV_BATCH = 500
 
 
 def _csv_text(value: Value) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        # A leading apostrophe makes a spreadsheet show the text, not compute it (OWASP's
+        # advice against formula injection through exported files).
+        return "'" + value if value.startswith(_FORMULA_START) else value
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    # A leading apostrophe makes a spreadsheet show the text, not compute it (OWASP's advice
-    # against formula injection through exported files).
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return str(value)
 
 
-def csv_chunks(views: Iterable[CaseView]) -> Iterator[str]:
+class _CsvRow:
+    """A row of text fields as the csv writer writes it (';', QUOTE_MINIMAL, CRLF).
+
+    Most rows hold no character a field must be quoted for: those are simply joined. A row
+    that does goes through the csv writer, which knows the rules. (The csv writer looks at
+    each character it writes; as services/funding/uppfoljning.py, tested equal there.)"""
+
+    # What the CSV format quotes in a field besides the delimiter (csv.QUOTE_MINIMAL).
+    QUOTED = re.compile('["\r\n]')
+
+    def __init__(self) -> None:
+        self._writer = csv.writer(self, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+        self._last = ""
+
+    def write(self, text: str) -> int:  # the writer's file: keeps what it wrote last
+        self._last = text
+        return len(text)
+
+    def line(self, fields: Sequence[str]) -> str:
+        joined = CSV_DELIMITER.join(fields)
+        if joined.count(CSV_DELIMITER) == len(fields) - 1 and self.QUOTED.search(joined) is None:
+            return joined + "\r\n"
+        self._writer.writerow(fields)
+        return self._last
+
+
+def csv_chunks(rows: Iterable[Sequence[Value]], headers: Sequence[str] = HEADERS) -> Iterator[str]:
     """The CSV file in pieces: the BOM and header line, then a few hundred rows at a time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    buffer.write(CSV_BOM)
-    writer.writerow(HEADERS)
-    for count, view in enumerate(views, start=1):
-        writer.writerow([_csv_text(value) for value in row_of(view)])
-        if count % _CSV_BATCH == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    row = _CsvRow()
+    batch = [CSV_BOM + row.line(headers)]
+    for values in rows:
+        batch.append(row.line([_csv_text(value) for value in values]))
+        if len(batch) >= _CSV_BATCH:
+            yield "".join(batch)
+            batch.clear()
+    yield "".join(batch)
 
 
 # -- XLSX -----------------------------------------------------------------------------------
@@ -100,62 +97,20 @@ def csv_chunks(views: Iterable[CaseView]) -> Iterator[str]:
 _WIDTHS = [14, 50, 22, 20, 24, 50, 30, 12, 12, 12, 26, 20, 16, 18]
 
 
-def write_xlsx(views: Iterable[CaseView], target: BinaryIO, *, sheet: str = "Ärenden") -> None:
-    """The cases as a workbook of one sheet (openpyxl's write-only mode: rows go to disk as
+def write_xlsx(
+    rows: Iterable[Sequence[Value]],
+    target: BinaryIO,
+    *,
+    sheet: str = "Ärenden",
+    headers: Sequence[str] = HEADERS,
+    widths: Sequence[int] = _WIDTHS,
+) -> None:
+    """The rows as a workbook of one sheet (openpyxl's write-only mode: rows go to disk as
     they come), a bold header row kept in view, dates as dates."""
     book = Workbook(write_only=True)
     worksheet = book.create_sheet(sheet)
-    for index, width in enumerate(_WIDTHS):
+    for index, width in enumerate(widths):
         worksheet.column_dimensions[chr(ord("A") + index)].width = width
-    worksheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for text in HEADERS:
-        cell = WriteOnlyCell(worksheet, value=text)
-        cell.font = bold
-        header.append(cell)
-    worksheet.append(header)
-    for view in views:
-        worksheet.append([_xlsx_cell(worksheet, value) for value in row_of(view)])
-    book.save(target)
-
-
-def _xlsx_cell(worksheet: object, value: Value) -> WriteOnlyCell | Value:
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(worksheet, value=value)
-        cell.number_format = "yyyy-mm-dd hh:mm"
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(worksheet, value=value)
-        cell.number_format = "yyyy-mm-dd"
-        return cell
-    if isinstance(value, str) and value.startswith("="):
-        # openpyxl stores a string starting with '=' as a formula; this one is text.
-        cell = WriteOnlyCell(worksheet, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
-# -- any table (the funding pages' lists) ---------------------------------------------------
-
-
-def table_csv(headers: list[str], rows: Iterable[list[Value]]) -> str:
-    """A table as the case list's CSV: BOM, ';', CRLF, formulas written as text."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-    buffer.write(CSV_BOM)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_csv_text(value) for value in row])
-    return buffer.getvalue()
-
-
-def table_xlsx(headers: list[str], rows: Iterable[list[Value]], *, sheet: str) -> bytes:
-    """A table as a one-sheet workbook: bold header kept in view, dates as dates."""
-    target = io.BytesIO()
-    book = Workbook(write_only=True)
-    worksheet = book.create_sheet(sheet)
     worksheet.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []
@@ -164,7 +119,69 @@ def table_xlsx(headers: list[str], rows: Iterable[list[Value]], *, sheet: str) -
         cell.font = bold
         header.append(cell)
     worksheet.append(header)
-    for row in rows:
-        worksheet.append([_xlsx_cell(worksheet, value) for value in row])
+    cells = _Cells(worksheet)
+    for values in rows:
+        worksheet.append([cells.of(index, value) for index, value in enumerate(values)])
     book.save(target)
+
+
+def file_chunks(handle: BinaryIO, size: int = 64 * 1024) -> Iterator[bytes]:
+    """A finished workbook's temporary file, sent a piece at a time and closed once sent."""
+    try:
+        handle.seek(0)
+        while chunk := handle.read(size):
+            yield chunk
+    finally:
+        handle.close()
+
+
+class _Cells:
+    """The cells of a row that need more than a value (a date's format, a text that starts
+    with '='): one per column, made once and given each row's value. (openpyxl writes a
+    row's cells as it is appended, so the next row may reuse them; a new styled cell per
+    value was a third of the workbook's CPU.)"""
+
+    def __init__(self, worksheet: object) -> None:
+        self._worksheet = worksheet
+        self._dates: dict[int, WriteOnlyCell] = {}
+        self._times: dict[int, WriteOnlyCell] = {}
+        self._texts: dict[int, WriteOnlyCell] = {}
+
+    def _made(self, cells: dict[int, WriteOnlyCell], index: int, value: Value) -> WriteOnlyCell:
+        cell = cells.get(index)
+        if cell is None:
+            cell = cells[index] = WriteOnlyCell(self._worksheet, value=value)
+            if cells is self._times:
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif cells is self._dates:
+                cell.number_format = "yyyy-mm-dd"
+        else:
+            cell.value = value
+        if cells is self._texts:
+            # openpyxl stores a string starting with '=' as a formula; this one is text.
+            cell.data_type = "s"
+        return cell
+
+    def of(self, index: int, value: Value) -> WriteOnlyCell | Value:
+        if isinstance(value, str):
+            return self._made(self._texts, index, value) if value.startswith("=") else value
+        if isinstance(value, datetime):
+            return self._made(self._times, index, value)
+        if isinstance(value, date):
+            return self._made(self._dates, index, value)
+        return value
+
+
+# -- any table (the funding pages' lists) ---------------------------------------------------
+
+
+def table_csv(headers: list[str], rows: Iterable[Sequence[Value]]) -> str:
+    """A table as the case list's CSV: BOM, ';', CRLF, formulas written as text."""
+    return "".join(csv_chunks(rows, headers))
+
+
+def table_xlsx(headers: list[str], rows: Iterable[Sequence[Value]], *, sheet: str) -> bytes:
+    """A table as a one-sheet workbook: bold header kept in view, dates as dates."""
+    target = io.BytesIO()
+    write_xlsx(rows, target, sheet=sheet, headers=headers, widths=())
     return target.getvalue()

@@ -12,9 +12,7 @@ A filter value that does not exist is a 400 page saying which values do.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -26,6 +24,7 @@ from workflow.errors import BadInput
 from workflow.services import cases
 from workflow.services.access.sessions import Principal
 from workflow.services.cases import CaseFilter
+from workflow.services.cases import exports as case_exports
 from workflow.services.cases.views import CURSOR_KIND
 from workflow.services.organisation.parties import parties
 from workflow.services.paging import check_limit, decode_cursor
@@ -194,9 +193,9 @@ def _checked(request: Request, app: App, user: Principal) -> ListQuery:
 @router.get(f"{LIST_PATH}.csv", include_in_schema=False)
 def case_list_csv(request: Request, app: AppDep, user: CurrentUser) -> StreamingResponse:
     query = _checked(request, app, user)
-    views = cases.iter_cases(app, forbund=user.forbund_slug, filters=query.filters)
+    rows = case_exports.iter_rows(app, forbund=user.forbund_slug, filters=query.filters)
     return StreamingResponse(
-        exports.csv_chunks(views),
+        exports.csv_chunks(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_export_name(app, "csv")}"'},
     )
@@ -205,29 +204,20 @@ def case_list_csv(request: Request, app: AppDep, user: CurrentUser) -> Streaming
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _file_chunks(handle: BinaryIO, size: int = 64 * 1024) -> Iterator[bytes]:
-    try:
-        handle.seek(0)
-        while chunk := handle.read(size):
-            yield chunk
-    finally:
-        handle.close()
-
-
 @router.get(f"{LIST_PATH}.xlsx", include_in_schema=False)
 def case_list_xlsx(request: Request, app: AppDep, user: CurrentUser) -> StreamingResponse:
     query = _checked(request, app, user)
-    views = cases.iter_cases(app, forbund=user.forbund_slug, filters=query.filters)
+    rows = case_exports.iter_rows(app, forbund=user.forbund_slug, filters=query.filters)
     # A workbook is a zip file, finished only at its end: it is written row by row into a
     # temporary file (memory of a page of cases), then sent from there.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _file_chunks, once sent)
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by exports.file_chunks, once sent)
     try:
-        exports.write_xlsx(views, handle)
+        exports.write_xlsx(rows, handle)
     except BaseException:
         handle.close()
         raise
     return StreamingResponse(
-        _file_chunks(handle),
+        exports.file_chunks(handle),
         media_type=XLSX_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{_export_name(app, "xlsx")}"'},
     )

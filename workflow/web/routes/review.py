@@ -13,10 +13,12 @@ is a 409 page). Approving releases the payments that waited for the report (paym
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData
 
 from workflow.app import App
@@ -44,24 +46,7 @@ FILTERS = ("grupp", "typ", "ar", "text")
 # Rows on a page of the table; "Nästa sida" carries the filters and the cursor (`efter`).
 PAGE_SIZE = reports.TABLE_LIMIT
 
-HEADERS = [
-    "Diarienummer",
-    "Insats",
-    "Rapport",
-    "Period från",
-    "Period till",
-    "Senast",
-    "Läge",
-    "Dagar försenad",
-    "Inkommen",
-    "Utfall (tkr)",
-    "Deltagare kvinnor",
-    "Deltagare män",
-    "Deltagare övriga",
-    "Projektägare",
-    "Granskad",
-    "Vad som ska kompletteras",
-]
+HEADERS = reports.TABLE_COLUMNS
 
 
 def _given(request: Request) -> dict[str, str]:
@@ -81,9 +66,10 @@ def _filters(given: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _rows(app: App, user: Principal, given: dict[str, str]) -> list[reports.ReportView]:
-    """Every row with the filters, for the files (the page shows a page at a time)."""
-    return reports.table_rows(
+def _rows(app: App, user: Principal, given: dict[str, str]) -> Iterator[list[Any]]:
+    """Every row with the filters, for the files (the page shows a page at a time); the
+    filters and the reader are checked before the first row."""
+    return reports.table_export(
         app, viewer_email=user.email, forbund=user.forbund_slug, **_filters(given)
     )
 
@@ -129,46 +115,32 @@ def report_table(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespon
     return render(request, "review/table.html.j2", context)
 
 
-def _values(row: reports.ReportView) -> list[Any]:
-    return [
-        row.ref,
-        row.title,
-        row.kind_label,
-        row.period_start,
-        row.period_end,
-        row.due_on,
-        reports.GROUPS.get(row.group, row.status_label),
-        row.days_overdue,
-        row.submitted_on,
-        row.utfall_tkr,
-        row.participants_women,
-        row.participants_men,
-        row.participants_other,
-        row.project_owner,
-        row.reviewed_on,
-        row.review_comment if row.status == "komplettering" else None,
-    ]
-
-
 def _export_name(app: App, suffix: str) -> str:
     return f"rapporter-{kort_datum(local_date(app.clock(), app.settings.zone))}.{suffix}"
 
 
 @router.get(f"{TABLE_PATH}.csv", include_in_schema=False)
-def report_table_csv(request: Request, app: AppDep, user: CurrentUser) -> Response:
+def report_table_csv(request: Request, app: AppDep, user: CurrentUser) -> StreamingResponse:
     rows = _rows(app, user, _given(request))
-    return Response(
-        exports.table_csv(HEADERS, [_values(r) for r in rows]),
+    return StreamingResponse(
+        exports.csv_chunks(rows, HEADERS),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{_export_name(app, "csv")}"'},
     )
 
 
 @router.get(f"{TABLE_PATH}.xlsx", include_in_schema=False)
-def report_table_xlsx(request: Request, app: AppDep, user: CurrentUser) -> Response:
+def report_table_xlsx(request: Request, app: AppDep, user: CurrentUser) -> StreamingResponse:
     rows = _rows(app, user, _given(request))
-    return Response(
-        exports.table_xlsx(HEADERS, [_values(r) for r in rows], sheet="Rapporter"),
+    # Written into a temporary file as it is read, then sent from there (as the case list's).
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by file_chunks, once sent)
+    try:
+        exports.write_xlsx(rows, handle, sheet="Rapporter", headers=HEADERS, widths=())
+    except BaseException:
+        handle.close()
+        raise
+    return StreamingResponse(
+        exports.file_chunks(handle),
         media_type=exports_type(),
         headers={"Content-Disposition": f'attachment; filename="{_export_name(app, "xlsx")}"'},
     )
