@@ -90,3 +90,27 @@ def test_the_startup_benchmark_prints_each_figure_and_the_ratio(
         assert re.search(rf"finsam {re.escape(name)} +\d+\.\d\d s CPU .* ratio to floor", out), out
     assert "database libraries imported by finsam --help: -" in out
     assert re.search(r"ratio cases show/floor: \d+\.\d\d", out), out
+
+
+@pytest.mark.slow
+def test_the_pages_benchmark_serves_each_size_and_prints_every_page_asked_for(
+    scale_run: tuple[str, Path],
+) -> None:
+    _, folder = scale_run
+    result = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "bench" / "pages.py"), "--requests", "1"),
+            *("--db", str(folder / "cases-200.db"), str(folder / "cases-600.db")),
+            *("--only", "/arenden", "/ekonomi/budget", "/granskning"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = result.stdout
+    # Each page at each size (as the förbundschef, who may see them all), then the growth.
+    for page in ("/arenden", "/ekonomi/budget", "/granskning/rapporter"):
+        row = rf"{re.escape(page)} \(forbundschef\) +(\d+\.\d ms +\d+\.\d KB +){{2}}(\d+\.\d|-)"
+        assert re.search(row, out), (page, out)
+    assert "/arenden.csv" not in out  # the downloads only with --downloads
