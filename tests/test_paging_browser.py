@@ -1,0 +1,92 @@
+"""The paged lists of this round in a real browser, with axe (WCAG 2.1 AA) on a later page of
+each: the page sizes are lowered so that the demo has more than one page. One journey per
+person, on SQLite (the paging is about links and markup; its SQL runs on both databases in
+tests/test_*_paging.py). Set FINSAM_SCREENSHOTS to a folder to keep a picture of each page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser_support import assert_accessible, log_in
+from tests.test_followup_paging import _questions
+from workflow.app import App
+from workflow.services.demo.logins import demo_login
+from workflow.services.funding import agreements, budget, budget_report, closure, payments, reports
+from workflow.vocabulary import Role
+from workflow.web.routes import review
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+]
+
+
+def _seen(page: Page, name: str) -> None:
+    """axe on the page as it is, and its picture when asked for."""
+    assert_accessible(page)
+    folder = os.environ.get("FINSAM_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_the_forbundschef_pages_on_through_each_list(
+    live_server: str, page: Page, demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for module, name, size in (
+        (budget, "OUTCOME_PAGE", 2),
+        (budget_report, "PAGE_INSATSER", 2),
+        (review, "PAGE_SIZE", 2),
+        (payments, "PAGE_LIMIT", 1),
+        (agreements, "PAGE_LIMIT", 1),
+        (closure, "PAGE_LIMIT", 1),
+        (closure, "FOLLOW_UP_PAGE", 2),
+    ):
+        monkeypatch.setattr(module, name, size)
+    _questions(demo_app, open_=5, answered=0)
+
+    page.goto(f"{live_server}/logga-in?nasta=/ekonomi/budget?ar=2013")
+    log_in(page, demo_login(Role.FORBUNDSCHEF).email)
+    expect(page.locator("#finansiell-ram")).to_contain_text("Övriga")
+    year = page.locator(
+        "section", has=page.get_by_role("heading", name="Beviljat, utfall och prognos 2013")
+    )
+    year.get_by_role("link", name="Nästa sida").click()
+    expect(year.get_by_role("link", name="Första sidan")).to_be_visible()
+    _seen(page, "budget-2")
+
+    for path, shot in (
+        ("/granskning/rapporter", "rapporter-2"),
+        ("/ekonomi/utbetalningar", "utbetalningar-2"),
+        ("/ekonomi/avtal", "avtal-2"),
+        ("/ekonomi/avslut", "avslut-2"),
+    ):
+        page.goto(f"{live_server}{path}")
+        page.get_by_role("link", name="Nästa sida").first.click()
+        expect(page.get_by_role("link", name="Första sidan").first).to_be_visible()
+        _seen(page, shot)
+
+    # The open follow-up questions page on by a cursor of their own.
+    page.goto(f"{live_server}/ekonomi/avslut")
+    page.get_by_role("navigation", name="Sidor i listan över frågor att besvara").get_by_role(
+        "link", name="Nästa sida"
+    ).click()
+    expect(page.get_by_text("Finns arbetssättet kvar? (2)")).to_be_visible()
+    _seen(page, "avslut-fragor-2")
+
+
+def test_a_project_owner_goes_from_the_start_page_to_all_their_insatser(
+    live_server: str, page: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reports, "OWNER_INSATSER", 1)
+    owner = demo_login(Role.PROJEKTAGARE).email
+    page.goto(f"{live_server}/logga-in")
+    log_in(page, owner)
+    _seen(page, "start-projektagare")
+    page.get_by_role("link", name="Visa alla dina 2 insatser").click()
+    expect(page.get_by_label("Projektägare")).to_have_value(owner)
+    expect(page.get_by_role("heading", name="2 ärenden")).to_be_visible()
+    _seen(page, "arenden-projektagare")
