@@ -19,6 +19,7 @@ from tests.support import TravelClock
 from tests.test_read_paths import _grown
 from tests.web_support import ClientFactory
 from workflow.app import App
+from workflow.csv_row import CsvRow
 from workflow.errors import BadInput
 from workflow.models import Insats
 from workflow.services.funding import uppfoljning
@@ -39,7 +40,7 @@ def _csv(rows: list[list[Any]]) -> str:
 
 @given(st.lists(st.text(), min_size=2, max_size=6))
 def test_a_row_is_written_as_the_csv_module_writes_it(fields: list[str]) -> None:
-    assert uppfoljning._CsvRow().text(fields) + "\r\n" == _csv([fields])
+    assert CsvRow().text(fields) + "\r\n" == _csv([fields])
 
 
 def test_the_export_quotes_what_the_csv_format_quotes_and_reads_back_the_same(

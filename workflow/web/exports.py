@@ -11,9 +11,7 @@ stays a title.
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import BinaryIO
@@ -22,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from workflow.csv_row import CsvRow
 from workflow.services.cases.exports import COLUMNS, Value
 
 HEADERS = COLUMNS
@@ -33,10 +32,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # -- CSV ------------------------------------------------------------------------------------
 
 # Excel with Swedish settings opens a CSV file by double-click correctly only when the list
-# separator is ';' (',' is the decimal comma there) and the file starts with a UTF-8 byte order
-# mark (without it Excel reads the file as Windows-1252 and å, ä, ö break).
+# separator is ';' (',' is the decimal comma there; workflow/csv_row.py writes ';') and the
+# file starts with a UTF-8 byte order mark (without it Excel reads the file as Windows-1252
+# and å, ä, ö break).
 CSV_BOM = "\ufeff"
-CSV_DELIMITER = ";"
 _CSV_BATCH = 500
 
 
@@ -54,35 +53,9 @@ def _csv_text(value: Value) -> str:
     return str(value)
 
 
-class _CsvRow:
-    """A row of text fields as the csv writer writes it (';', QUOTE_MINIMAL, CRLF).
-
-    Most rows hold no character a field must be quoted for: those are simply joined. A row
-    that does goes through the csv writer, which knows the rules. (The csv writer looks at
-    each character it writes; as services/funding/uppfoljning.py, tested equal there.)"""
-
-    # What the CSV format quotes in a field besides the delimiter (csv.QUOTE_MINIMAL).
-    QUOTED = re.compile('["\r\n]')
-
-    def __init__(self) -> None:
-        self._writer = csv.writer(self, delimiter=CSV_DELIMITER, lineterminator="\r\n")
-        self._last = ""
-
-    def write(self, text: str) -> int:  # the writer's file: keeps what it wrote last
-        self._last = text
-        return len(text)
-
-    def line(self, fields: Sequence[str]) -> str:
-        joined = CSV_DELIMITER.join(fields)
-        if joined.count(CSV_DELIMITER) == len(fields) - 1 and self.QUOTED.search(joined) is None:
-            return joined + "\r\n"
-        self._writer.writerow(fields)
-        return self._last
-
-
 def csv_chunks(rows: Iterable[Sequence[Value]], headers: Sequence[str] = HEADERS) -> Iterator[str]:
     """The CSV file in pieces: the BOM and header line, then a few hundred rows at a time."""
-    row = _CsvRow()
+    row = CsvRow()
     batch = [CSV_BOM + row.line(headers)]
     for values in rows:
         batch.append(row.line([_csv_text(value) for value in values]))

@@ -6,9 +6,7 @@ gender as aggregate numbers only."""
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -23,6 +21,7 @@ from sqlmodel import select
 
 from workflow.app import App
 from workflow.clock import local_date
+from workflow.csv_row import CsvRow
 from workflow.errors import BadInput
 from workflow.models import BudgetLine, ForbundRef, Insats, Report, UppfoljningRecord
 from workflow.services.cases import case_ref, find_case
@@ -362,40 +361,13 @@ def export_rows(app: App, *, year: Any = None, forbund: str | None = None) -> li
     return list(iter_rows(app, year=year, forbund=forbund))
 
 
-class _CsvRow:
-    """A row of text fields as CSV (";", QUOTE_MINIMAL), without its line end.
-
-    Most rows hold no character a field must be quoted for: those are simply joined. A row
-    that does goes through the csv writer, which knows the rules. (The csv writer looks at
-    each character it writes: a fifth of the export's CPU at 100 000 cases, spent on rows
-    it left as they were.)"""
-
-    # What the CSV format quotes in a field besides the delimiter (csv.QUOTE_MINIMAL).
-    QUOTED = re.compile('["\r\n]')
-
-    def __init__(self) -> None:
-        self._writer = csv.writer(self, delimiter=";", lineterminator="\r\n")
-        self._last = ""
-
-    def write(self, text: str) -> int:  # the writer's file: keeps what it wrote last
-        self._last = text
-        return len(text)
-
-    def text(self, fields: Sequence[str]) -> str:
-        joined = ";".join(fields)
-        if joined.count(";") == len(fields) - 1 and self.QUOTED.search(joined) is None:
-            return joined
-        self._writer.writerow(fields)
-        return self._last[: -len("\r\n")]
-
-
 def _csv_batches(
     app: App, *, year: Any = None, forbund: str | None = None
 ) -> Iterator[tuple[str, int]]:
     """The export as CSV text a batch of rows at a time, header first, each batch with its
     number of rows. Nothing to export is refused (BadInput) before the first batch.
 
-    An insats's own columns are most of a row: they are made CSV once per insats (_CsvRow),
+    An insats's own columns are most of a row: they are made CSV once per insats (CsvRow),
     and each line's figures (integers, which need no quoting) are appended to them."""
     insatser = _insatser(app, year=year, forbund=forbund)
     try:
@@ -404,7 +376,7 @@ def _csv_batches(
             raise BadInput(
                 "inga beviljade insatser att exportera" + (f" för {year}" if year else "")
             )
-        row = _CsvRow()
+        row = CsvRow()
         batch = [row.text(COLUMNS) + "\r\n"]
         rows = 0
         nothing: Counts = (None, None, None)
