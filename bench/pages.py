@@ -25,10 +25,8 @@ as long as what they export). Figures, not a test: nothing here asserts.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from serving import Server  # bench/serving.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 FORBUND = "akst"
 # Who asks, in order: the first who may see a page measures it.
@@ -78,47 +76,6 @@ def serve(url: str, fd: int) -> None:
         create_web_app(App.create(settings)), log_level="warning", lifespan="off", access_log=False
     )
     uvicorn.Server(config).run(sockets=[listening])
-
-
-class Server:
-    """uvicorn in a child process of its own, so that its CPU is its own."""
-
-    def __init__(self, url: str) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(128)
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.database_url = url
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        fd = self.socket.fileno()
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", self.database_url, "--fd", str(fd)],
-            pass_fds=[fd],
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.1)
-
-    def cpu(self) -> float:
-        """The server process's CPU seconds so far (user + system)."""
-        assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self.socket.close()
 
 
 def page_paths() -> list[str]:
@@ -193,7 +150,7 @@ def measure(
         if (only is None or p.startswith(tuple(only))) and (downloads or not p.endswith(DOWNLOADS))
     ]
     found: dict[str, tuple[str, Figure]] = {}
-    with Server(f"sqlite:///{path}") as server:
+    with Server(__file__, f"sqlite:///{path}") as server:
         for role in ROLES:
             with httpx.Client(base_url=server.url, timeout=600) as client:
                 log_in(client, role)

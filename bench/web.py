@@ -30,7 +30,6 @@ import argparse
 import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +50,8 @@ from sqlalchemy import create_engine, func, insert, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from serving import Server  # noqa: E402  (bench/serving.py, beside this script)
 
 from workflow.app import App  # noqa: E402
 from workflow.clock import fixed_clock  # noqa: E402
@@ -307,42 +308,6 @@ def serve(url: str, fd: int) -> None:
     uvicorn.Server(config).run(sockets=[listening])
 
 
-class Server:
-    """uvicorn in a child process of its own: a server sharing the client's process (a
-    thread) would share its GIL and measure the switching between them."""
-
-    def __init__(self, url: str) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(128)
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.database_url = url
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Server:
-        fd = self.socket.fileno()
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", self.database_url, "--fd", str(fd)],
-            pass_fds=[fd],
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("uvicorn startade inte")
-            time.sleep(0.1)
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=20)
-        self.socket.close()
-
-
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -402,7 +367,7 @@ def measure(app: App, url: str, count: int, filter_query: str = FILTER) -> list[
     step_refs = _step_refs(app, count)
     case_ref = step_refs["page"][0]
     figures: list[Figure] = []
-    with Server(url) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+    with Server(__file__, url) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         log_in(client)
 
         def both(
