@@ -22,6 +22,7 @@ from sqlmodel import select, update
 
 from tests import test_web_home
 from tests.test_read_paths import statements
+from tests.test_review_paging import every_row
 from tests.web_support import ClientFactory, WebClient
 from workflow.app import App
 from workflow.models import Agreement, Insats, InsatsParty, Party, Person, Report
@@ -110,7 +111,7 @@ def _review_rows(app: App, email: str, given: dict[str, str]) -> list[list[Any]]
             r.reviewed_on,
             r.review_comment if r.status == "komplettering" else None,
         ]
-        for r in reports.table_rows(
+        for r in every_row(
             app,
             viewer_email=email,
             forbund="akst",

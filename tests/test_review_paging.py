@@ -24,6 +24,7 @@ from workflow.errors import BadInput
 from workflow.models import Agreement, Insats, Person, Report
 from workflow.services.funding import reports
 from workflow.services.organisation.forbund import resolve_forbund
+from workflow.services.paging import MAX_LIMIT
 from workflow.vocabulary import Role
 from workflow.web.routes import review as review_routes
 
@@ -179,14 +180,29 @@ def test_paging_through_the_table_gives_every_report_once_in_order(
     assert len(everything) == len(set(everything)) == len(reports.list_reports(app, forbund="test"))
 
 
+def every_row(app: App, **filters: Any) -> list[reports.ReportView]:
+    """Every row of the table with these filters (as `table`'s keyword arguments, with
+    viewer_email and forbund), page after page of the service."""
+    rows: list[reports.ReportView] = []
+    after = None
+    while True:
+        page = reports.table(app, after=after, limit=MAX_LIMIT, **filters)
+        rows += page.items
+        if page.next_after is None:
+            return rows
+        after = page.next_after
+
+
 def test_the_files_have_every_row_of_the_filter_read_a_batch_at_a_time(
     app: App, clock: TravelClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _table_world(app, clock)
-    monkeypatch.setattr(reports, "MAX_LIMIT", 2)
+    monkeypatch.setattr(reports, "_EXPORT_BATCH", 2)
     for filters in ({}, {"groups": ("forsenad",)}, {"kind": "delar", "text": "steg"}):
-        rows = reports.table_rows(app, viewer_email=CHEF, forbund="test", **filters)
+        rows = every_row(app, viewer_email=CHEF, forbund="test", **filters)
         assert len(rows) > 2 and [(r.id, r.group) for r in rows] == _old_filter(app, **filters)
+        exported = reports.table_export(app, viewer_email=CHEF, forbund="test", **filters)
+        assert [row[0] for row in exported] == [r.ref for r in rows]
 
 
 def test_the_wildcards_in_a_text_are_found_as_written(app: App, clock: TravelClock) -> None:
@@ -261,7 +277,7 @@ def test_the_page_goes_on_with_the_filters_to_the_next_page_and_back(
 ) -> None:
     monkeypatch.setattr(review_routes, "PAGE_SIZE", 2)
     chef = client_as(Role.FORBUNDSCHEF)
-    whole = reports.table_rows(demo_app, viewer_email="chef@akst.example", forbund="akst")
+    whole = every_row(demo_app, viewer_email="chef@akst.example", forbund="akst")
     assert len(whole) > 4
     seen: list[int] = []
     path: str | None = "/granskning/rapporter?typ=&text="
@@ -283,7 +299,7 @@ def test_the_page_goes_on_with_the_filters_to_the_next_page_and_back(
     # The filters go with the cursor, and "Första sidan" keeps them.
     late = [
         r.id
-        for r in reports.table_rows(
+        for r in every_row(
             demo_app, viewer_email="chef@akst.example", forbund="akst", groups=("forsenad",)
         )
     ]
@@ -311,7 +327,7 @@ def test_a_bad_cursor_on_the_page_is_a_swedish_sentence(client_as: ClientFactory
 
 def test_the_api_pages_with_next_after(api_as: ApiClientFactory, demo_app: App) -> None:
     chef = api_as(Role.FORBUNDSCHEF)
-    whole = reports.table_rows(demo_app, viewer_email="chef@akst.example", forbund="akst")
+    whole = every_row(demo_app, viewer_email="chef@akst.example", forbund="akst")
     seen: list[int] = []
     params: dict[str, Any] = {"limit": 2}
     while True:

@@ -35,7 +35,7 @@ from workflow.services.funding.support import (
 )
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
-from workflow.services.paging import MAX_LIMIT, Keyset, Page, bytewise, check_limit
+from workflow.services.paging import Keyset, Page, bytewise, check_limit
 from workflow.text_guard import check_free_text
 from workflow.vocabulary import STATUS_LABELS as VOCABULARY_STATUS
 
@@ -296,33 +296,6 @@ def table(
         return _table_page(session, organisation, filters, today, after, limit)
 
 
-def table_rows(
-    app: App,
-    *,
-    viewer_email: str,
-    forbund: str | None = None,
-    groups: tuple[str, ...] = (),
-    kind: str | None = None,
-    year: Any = None,
-    text: str | None = None,
-) -> list[ReportView]:
-    """Every row of the table with these filters (for its CSV and XLSX files), in
-    REPORT_ORDER: one ordered query read MAX_LIMIT rows at a time, with the project owners of
-    each batch in one query. (Not page after page: each page would sort the days it reaches
-    again, which an export of the whole table would pay hundreds of times.)"""
-    filters = TableFilter.of(groups, kind, year, text)
-    today = local_date(app.clock(), app.settings.zone)
-    with app.db.snapshot() as session:
-        organisation = resolve_forbund(session, forbund)
-        require_viewer(session, app, organisation, viewer_email)
-        query = _table_query(session, organisation, filters, today)
-        ordered = query.order_by(*REPORT_ORDER.order_by()).execution_options(yield_per=MAX_LIMIT)
-        result: list[ReportView] = []
-        for rows in session.exec(ordered).partitions():
-            result += _with_owners(session, rows, today)
-        return result
-
-
 # The table's files: the columns, and what each row reads (plain columns, no objects).
 TABLE_COLUMNS = [
     "Diarienummer",
@@ -355,8 +328,8 @@ def table_export(
     year: Any = None,
     text: str | None = None,
 ) -> Iterator[list[Any]]:
-    """The rows of the table's files (TABLE_COLUMNS), the same as table_rows' views would
-    give, streamed. The filters and the reader's rights are checked before this returns (a
+    """The rows of the table's files (TABLE_COLUMNS), the same as the views of `table`'s
+    pages would give, streamed. The filters and the reader's rights are checked before this returns (a
     refusal is a page, not a broken download); the rows are then read as they are taken."""
     filters = TableFilter.of(groups, kind, year, text)
     today = local_date(app.clock(), app.settings.zone)
