@@ -22,7 +22,7 @@ from workflow.app import App
 from workflow.clock import local
 from workflow.models import InsatsParty, Party, Person
 from workflow.services.cases.records import INSATS_TABLE, SUBJECT
-from workflow.services.cases.views import _DNR, CaseFilter, _conditions, _organisation
+from workflow.services.cases.views import DNR_ORDER, CaseFilter, filter_conditions, filter_forbund
 from workflow.vocabulary import inriktning_label, recommendation_label
 
 Value = str | int | date | datetime | None
@@ -89,7 +89,7 @@ def iter_rows(
     """Every case of the filter (rights included) as a row of COLUMNS, in list order
     (registered cases by dnr bytewise, then ideas by id: views.list_cases).
 
-    1. In one snapshot: the filter's conditions (views._conditions), the förbund's parties.
+    1. In one snapshot: the filter's conditions (views.filter_conditions), the förbund's parties.
     2. The registered cases, then the ideas, streamed `batch` rows at a time.
     3. Per batch, its cases' parties and its project owners' addresses, one query each."""
     zone = app.settings.zone
@@ -98,15 +98,17 @@ def iter_rows(
     inriktningar = _Labels(inriktning_label)
     recommendations = _Labels(recommendation_label)
     with app.db.snapshot() as session:
-        organisation = _organisation(session, forbund, filters)
-        where = _conditions(session, app, organisation, filters)
+        organisation = filter_forbund(session, forbund, filters)
+        where = filter_conditions(session, app, organisation, filters)
         connection = session.connection()
         names: dict[int, str] = _pairs(
             connection,
             select(_PARTY.c.id, _PARTY.c.name).where(_PARTY.c.forbund_id == organisation.id),
         )
         ordered = (
-            select(*_ROW).where(*where, _INSATS.c.dnr.is_not(None)).order_by(_DNR, _INSATS.c.id),
+            select(*_ROW)
+            .where(*where, _INSATS.c.dnr.is_not(None))
+            .order_by(DNR_ORDER, _INSATS.c.id),
             select(*_ROW).where(*where, _INSATS.c.dnr.is_(None)).order_by(_INSATS.c.id),
         )
         for query in ordered:

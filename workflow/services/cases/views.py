@@ -256,7 +256,7 @@ _INSATS_PARTY = InsatsParty.__table__  # type: ignore[attr-defined]
 # Registered cases by dnr (bytewise, the same on both databases), then ideas by id: the keyset
 # (dnr IS NULL, dnr, id). A cursor holds the last row's key.
 CURSOR_KIND = "cases"
-_DNR = bytewise(_INSATS.c.dnr)
+DNR_ORDER = bytewise(_INSATS.c.dnr)
 
 
 def _case_key(case: Insats) -> tuple[int, str | None, int]:
@@ -288,8 +288,8 @@ def _page_rows(
     if not in_ideas:
         query = select(_INSATS.c.id).where(*where, _INSATS.c.dnr.is_not(None))
         if dnr_after is not None:
-            query = query.where(dnr_after < _DNR)
-        ids = list(connection.execute(query.order_by(_DNR).limit(limit + 1)).scalars())
+            query = query.where(dnr_after < DNR_ORDER)
+        ids = list(connection.execute(query.order_by(DNR_ORDER).limit(limit + 1)).scalars())
     if len(ids) <= limit:
         query = select(_INSATS.c.id).where(*where, _INSATS.c.dnr.is_(None))
         if ideas_after is not None:
@@ -337,7 +337,7 @@ def _person_id(session: Session, organisation: ForbundRef, email: str) -> int:
     return person_id
 
 
-def _conditions(
+def filter_conditions(
     session: Session,
     app: App,
     organisation: ForbundRef,
@@ -397,7 +397,8 @@ def _conditions(
     return where
 
 
-def _organisation(session: Session, forbund: str | None, filters: CaseFilter) -> ForbundRef:
+def filter_forbund(session: Session, forbund: str | None, filters: CaseFilter) -> ForbundRef:
+    """The förbund a filtered list reads (the viewer's, when the filter names one)."""
     return resolve_forbund(session, forbund, filters.viewer_email)
 
 
@@ -453,8 +454,8 @@ def list_cases(
     page before; `limit` 1 to 500."""
     check_limit(limit)
     with app.db.reading() as session:
-        organisation = _organisation(session, forbund, filters)
-        where = _conditions(session, app, organisation, filters)
+        organisation = filter_forbund(session, forbund, filters)
+        where = filter_conditions(session, app, organisation, filters)
         page = _page_rows(session, where, after, limit)
         return Page(_views(session, app, page.items), page.next_after)
 
@@ -470,8 +471,8 @@ def count_cases(
     only up to one more than that (a start page's "fler än 1 000"), reading at most that
     many rows however many match."""
     with app.db.reading() as session:
-        organisation = _organisation(session, forbund, filters)
-        where = _conditions(session, app, organisation, filters, in_list_order=False)
+        organisation = filter_forbund(session, forbund, filters)
+        where = filter_conditions(session, app, organisation, filters, in_list_order=False)
         if up_to is None:
             query = select(func.count()).select_from(_INSATS).where(*where)
         else:
