@@ -349,13 +349,18 @@ def agreement_page(request: Request, app: AppDep, user: CurrentUser, ref: str) -
 # -- budget ---------------------------------------------------------------------------------
 
 
-def _years(request: Request, app: App, user: Principal) -> list[int]:
-    """The years asked for (?ar=2013&ar=2014), else every year the förbund has a frame for."""
+def _years(
+    request: Request, app: App, user: Principal, framed: list[int] | None = None
+) -> list[int]:
+    """The years asked for (?ar=2013&ar=2014), else every year the förbund has a frame for
+    (`framed`, when the caller has read them already)."""
     asked = [y.strip() for y in request.query_params.getlist("ar") if y.strip()]
     if asked:
         if len(asked) > 10:
             raise BadInput("välj högst tio år åt gången")
         return [parse_year(y) for y in asked]
+    if framed is not None:
+        return framed
     return budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
 
 
@@ -373,7 +378,7 @@ def _paged_year(request: Request, years: list[int]) -> int | None:
 @router.get(BUDGET_PATH, response_class=HTMLResponse, include_in_schema=False)
 def budget_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLResponse:
     all_years = budget.frame_years(app, viewer_email=user.email, forbund=user.forbund_slug)
-    years = _years(request, app, user)
+    years = _years(request, app, user, framed=all_years)
     report = (
         budget_report.build(
             app, years=years, forbund=user.forbund_slug, insatser=budget_report.PAGE_INSATSER
