@@ -102,6 +102,19 @@ class BudgetLine(SQLModel, table=True):
 class Agreement(SQLModel, table=True):
     """The avtal for a granted insats; a later avtal (after an ändring) supersedes it."""
 
+    # The avtal still missing a signature, for the Avtal page (services/funding/agreements.py,
+    # which names the status as a literal so that SQLite can use the partial index): a
+    # handful at a time, found without walking every open insats by dnr
+    # (0029_unsigned_agreement_index).
+    __table_args__ = (
+        Index(
+            "ix_agreement_unsigned",
+            "forbund_id",
+            "insats_id",
+            sqlite_where=text("status = 'utkast'"),
+            postgresql_where=text("status = 'utkast'"),
+        ),
+    )
     __mapper_args__ = {"version_id_col": _agreement_version}
 
     id: int | None = Field(default=None, primary_key=True)
