@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, literal, union_all, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
 from workflow.app import App
 from workflow.errors import BadInput, Conflict, NotFound, NotPermitted
@@ -258,15 +258,7 @@ def build_agenda(
             organ = session.get(Organ, meeting.organ_id)
             cases: list[Insats] = [find_case(session, organisation, dnr) for dnr in add or []]
             if include_ready and not add and organ is not None and organ.kind == OrganKind.STYRELSE:
-                ready = session.exec(
-                    select(Insats)
-                    .where(
-                        Insats.forbund_id == organisation.id,
-                        col(Insats.state).in_([*READY, "pa_dagordning"]),
-                    )
-                    .order_by(col(Insats.dnr))
-                )
-                cases = [c for c in ready if not _on_open_agenda(session, c)]
+                cases = _all_ready(session, organisation)
             for case in cases:
                 place_case(
                     session,
@@ -471,8 +463,8 @@ _PARAGRAPH = Paragraph.__table__  # type: ignore[attr-defined]
 _RECOMMENDATION = Recommendation.__table__  # type: ignore[attr-defined]
 
 
-def _ready_in(organisation: ForbundRef, state: str) -> list[ColumnElement[bool]]:
-    """The förbund's cases in the state that are no item of an open agenda (_on_open_agenda
+def _ready_in(organisation: ForbundRef, *states: str) -> list[ColumnElement[bool]]:
+    """The förbund's cases in the states that are no item of an open agenda (_on_open_agenda
     in SQL: an item without a decided §), as WHERE conditions on the insats table."""
     decided = (
         select(_PARAGRAPH.c.id)
@@ -480,7 +472,34 @@ def _ready_in(organisation: ForbundRef, state: str) -> list[ColumnElement[bool]]
         .exists()
     )
     on_open_agenda = select(_ITEM.c.id).where(_ITEM.c.insats_id == _INSATS.c.id, ~decided).exists()
-    return [_INSATS.c.forbund_id == organisation.id, _INSATS.c.state == state, ~on_open_agenda]
+    state = _INSATS.c.state == states[0] if len(states) == 1 else _INSATS.c.state.in_(states)
+    return [_INSATS.c.forbund_id == organisation.id, state, ~on_open_agenda]
+
+
+# "Ta med alla redo" puts at most this many cases on one agenda. A board decides on a handful
+# of insatser a meeting; more ready at once are cases left from agendas never held, or a
+# backlog, and which of them this meeting takes up is the förbundschef's choice, not the
+# diarienummer's (each case is a transition, an audit event and a § of its own).
+MAX_READY_ON_AGENDA = 50
+
+
+def _all_ready(session: Session, organisation: ForbundRef) -> list[Insats]:
+    """Every case ready for the board and on no open agenda, by dnr, in one query whatever
+    the number of cases (`_ready_in`); BadInput when more than MAX_READY_ON_AGENDA are."""
+    ready = session.exec(
+        select(Insats)
+        .where(*_ready_in(organisation, *READY, "pa_dagordning"))
+        .order_by(bytewise(_INSATS.c.dnr), _INSATS.c.id)
+        .limit(MAX_READY_ON_AGENDA + 1)
+    ).all()
+    if len(ready) > MAX_READY_ON_AGENDA:
+        raise BadInput(
+            f"fler än {MAX_READY_ON_AGENDA} ärenden är redo för beslut och en dagordning tar "
+            f"med högst {MAX_READY_ON_AGENDA} på en gång; välj vilka styrelsen ska ta upp: "
+            "ställ upp dagordningen utan att ta med alla och lägg på ärendena ett i taget "
+            "(finsam meetings agenda --add DNR)"
+        )
+    return list(ready)
 
 
 def ready_cases(app: App, *, forbund: str | None = None, limit: int = READY_SHOWN) -> ReadyCases:
