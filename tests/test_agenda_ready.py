@@ -151,6 +151,9 @@ def test_the_meeting_page_says_to_choose_when_too_many_are_ready(
     url = f"/moten/{coming.id}"
     chef = client_as(Role.FORBUNDSCHEF)
     page = chef.get(url).text
+    # The page says so before anyone tries, and leaves "Ta med alla" unticked.
+    assert "Fler än 0 ärenden är redo" in page
+    assert re.search(r'id="dagordning-redo"[^>]*checked', page) is None
     version = re.search(r'name="version" value="(\d+)"', page)
     assert version
     refused = chef.post_form(
