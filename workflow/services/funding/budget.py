@@ -1125,19 +1125,22 @@ def outcomes(
                 select(BudgetLine, Insats)
                 .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
                 .where(BudgetLine.forbund_id == organisation.id, BudgetLine.year == year)
+                # Named so that the database walks the förbund's insatser in dnr order (their
+                # index) and stops at the page's end, rather than sorting all the year's lines.
+                .where(Insats.forbund_id == organisation.id)
             )
             cursor = (after or {}).get(year)
             rows = session.exec(OUTCOME_ORDER.page(query, cursor, limit)).all()  # type: ignore[type-var]
             page = OUTCOME_ORDER.cut(rows, limit, key=lambda row: (row[1].dnr, row[1].id))
             ids = [case.id for _, case in page.items]
-            # What is paid of the page's lines, in one query.
+            # What is paid of the page's lines, in one query: found by their insatser (the
+            # förbund's), not among every payment of the förbund.
             paid = (
                 {
                     insats_id: int(total)
                     for insats_id, total in session.exec(
                         select(Payment.insats_id, func.sum(Payment.amount_tkr))
                         .where(
-                            Payment.forbund_id == organisation.id,
                             Payment.status == "utbetald",
                             Payment.year == year,
                             col(Payment.insats_id).in_(ids),
