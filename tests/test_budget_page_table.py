@@ -52,6 +52,7 @@ def grown(world: World) -> World:
                 title=title,
                 inriktning="struktur" if number % 3 == 0 else "individ",
                 state="pagaende",
+                state_since=now,
                 created_at=now,
                 updated_at=now,
             )

@@ -55,11 +55,11 @@ def _reference(app: App, year: int | None) -> dict[int, dict[str, int]]:
             continue
         per = totals.setdefault(line_year, {"insatser": 0, "kvinnor": 0, "man": 0, "ovriga": 0})
         per["insatser"] += 1
-        report = latest.get((insats_id, line_year))
-        if report is not None:
-            per["kvinnor"] += report.participants_women or 0
-            per["man"] += report.participants_men or 0
-            per["ovriga"] += report.participants_other or 0
+        counted = latest.get((insats_id, line_year))
+        if counted is not None:
+            per["kvinnor"] += counted.participants_women or 0
+            per["man"] += counted.participants_men or 0
+            per["ovriga"] += counted.participants_other or 0
     return dict(sorted(totals.items()))
 
 
