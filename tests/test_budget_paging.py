@@ -133,3 +133,14 @@ def test_the_page_names_at_most_so_many_insatser_and_sums_the_others(
     monkeypatch.setattr(budget_report, "PAGE_INSATSER", 2)
     html = client_as(Role.FORBUNDSCHEF).get("/ekonomi/budget?ar=2013&ar=2014").text
     assert f"- Övriga {cut.others} insatser" in html and "Excelfilen namnger var och en" in html
+
+
+def test_a_years_lines_show_what_is_paid_of_each_as_the_insats_shows_it(demo_app: App) -> None:
+    [year] = budget.outcomes(
+        demo_app, years=[2013], viewer_email="chef@akst.example", forbund="akst", limit=500
+    )
+    paid = {line.ref: line.paid_tkr for line in year.lines}
+    assert any(paid.values()), "the demo should have payments made in 2013"
+    for ref, tkr in paid.items():
+        [line] = [v for v in budget.lines_of(demo_app, ref=ref, forbund="akst") if v.year == 2013]
+        assert line.paid_tkr == tkr, ref

@@ -131,6 +131,7 @@ def _grown(app: App, clock: TravelClock, insatser: int) -> World:
 
 READS: dict[str, Callable[[App], Any]] = {
     "budget report": lambda app: budget_report.build(app, years=[2027], forbund="test"),
+    "budget page": lambda app: budget_report.build(app, years=[2027], forbund="test", insatser=2),
     "reports overdue": lambda app: reports.overdue(app, forbund="test"),
     "reports list": lambda app: reports.list_reports(app, forbund="test"),
     "reports page": lambda app: reports.reports_page(app, forbund="test", limit=500),

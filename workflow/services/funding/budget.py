@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func
+from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from workflow.app import App
@@ -469,6 +469,15 @@ def _amounts(
     return amounts
 
 
+def _frames_through(
+    session: Session, forbund: ForbundRef, through: int | None
+) -> list[BudgetFrame]:
+    query = select(BudgetFrame).where(BudgetFrame.forbund_id == forbund.id)
+    if through is not None:
+        query = query.where(BudgetFrame.year <= through)
+    return list(session.exec(query.order_by(col(BudgetFrame.year))))
+
+
 def figures_in(
     session: Session,
     app: App,
@@ -487,11 +496,7 @@ def figures_in(
     year and inriktning (only if a year besides those asked for has a frame), the lines of
     the years asked for, the frames' items and their shares (and, with `overrides`, the
     stored lines they replace)."""
-    settings = app.settings.funding
-    query = select(BudgetFrame).where(BudgetFrame.forbund_id == forbund.id)
-    if through is not None:
-        query = query.where(BudgetFrame.year <= through)
-    frames = list(session.exec(query.order_by(col(BudgetFrame.year))))
+    frames = _frames_through(session, forbund, through)
     overrides = overrides or {}
     amounts = _amounts(session, forbund, years, overrides, extra or [])
     # A year asked for has its lines read already; the database sums only the others.
@@ -504,6 +509,20 @@ def figures_in(
     )
     for year, lines in amounts.items():
         sums[year] = _sums_of(lines)
+    return _year_figures(session, app, frames, years, amounts, sums)
+
+
+def _year_figures(
+    session: Session,
+    app: App,
+    frames: list[BudgetFrame],
+    years: list[int],
+    amounts: dict[int, list[InsatsAmount]],
+    sums: dict[int, _Sums],
+) -> dict[int, YearFigures]:
+    """The figures of the frames from their lines' sums (and the lines of the years that
+    carry them); the years asked for must have a frame."""
+    settings = app.settings.funding
     # The frames' items and shares in one query each, whatever the number of years.
     frame_ids = [frame.id for frame in frames]
     items_of: dict[int, list[FrameItem]] = {}
@@ -603,14 +622,116 @@ def figures_in(
     return result
 
 
-def figures(app: App, *, years: list[Any], forbund: str | None = None) -> list[YearFigures]:
+def _wanted(years: list[Any]) -> list[int]:
     wanted = [parse_year(y) for y in years]
     if not wanted:
         raise BadInput("ange minst ett år med --year")
+    return wanted
+
+
+def figures(app: App, *, years: list[Any], forbund: str | None = None) -> list[YearFigures]:
+    wanted = _wanted(years)
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         computed = figures_in(session, app, organisation, wanted, through=max(wanted))
         return [computed[y] for y in wanted]
+
+
+@dataclass
+class NamedInsatser:
+    """The first insatser of some years, in the order `figures` lists them (year by year as
+    asked, each year's in dnr order, an insats in the first year that has its line), with
+    their grants per year, and how many insatser more have lines in those years and what
+    they grant per year."""
+
+    titles: list[tuple[str, str]]  # (ref, title)
+    granted: dict[int, dict[str, int]]  # year -> ref -> granted tkr
+    others: int
+    others_tkr: dict[int, int]
+
+
+def _first_insatser(
+    session: Session, forbund: ForbundRef, years: list[int], limit: int
+) -> list[Any]:
+    """(id, dnr, number, title) of the first `limit` insatser with lines in the years, in the
+    order `figures` lists them: a year's in dnr order (_LINE_ORDER) after those of the years
+    before it. A query per year until there are enough, each walking the insatser in dnr
+    order and stopping when it has them (not a sort of every line)."""
+    head = (_CASE.c.id, _CASE.c.dnr, _CASE.c.number, _CASE.c.title)
+
+    def has_line(*in_years: int) -> Any:
+        return exists(
+            select(_LINE.c.id).where(
+                _LINE.c.insats_id == _CASE.c.id,
+                _LINE.c.forbund_id == forbund.id,
+                _LINE.c.year.in_(in_years),
+            )
+        )
+
+    chosen: list[Any] = []
+    for index, year in enumerate(years):
+        if len(chosen) >= limit:
+            break
+        query = select(*head).where(_CASE.c.forbund_id == forbund.id, has_line(year))
+        if index:  # an insats first seen in an earlier year keeps its place there
+            query = query.where(~has_line(*years[:index]))
+        chosen += session.exec(
+            query.order_by(_CASE.c.dnr, _CASE.c.id).limit(limit - len(chosen))
+        ).all()
+    return chosen
+
+
+def _named_in(
+    session: Session,
+    forbund: ForbundRef,
+    years: list[int],
+    limit: int,
+    sums: dict[int, _Sums],
+) -> NamedInsatser:
+    """The first `limit` insatser of the years and their lines, and how many insatser there
+    are in all (a query each, besides those of _first_insatser); what the others grant is
+    the years' sums (`sums`, added up by the database) less what the named ones grant."""
+    shown = list(dict.fromkeys(years))
+    chosen = _first_insatser(session, forbund, shown, limit)
+    # case_ref without the ORM object
+    refs = {insats_id: dnr or f"ide-{number or insats_id}" for insats_id, dnr, number, _ in chosen}
+    granted: dict[int, dict[str, int]] = {year: {} for year in shown}
+    if refs:
+        # By insats and year (the lines' unique key): the förbund's are those of its insatser.
+        for insats_id, year, tkr in session.exec(
+            select(_LINE.c.insats_id, _LINE.c.year, _LINE.c.granted_tkr).where(
+                _LINE.c.insats_id.in_(sorted(refs)), _LINE.c.year.in_(shown)
+            )
+        ):
+            granted[year][refs[insats_id]] = tkr
+    count = session.exec(
+        select(func.count(func.distinct(_LINE.c.insats_id))).where(
+            _LINE.c.forbund_id == forbund.id, _LINE.c.year.in_(shown)
+        )
+    ).one()
+    return NamedInsatser(
+        [(refs[insats_id], title) for insats_id, _, _, title in chosen],
+        granted,
+        int(count) - len(chosen),
+        {year: sums.get(year, _Sums()).granted - sum(granted[year].values()) for year in shown},
+    )
+
+
+def named_figures(
+    app: App, *, years: list[Any], limit: int, forbund: str | None = None
+) -> tuple[list[YearFigures], NamedInsatser]:
+    """The figures of the years as `figures` gives them but without their lines (each
+    YearFigures.insatser is empty: the database adds up every year), and their first
+    `limit` insatser by name (NamedInsatser): for the budget page, in a fixed number of
+    queries and rows whatever the number of insatser."""
+    wanted = _wanted(years)
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        frames = _frames_through(session, organisation, max(wanted))
+        sums = _line_sums(session, organisation, [frame.year for frame in frames], {}, [])
+        computed = _year_figures(session, app, frames, wanted, {}, sums)
+        named = _named_in(session, organisation, wanted, limit, sums)
+        return [computed[y] for y in wanted], named
 
 
 # -- grants ---------------------------------------------------------------------------------
@@ -1004,19 +1125,22 @@ def outcomes(
                 select(BudgetLine, Insats)
                 .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
                 .where(BudgetLine.forbund_id == organisation.id, BudgetLine.year == year)
+                # Named so that the database walks the förbund's insatser in dnr order (their
+                # index) and stops at the page's end, rather than sorting all the year's lines.
+                .where(Insats.forbund_id == organisation.id)
             )
             cursor = (after or {}).get(year)
             rows = session.exec(OUTCOME_ORDER.page(query, cursor, limit)).all()  # type: ignore[type-var]
             page = OUTCOME_ORDER.cut(rows, limit, key=lambda row: (row[1].dnr, row[1].id))
             ids = [case.id for _, case in page.items]
-            # What is paid of the page's lines, in one query.
+            # What is paid of the page's lines, in one query: found by their insatser (the
+            # förbund's), not among every payment of the förbund.
             paid = (
                 {
                     insats_id: int(total)
                     for insats_id, total in session.exec(
                         select(Payment.insats_id, func.sum(Payment.amount_tkr))
                         .where(
-                            Payment.forbund_id == organisation.id,
                             Payment.status == "utbetald",
                             Payment.year == year,
                             col(Payment.insats_id).in_(ids),

@@ -9,7 +9,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from workflow.app import App
-from workflow.services.funding.budget import YearFigures, figures
+from workflow.services.funding.budget import (
+    NamedInsatser,
+    YearFigures,
+    figures,
+    named_figures,
+)
 
 # Row kinds: how a row is drawn (headings bold, totals framed) and whether it carries amounts.
 HEADING = "rubrik"
@@ -67,13 +72,33 @@ def _item(fig: YearFigures, section: str, group: str, label: str) -> int:
 PAGE_INSATSER = 100
 
 
+def _every_insats(figs: list[YearFigures]) -> NamedInsatser:
+    """Each insats once, in the order the years first list them; its grant per year summed in
+    one pass over the years' lines (not once per insats: thousands of insatser)."""
+    titles: dict[tuple[str, str], None] = {}
+    granted: dict[int, dict[str, int]] = {f.year: {} for f in figs}
+    for fig in figs:
+        per_ref = granted[fig.year]
+        get = per_ref.get
+        for amount in fig.insatser:
+            ref = amount.ref
+            titles[ref, amount.title] = None  # a key keeps the place it was first given
+            per_ref[ref] = get(ref, 0) + amount.granted_tkr
+    return NamedInsatser(list(titles), granted, 0, {})
+
+
 def build(
     app: App, *, years: list[Any], forbund: str | None = None, insatser: int | None = None
 ) -> BudgetReport:
     """Seed 004's table for the years. `insatser`: at most so many insatser by name (the page
     shows the table; a förbund's thousands of insatser would make it megabytes), the rest in
-    one row "- Övriga N insatser" with their sums; without it, every insats (the CLI, XLSX)."""
-    figs = figures(app, years=years, forbund=forbund)
+    one row "- Övriga N insatser" with their sums, and only those lines read (named_figures);
+    without it, every insats (the CLI, XLSX)."""
+    if insatser is None:
+        figs = figures(app, years=years, forbund=forbund)
+        named = _every_insats(figs)
+    else:
+        figs, named = named_figures(app, years=years, limit=insatser, forbund=forbund)
     order = [f.year for f in figs]
 
     def per_year(get: Any) -> dict[int, int | None]:
@@ -84,28 +109,9 @@ def build(
         Row("Överskott från föregående år", LINE, per_year(lambda f: f.surplus_in_tkr)),
         Row("Insatser", HEADING, {}),
     ]
-    # Each insats once, in the order the years first list them; its grant per year summed in
-    # one pass over the years' lines (not once per insats: thousands of insatser).
-    titles: dict[tuple[str, str], None] = {}
-    granted: dict[int, dict[str, int]] = {f.year: {} for f in figs}
-    for fig in figs:
-        per_ref = granted[fig.year]
-        get = per_ref.get
-        for amount in fig.insatser:
-            ref = amount.ref
-            titles[ref, amount.title] = None  # a key keeps the place it was first given
-            per_ref[ref] = get(ref, 0) + amount.granted_tkr
-    others: dict[int, int | None] = {}
-    rest: list[tuple[str, str]] = []
-    if insatser is not None and len(titles) > insatser:
-        rest = list(titles)[insatser:]
-        others = {
-            year: sum(granted[year].get(ref, 0) for ref, _title in rest)
-            for year in dict.fromkeys(order)
-        }
-        titles = dict.fromkeys(list(titles)[:insatser])
     # A row per insats (thousands): its values read straight from the sums, no call per year.
-    sums = [(year, granted[year].get) for year in dict.fromkeys(order)]
+    titles = named.titles
+    sums = [(year, named.granted[year].get) for year in dict.fromkeys(order)]
     if len(sums) == 1:  # the usual report, of one year: a dict display, not a comprehension
         [(year, get)] = sums
         rows.extend(Row("- " + title, LINE, {year: get(ref, 0)}) for ref, title in titles)
@@ -114,8 +120,8 @@ def build(
             Row("- " + title, LINE, {year: get(ref, 0) for year, get in sums})
             for ref, title in titles
         )
-    if others:
-        rows.append(Row(f"- Övriga {len(rest)} insatser", LINE, others))
+    if named.others:
+        rows.append(Row(f"- Övriga {named.others} insatser", LINE, dict(named.others_tkr)))
     for group, label in _keys(figs, "insatser"):
         rows.append(
             Row(
@@ -191,7 +197,7 @@ def build(
             per_year(lambda f: f.national_individ_percent),
         ),
     ]
-    return BudgetReport(order, rows, figs, len(rest) if others else 0)
+    return BudgetReport(order, rows, figs, named.others)
 
 
 def signed(value: int | None, kind: str) -> str:

@@ -204,18 +204,16 @@ def _has_line(wanted: int | None) -> ColumnElement[bool]:
 def _counts_query(forbund: ForbundRef, wanted: int | None) -> Select[Any]:
     """The approved reports with participant counts, an insats's together and, within it, the
     latest period end first: per (insats, year) the first one is the count (a helårsrapport
-    covers the delår before it, so counts are never added up across reports)."""
-    query = (
-        select(
-            _REPORT.c.insats_id,
-            iso_date(_REPORT.c.period_end),
-            _REPORT.c.participants_women,
-            _REPORT.c.participants_men,
-            _REPORT.c.participants_other,
-        )
-        .join(_CASE, _CASE.c.id == _REPORT.c.insats_id)
-        .where(_REPORT.c.forbund_id == forbund.id, _REPORT.c.status == "godkand")
-    )
+    covers the delår before it, so counts are never added up across reports). The reports
+    alone, without their insatser: the totals rank every approved report, and a join would
+    look each one's insats up for nothing (the export joins them for its order)."""
+    query = select(
+        _REPORT.c.insats_id,
+        iso_date(_REPORT.c.period_end),
+        _REPORT.c.participants_women,
+        _REPORT.c.participants_men,
+        _REPORT.c.participants_other,
+    ).where(_REPORT.c.forbund_id == forbund.id, _REPORT.c.status == "godkand")
     if wanted is not None:
         query = query.where(
             _REPORT.c.period_end >= date(wanted, 1, 1),
@@ -324,6 +322,7 @@ def _insatser(
             lines = lines.where(_LINE.c.year == wanted)
         reports = (
             _counts_query(organisation, wanted)
+            .join(_CASE, _CASE.c.id == _REPORT.c.insats_id)
             .where(mine)
             .order_by(*_BY_CASE, _REPORT.c.period_end.desc(), _REPORT.c.id.desc())
             .execution_options(**streamed)
