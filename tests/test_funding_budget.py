@@ -16,14 +16,7 @@ from tests.support import World
 from workflow.app import App
 from workflow.errors import BadInput
 from workflow.models import BudgetLine
-from workflow.services import demo
 from workflow.services.funding import budget, budget_report
-
-
-@pytest.fixture
-def demo_app(app: App) -> App:
-    demo.load_demo(app)
-    return app
 
 
 def row_values(report: budget_report.BudgetReport, label: str) -> dict[int, int | None]:

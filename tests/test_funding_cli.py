@@ -11,20 +11,19 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.funding_world import CHEF, PROJEKTAGARE, SEKRETERARE, decided, running
-from tests.support import Cli, World, email, finsam, one_line_error
-from workflow.app import App
+from tests.support import Cli, World, email, finsam, freeze_wall_clock, one_line_error
+from tests.web_support import DEMO_DAY
 from workflow.services import demo
 from workflow.vocabulary import Role
 
 
 def test_budget_report_prints_json_writes_xlsx_and_csv(
-    app: App,
-    db_url: str,
+    demo_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    demo.load_demo(app)
+    db_url = demo_url
     monkeypatch.setenv("FINSAM_FORBUND", demo.SLUG)  # the demo holds two förbund
     code, out, _ = finsam(
         capsys, db_url, "budget", "report", "--year", "2013", "--year", "2014", "--json"
@@ -139,16 +138,17 @@ def test_reports_and_payments_exit_codes(
     assert code == 0 and json.loads(out) == []
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_the_closing_path_the_readme_shows_works_on_the_demo(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    demo_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Defect (issue 9): `closure close` as the README showed it always failed (`avsluta` needs
     the förbundschef, `implementera` the sekreterare) and wrote a free-text § over the
     insats's 'Beslut §'. The one closing path: the approved slutrapport on a board meeting's
     agenda, decided in its §, the granting § kept."""
     monkeypatch.setenv("FINSAM_FORBUND", demo.SLUG)  # the demo holds two förbund
-    cli = Cli(sqlite_url, capsys)
-    cli("demo")
+    freeze_wall_clock(monkeypatch, DEMO_DAY)  # the day the demo was loaded, as the README's
+    cli = Cli(demo_url, capsys)
     for command, actor in [
         ("follow", "sekreterare"),
         ("send", "sekreterare"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlmodel import select
 
-from tests.support import TravelClock
 from workflow.app import App
 from workflow.models import Paragraph
 from workflow.services import cases, demo
@@ -15,14 +15,20 @@ from workflow.services.board.views import MeetingView
 from workflow.services.cases import audit
 
 
+@pytest.fixture
+def app(demo_app: App) -> App:
+    """A copy of the demo (tests/web_support.py: loaded once per run, on its day, both
+    databases), with the clock at that day."""
+    return demo_app
+
+
 def board_meetings(app: App, year: int) -> list[MeetingView]:
     return views.list_meetings(app, forbund=demo.SLUG, year=year, organ="styrelse").items
 
 
 def test_the_demo_holds_the_seven_board_meetings_of_2013_each_justerat_and_anslaget(
-    app: App, clock: TravelClock
+    app: App,
 ) -> None:
-    demo.load_demo(app)
     year = board_meetings(app, 2013)
     assert [(m.starts_at.date(), m.place) for m in year] == [
         (date(2013, 2, 22), "Ale"),
@@ -53,7 +59,6 @@ def test_the_demo_holds_the_seven_board_meetings_of_2013_each_justerat_and_ansla
 def test_the_28_november_meeting_decided_two_applications_from_recommendation_to_justering(
     app: App,
 ) -> None:
-    demo.load_demo(app)
     november = board_meetings(app, 2013)[-1]
     assert [i.paragraph for i in november.items] == list(range(61, 73))
     assert f"{november.kallelse_due:%Y-%m-%d}" == "2013-11-21"
@@ -82,7 +87,6 @@ def test_the_28_november_meeting_decided_two_applications_from_recommendation_to
 def test_todays_meeting_was_held_and_awaits_its_protocol_and_the_next_one_its_agenda(
     app: App,
 ) -> None:
-    demo.load_demo(app)
     today = app.clock().date()
     current = [
         m

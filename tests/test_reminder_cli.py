@@ -9,22 +9,25 @@ import pytest
 
 from tests.smtp_support import SmtpServer, running_server
 from tests.support import Cli, freeze_wall_clock
+from tests.web_support import DEMO_DAY
 from workflow.clock import STOCKHOLM
 
 TODAY = datetime(2026, 12, 1, 10, 0, tzinfo=STOCKHOLM)
+assert TODAY == DEMO_DAY  # the day the demo template is loaded on
+
+
+# The embedded default: these are about the commands, not the database.
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def cli(
-    sqlite_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Cli:
+def cli(demo_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """The commands on a copy of the demo (loaded once per run on its day, DEMO_DAY = TODAY)."""
     # The demo holds two förbund; like the README's tour, these commands are about the first.
     monkeypatch.setenv("FINSAM_FORBUND", "akst")
     # A working-day morning after the send hour, whenever the test runs.
     freeze_wall_clock(monkeypatch, TODAY)
-    runner = Cli(sqlite_url, capsys)
-    runner("demo")
-    return runner
+    return Cli(demo_url, capsys)
 
 
 def _overdue_policy(cli: Cli) -> None:

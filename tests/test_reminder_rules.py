@@ -163,3 +163,24 @@ def test_every_shipped_template_escapes_case_data_in_html_and_not_in_text() -> N
             assert "&lt;x&gt;" in rendered.html
             assert "\n" not in rendered.subject and rendered.subject.strip()
             assert "F <x>" in rendered.text
+
+
+def test_a_template_broken_after_a_good_start_stops_the_next_start_in_the_same_process(
+    tmp_path: Path,
+) -> None:
+    """Loaded definitions are kept per process by what their files hold (reminder_rules
+    _LOADED): an edit is a new start, checked again, not the old load handed back."""
+    from workflow.errors import DefinitionError
+    from workflow.reminder_rules import load_notifications
+
+    folder = deployment_with(tmp_path, "rules.yaml", "label:", "label:") / "notifications"
+    first = load_notifications(folder)
+    assert load_notifications(folder) is first  # nothing changed: the same load
+    file, old, new, named = BROKEN_TEMPLATES[0]
+    target = folder / file
+    target.write_text(target.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(DefinitionError, match=named.split(":")[0]):
+        load_notifications(folder)
+    # Mended again, it loads as before.
+    target.write_text(target.read_text(encoding="utf-8").replace(new, old, 1), encoding="utf-8")
+    assert load_notifications(folder) is first

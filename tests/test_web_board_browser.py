@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tests.browser_support import assert_accessible, log_in
+from tests.support import sqlite_by_default
 from workflow.app import App
 from workflow.models import OutboxMessage
 from workflow.services import cases
@@ -20,7 +21,10 @@ from workflow.services.board import agenda, views
 from workflow.services.demo.logins import demo_login
 from workflow.vocabulary import Role
 
-pytestmark = pytest.mark.browser
+# The journey is about the pages, not the database: SQLite by default, PostgreSQL too under
+# `pytest -m full` (tests/support.py sqlite_by_default). The förbundschef's and the project
+# owner's journeys run on both.
+pytestmark = [pytest.mark.browser, sqlite_by_default]
 
 UNDER_BEREDNING = "Språkstöd och arbetsträning för nyanlända"
 MATTER = "Verksamhetsplan med budget 2027"

@@ -8,10 +8,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser_support import assert_accessible, log_in
+from tests.support import sqlite_by_default
 from workflow.services.demo.logins import DEMO_PASSWORD, demo_login
 from workflow.vocabulary import Role
 
-pytestmark = pytest.mark.browser
+# The journey is about the pages, not the database: SQLite by default, PostgreSQL too under
+# `pytest -m full` (tests/support.py sqlite_by_default). The förbundschef's and the project
+# owner's journeys run on both.
+pytestmark = [pytest.mark.browser, sqlite_by_default]
 
 
 def test_a_handlaggare_logs_in_and_lands_on_the_start_page(live_server: str, page: Page) -> None:

@@ -11,13 +11,17 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser_support import assert_accessible, log_in
+from tests.support import sqlite_by_default
 from workflow.app import App
 from workflow.services import cases
 from workflow.services.demo.logins import demo_login
 from workflow.vocabulary import Role
 from workflow.web.forms import case_url
 
-pytestmark = pytest.mark.browser
+# The journey is about the pages, not the database: SQLite by default, PostgreSQL too under
+# `pytest -m full` (tests/support.py sqlite_by_default). The förbundschef's and the project
+# owner's journeys run on both.
+pytestmark = [pytest.mark.browser, sqlite_by_default]
 
 TITLE = "Arbetsträning med stöd i Kungälv"
 REGISTERED = "IPS – individanpassat stöd till arbete i Ale"  # inkommen, complete

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser_support import assert_accessible, log_in
+from tests.support import sqlite_by_default
 from tests.test_web_board_browser import test_beredning_to_kallelse_in_the_browser as first_half
 from tests.test_web_protocol import held_without_protocol
 from workflow.app import App
@@ -24,7 +25,10 @@ from workflow.services.board import views
 from workflow.services.demo.logins import demo_login
 from workflow.vocabulary import Role
 
-pytestmark = pytest.mark.browser
+# The journey is about the pages, not the database: SQLite by default, PostgreSQL too under
+# `pytest -m full` (tests/support.py sqlite_by_default). The förbundschef's and the project
+# owner's journeys run on both.
+pytestmark = [pytest.mark.browser, sqlite_by_default]
 
 
 def _as(page: Page, live_server: str, role: Role, path: str) -> None:

@@ -11,12 +11,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser_support import assert_accessible, log_in
+from tests.support import sqlite_by_default
 from workflow.app import App
 from workflow.services.access import passwords
 from workflow.services.demo.logins import demo_login
 from workflow.vocabulary import Role
 
-pytestmark = pytest.mark.browser
+# The journey is about the pages, not the database: SQLite by default, PostgreSQL too under
+# `pytest -m full` (tests/support.py sqlite_by_default). The förbundschef's and the project
+# owner's journeys run on both.
+pytestmark = [pytest.mark.browser, sqlite_by_default]
 
 POLICY_PDF = b"%PDF-1.4\n% policy\n"
 
