@@ -56,6 +56,9 @@ def _tab_to(page: Page, element_id: str, limit: int = 200) -> None:
     pytest.fail(f"{element_id} was never reached by Tab")
 
 
+# The whole board cycle (tests/test_web_protocol_browser.py) walks this as its first half on
+# every run; on its own, to tell which half broke, under `pytest -m full`.
+@pytest.mark.full
 def test_beredning_to_kallelse_in_the_browser(live_server: str, page: Page, demo_app: App) -> None:
     ref = next(
         c.ref
