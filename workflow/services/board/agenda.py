@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal, union_all, update
+from sqlalchemy import ColumnElement, Connection, literal, union_all, update
 from sqlalchemy import select as core_select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, func, select
@@ -491,33 +491,44 @@ def _ready_in(organisation: ForbundRef, state: str) -> list[ColumnElement[bool]]
 MAX_READY_ON_AGENDA = 50
 
 
-def _all_ready(session: Session, organisation: ForbundRef) -> list[Insats]:
-    """Every case ready for the board and on no open agenda, by dnr, in two queries whatever
-    the number of cases; BadInput when more than MAX_READY_ON_AGENDA are.
-
-    Steps: take each state's first MAX_READY_ON_AGENDA + 1 by dnr from ix_insats_list_state
-    (one UNION ALL, as `ready_cases`), keep the first of them all, read those cases."""
+def _first_ready(
+    connection: Connection, organisation: ForbundRef, states: list[str], limit: int
+) -> list[int]:
+    """The ids of the first `limit` cases ready in `states` and on no open agenda, by dnr: each
+    state's first `limit` by dnr from ix_insats_list_state in one UNION ALL, the first `limit`
+    of them all kept."""
     order = (bytewise(_INSATS.c.dnr), _INSATS.c.id)
     firsts = [
         core_select(
             core_select(_INSATS.c.id, _INSATS.c.dnr)
             .where(*_ready_in(organisation, state))
             .order_by(*order)
-            .limit(MAX_READY_ON_AGENDA + 1)
+            .limit(limit)
             .subquery()
         )
-        for state in (*READY, "pa_dagordning")
+        for state in states
     ]
-    rows = session.connection().execute(union_all(*firsts)).all()
-    if len(rows) > MAX_READY_ON_AGENDA:
+    rows = connection.execute(union_all(*firsts)).all() if firsts else []
+    # Python orders str by code point, as bytewise() orders the UTF-8 bytes.
+    return [row.id for row in sorted(rows, key=lambda r: (r.dnr or "", r.id))][:limit]
+
+
+def _all_ready(session: Session, organisation: ForbundRef) -> list[Insats]:
+    """Every case ready for the board and on no open agenda, by dnr, in two queries whatever
+    the number of cases; BadInput when more than MAX_READY_ON_AGENDA are.
+
+    Steps: take each state's first MAX_READY_ON_AGENDA + 1 by dnr from ix_insats_list_state
+    (one UNION ALL, as `ready_cases`), keep the first of them all, read those cases."""
+    ids = _first_ready(
+        session.connection(), organisation, [*READY, "pa_dagordning"], MAX_READY_ON_AGENDA + 1
+    )
+    if len(ids) > MAX_READY_ON_AGENDA:
         raise BadInput(
             f"fler än {MAX_READY_ON_AGENDA} ärenden är redo för beslut och en dagordning tar "
             f"med högst {MAX_READY_ON_AGENDA} på en gång; välj vilka styrelsen ska ta upp: "
             "ställ upp dagordningen utan att ta med alla och lägg på ärendena ett i taget "
             "(finsam meetings agenda --add DNR)"
         )
-    # Python orders str by code point, as bytewise() orders the UTF-8 bytes.
-    ids = [row.id for row in sorted(rows, key=lambda r: (r.dnr or "", r.id))]
     if not ids:
         return []
     found = {c.id: c for c in session.exec(select(Insats).where(_INSATS.c.id.in_(ids)))}
@@ -550,21 +561,7 @@ def ready_cases(app: App, *, forbund: str | None = None, limit: int = READY_SHOW
             for state in states
         ]
         counts = {row.state: int(row.n) for row in connection.execute(union_all(*counted))}
-        order = (bytewise(_INSATS.c.dnr), _INSATS.c.id)
-        firsts = [
-            core_select(
-                core_select(_INSATS.c.id, _INSATS.c.dnr)
-                .where(*_ready_in(organisation, state))
-                .order_by(*order)
-                .limit(limit)
-                .subquery()
-            )
-            for state in states
-            if counts.get(state)
-        ]
-        rows = connection.execute(union_all(*firsts)).all() if firsts else []
-        # Python orders str by code point, as bytewise() orders the UTF-8 bytes.
-        ids = [row.id for row in sorted(rows, key=lambda r: (r.dnr or "", r.id))][:limit]
+        ids = _first_ready(connection, organisation, [s for s in states if counts.get(s)], limit)
         latest = (
             core_select(_RECOMMENDATION.c.outcome)
             .where(_RECOMMENDATION.c.insats_id == _INSATS.c.id)
