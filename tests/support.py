@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import pytest
+from sqlalchemy import event
 
 from workflow.app import App
 from workflow.cli.main import run
@@ -244,3 +247,48 @@ sqlite_by_default = pytest.mark.parametrize(
     ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.full])],
     indirect=True,
 )
+
+
+# -- what the database is asked, and how it reads it ------------------------------------------
+
+
+@contextmanager
+def sent_statements(app: App, starts: str = "") -> Iterator[list[tuple[str, Any]]]:
+    """The statements (with their parameters) starting with `starts` that the app sends while
+    inside."""
+    seen: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().startswith(starts):
+            seen.append((statement, parameters))
+
+    event.listen(app.db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(app.db.engine, "before_cursor_execute", note)
+
+
+def query_plan(
+    app: App,
+    statement: str,
+    parameters: Any,
+    avoid: tuple[str, ...] = ("enable_seqscan", "enable_bitmapscan", "enable_sort"),
+    analyze: tuple[str, ...] = (),
+) -> str:
+    """How the database reads the statement. PostgreSQL is told to avoid what `avoid` names
+    (table scans, sorts) wherever it can: on a few rows it would rightly prefer them, and the
+    question is which index serves a list, not what is cheapest for a small table; `analyze`:
+    tables whose statistics it plans with (as autovacuum would keep them)."""
+    with app.db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            return "\n".join(str(row[3]) for row in rows)
+        if analyze:
+            connection.exec_driver_sql(f"ANALYZE {', '.join(analyze)}")
+        for setting in avoid:
+            connection.exec_driver_sql(f"SET LOCAL {setting} = off")
+        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+        plan = "\n".join(str(row[0]) for row in rows)
+        connection.rollback()
+        return plan

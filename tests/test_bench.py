@@ -12,15 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_lifecycle_benchmark_drives_every_case_on_both_sides() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "lifecycle.py"), "--n", "4", "--block", "3"],
+def bench(script: str, *args: str, timeout: float = 300) -> str:
+    """What bench/<script> prints, run to its end (a failure fails the test)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
         check=True,
         capture_output=True,
         text=True,
-        timeout=300,
-    )
-    out = result.stdout
+        timeout=timeout,
+    ).stdout
+
+
+def test_the_lifecycle_benchmark_drives_every_case_on_both_sides() -> None:
+    out = bench("lifecycle.py", "--n", "4", "--block", "3")
     # Four cases of three person-fired steps each, on the engine and on plain sqlite3 alike;
     # all four through the board's meetings to avslutad.
     assert re.search(r"engine: +12 transitions in", out), out
@@ -34,17 +38,10 @@ def test_the_lifecycle_benchmark_drives_every_case_on_both_sides() -> None:
 def scale_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     """bench/scale.py at a tiny size (its databases kept, for the start-up bench below)."""
     folder = tmp_path_factory.mktemp("scale")
-    result = subprocess.run(
-        [
-            *(sys.executable, str(ROOT / "bench" / "scale.py")),
-            *("--sizes", "200", "600", "--keep", str(folder), "--timeout", "300"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    out = bench(
+        "scale.py", "--sizes", "200", "600", "--keep", str(folder), "--timeout", "300", timeout=900
     )
-    return result.stdout, folder
+    return out, folder
 
 
 @pytest.mark.slow
@@ -74,17 +71,7 @@ def test_the_startup_benchmark_prints_each_figure_and_the_ratio(
     scale_run: tuple[str, Path],
 ) -> None:
     _, folder = scale_run
-    result = subprocess.run(
-        [
-            *(sys.executable, str(ROOT / "bench" / "startup.py"), "--repeat", "1"),
-            *("--db", f"sqlite:///{folder / 'cases-200.db'}"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    out = result.stdout
+    out = bench("startup.py", "--repeat", "1", "--db", f"sqlite:///{folder / 'cases-200.db'}")
     assert re.search(r"floor \(import sqlalchemy, sqlmodel, click\): +\d+\.\d\d s CPU", out), out
     for name in ("--help", "--version", "cases show"):
         assert re.search(rf"finsam {re.escape(name)} +\d+\.\d\d s CPU .* ratio to floor", out), out
@@ -97,18 +84,11 @@ def test_the_pages_benchmark_serves_each_size_and_prints_every_page_asked_for(
     scale_run: tuple[str, Path],
 ) -> None:
     _, folder = scale_run
-    result = subprocess.run(
-        [
-            *(sys.executable, str(ROOT / "bench" / "pages.py"), "--requests", "1"),
-            *("--db", str(folder / "cases-200.db"), str(folder / "cases-600.db")),
-            *("--only", "/arenden", "/ekonomi/budget", "/granskning"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = bench(
+        "pages.py",
+        *("--requests", "1", "--db", str(folder / "cases-200.db"), str(folder / "cases-600.db")),
+        *("--only", "/arenden", "/ekonomi/budget", "/granskning"),
     )
-    out = result.stdout
     # Each page at each size (as the förbundschef, who may see them all), then the growth.
     for page in ("/arenden", "/ekonomi/budget", "/granskning/rapporter"):
         row = rf"{re.escape(page)} \(forbundschef\) +(\d+\.\d ms +\d+\.\d KB +){{2}}(\d+\.\d|-)"

@@ -11,10 +11,17 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
-from tests.support import TravelClock, World, build_world, email, finsam
+from tests.support import (
+    TravelClock,
+    World,
+    build_world,
+    email,
+    finsam,
+    query_plan,
+    sent_statements,
+)
 from workflow.app import App
 from workflow.errors import BadInput
 from workflow.models import Insats, InsatsParty, Party, Person
@@ -393,39 +400,9 @@ def test_every_filter_combination_pages_through_each_matching_case_once_in_order
 
 def _list_queries(app: App, filters: CaseFilter, after: str | None) -> list[tuple[str, Any]]:
     """The statements (with their parameters) that read a page of cases from the table."""
-    seen: list[tuple[str, Any]] = []
-
-    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().startswith("SELECT insats.id") and "ORDER BY" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(app.db.engine, "before_cursor_execute", note)
-    try:
+    with sent_statements(app, "SELECT insats.id") as seen:
         cases.list_cases(app, forbund="test", filters=filters, after=after, limit=2)
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", note)
-    return seen
-
-
-def _plan(
-    app: App,
-    statement: str,
-    parameters: Any,
-    avoid: tuple[str, ...] = ("enable_seqscan", "enable_bitmapscan", "enable_sort"),
-) -> str:
-    """How the database reads the statement. PostgreSQL is told to avoid sorting and table
-    scans wherever it can: on a few rows it would rightly prefer them, and the question here
-    is whether an index gives the list's order, not what is cheapest for this small table."""
-    with app.db.engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            return "\n".join(str(row[3]) for row in rows)
-        for setting in avoid:
-            connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        plan = "\n".join(str(row[0]) for row in rows)
-        connection.rollback()
-        return plan
+    return [(statement, parameters) for statement, parameters in seen if "ORDER BY" in statement]
 
 
 @pytest.mark.parametrize(
@@ -449,12 +426,12 @@ def test_a_filtered_page_finds_its_cases_in_an_index_in_list_order(
     for after in (None, second):
         queries = _list_queries(app, filters, after)
         assert queries
-        registered = _plan(app, *queries[0])
+        registered = query_plan(app, *queries[0])
         assert f"COVERING INDEX {index}" in registered or (
             f"Index Only Scan using {index}" in registered
         ), registered
         for statement, parameters in queries:  # and the ideas after them, by id
-            plan = _plan(app, statement, parameters)
+            plan = query_plan(app, statement, parameters)
             assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
             assert "SCAN insats" not in plan and "Seq Scan" not in plan, plan
 
@@ -485,7 +462,7 @@ def test_a_text_is_found_in_the_trigram_index(
         query = select(INSATS_TABLE.c.id).where(condition)
         statement = str(query.compile(app.db.engine, compile_kwargs={"literal_binds": True}))
         avoid = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
-        plan = _plan(app, statement, {}, avoid=avoid)
+        plan = query_plan(app, statement, {}, avoid=avoid)
         assert "ix_insats_title_trgm" in plan and "ix_insats_dnr_trgm" in plan, plan
         return
     assert _pages(app, filters, 2) == expected
@@ -494,26 +471,18 @@ def test_a_text_is_found_in_the_trigram_index(
         queries = _list_queries(app, filters, after)
         assert queries
         for statement, parameters in queries:
-            plan = _plan(app, statement, parameters)
+            plan = query_plan(app, statement, parameters)
             # Many: the index's cases are a subquery; few: their ids, found by the query
             # before (below), read by id or, on a table without statistics, checked on the
             # list index's entries.
             assert ("VIRTUAL TABLE INDEX" in plan) == (few == 1), plan
             assert "SCAN insats\n" not in plan + "\n", plan
-    seen: list[tuple[str, Any]] = []
-
-    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if "MATCH" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(app.db.engine, "before_cursor_execute", note)
-    try:
+    with sent_statements(app) as sent:
         cases.count_cases(app, forbund="test", filters=filters)
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", note)
+    seen = [(statement, parameters) for statement, parameters in sent if "MATCH" in statement]
     assert seen
     for statement, parameters in seen:
-        assert "VIRTUAL TABLE INDEX" in _plan(app, statement, parameters)
+        assert "VIRTUAL TABLE INDEX" in query_plan(app, statement, parameters)
 
 
 def test_the_text_index_follows_every_change_of_a_dnr_or_title(

@@ -4,56 +4,14 @@ insatser waiting for an avtal as one range of the list index. Both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
-
 from tests.funding_world import CHEF
-from tests.support import TravelClock
+from tests.support import TravelClock, query_plan, sent_statements
 from tests.test_funding_paging import _grown, _refs, _walk
 from workflow.app import App
 from workflow.services.funding import agreements
-
-
-@contextmanager
-def _reads(app: App, starts: str) -> Iterator[list[tuple[str, Any]]]:
-    """The statements (with their parameters) that start with `starts`, sent while inside."""
-    seen: list[tuple[str, Any]] = []
-
-    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if statement.lstrip().startswith(starts):
-            seen.append((statement, parameters))
-
-    event.listen(app.db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(app.db.engine, "before_cursor_execute", note)
-
-
-def _plan(
-    app: App,
-    statement: str,
-    parameters: Any,
-    avoid: tuple[str, ...] = ("enable_seqscan", "enable_bitmapscan"),
-) -> str:
-    """How the database reads the statement. PostgreSQL plans with the tables' statistics (as
-    autovacuum keeps them) and is told to avoid table scans: on a few rows it would rightly
-    prefer them (and a sort, `avoid` with enable_sort), and the question here is which index
-    serves the list, not what is cheapest for a small table."""
-    with app.db.engine.connect() as connection:
-        if connection.dialect.name == "sqlite":
-            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            return "\n".join(str(row[3]) for row in rows)
-        connection.exec_driver_sql("ANALYZE insats, agreement, report")
-        for setting in avoid:
-            connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-        rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        plan = "\n".join(str(row[0]) for row in rows)
-        connection.rollback()
-        return plan
 
 
 def _page_plans(app: App, starts: str, read: Callable[[str | None], Any], *avoid: str) -> list[str]:
@@ -61,10 +19,11 @@ def _page_plans(app: App, starts: str, read: Callable[[str | None], Any], *avoid
     plans = []
     after = None
     for _ in range(2):
-        with _reads(app, starts) as seen:
+        with sent_statements(app, starts) as seen:
             page = read(after)
         assert len(seen) == 1, seen
-        plans.append(_plan(app, *seen[0], ("enable_seqscan", "enable_bitmapscan", *avoid)))
+        avoiding = ("enable_seqscan", "enable_bitmapscan", *avoid)
+        plans.append(query_plan(app, *seen[0], avoiding, analyze=("insats", "agreement", "report")))
         after = page.next_after
         assert after is not None
     return plans
