@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -324,6 +324,9 @@ class Notifications:
     folder: Path
     rules: dict[str, Rule]
     templates: Templates
+    # A digest of the folder's files as loaded (_fingerprint): what the reminders were planned
+    # from, so that the sweep plans anew when the rules or the templates change.
+    fingerprint: str = ""
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -455,7 +458,9 @@ def load_notifications(folder: Path, *, render: bool = True) -> Notifications:
     # A load that rendered the templates is also one that did not need to.
     loaded = _LOADED.get((where, True, fingerprint)) or _LOADED.get((where, render, fingerprint))
     if loaded is None:
-        loaded = _LOADED[where, render, fingerprint] = _load(folder, render=render)
+        loaded = _LOADED[where, render, fingerprint] = replace(
+            _load(folder, render=render), fingerprint=fingerprint
+        )
     return loaded
 
 

@@ -65,6 +65,7 @@ _MODULES: dict[str, str] = {
     "OutboxMessage": "reminders",
     "PolicyDocument": "reminders",
     "Reminder": "reminders",
+    "ReminderPlan": "reminders",
 }
 
 # The names are resolved by __getattr__ below (and listed for type checkers at the end).
@@ -117,6 +118,7 @@ __all__ = [
     "RelayIncident",
     "RelayState",
     "Reminder",
+    "ReminderPlan",
     "Report",
     "SchedulerProcess",
     "UppfoljningRecord",
@@ -185,5 +187,5 @@ if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
         SchedulerProcess,
     )
     from workflow.models.personal import CalendarFeed, DigestItem, NotificationPreference
-    from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder
+    from workflow.models.reminders import OutboxMessage, PolicyDocument, Reminder, ReminderPlan
     from workflow.models.roles import PersonRole

@@ -1,0 +1,124 @@
+"""How often the sweep plans the whole förbund: once a local day and when the definitions
+change. Between, each sweep plans again only what it is about to send, so a reminder whose
+date changed behind the services' back never goes out as it was.
+
+The changes "behind the services' back" are made in SQL, as a repair in the database would be:
+every service replans what it changes itself, so only the sweep can catch these.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import text
+
+from tests.reminder_support import OCT_1, morning, policy_due
+from tests.support import World, sent_statements
+from tests.test_reminder_rules import deployment_with
+from workflow.app import App
+from workflow.clock import STOCKHOLM
+from workflow.services.reminders import planner as reminders
+from workflow.settings import load_settings
+
+RENEWAL = "policy_renewal"
+
+
+def _renewals(app: App) -> dict[tuple[date, str], tuple[str, date]]:
+    """The policy's renewal reminders: (due date, step) -> (status, day it goes out)."""
+    page = reminders.list_reminders(app, forbund="test", rule=RENEWAL, limit=100)
+    return {(r.due_on, r.step): (r.status, r.send_on) for r in page.items}
+
+
+def _renew_by_in_sql(world: World, renew_by: date) -> None:
+    with world.app.db.engine.begin() as connection:
+        connection.execute(text("UPDATE policy_document SET renew_by = :day"), {"day": renew_by})
+
+
+def test_the_whole_forbund_is_planned_on_the_first_sweep_of_each_local_day(world: World) -> None:
+    policy_due(world)  # renew by 31 December 2026: reminders 1 Sep, 1 Oct, 1 Nov, 4 Jan
+    world.clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM))
+    reminders.sweep(world.app, worker="test")
+    _renew_by_in_sql(world, date(2027, 12, 31))
+
+    # Later the same day: nothing of the policy is due, and the förbund was planned today.
+    world.clock.set(datetime(2026, 3, 2, 23, 50, tzinfo=STOCKHOLM))
+    swept = reminders.sweep(world.app, worker="test")
+    assert (swept.planned, swept.cancelled) == (0, 0)
+    assert {status for status, _day in _renewals(world.app).values()} == {"pending"}
+    assert {due for due, _step in _renewals(world.app)} == {date(2026, 12, 31)}
+
+    # Ten past midnight in Stockholm (still 2 March in UTC): a new day, a whole plan.
+    world.clock.set(datetime(2026, 3, 3, 0, 10, tzinfo=STOCKHOLM))
+    swept = reminders.sweep(world.app, worker="test")
+    assert (swept.planned, swept.cancelled) == (4, 4)
+    renewals = _renewals(world.app)
+    assert {step for due, step in renewals if due == date(2027, 12, 31)} == {
+        "sep",
+        "okt",
+        "nov",
+        "forsenad",
+    }
+    assert {status for (due, _step), (status, _day) in renewals.items() if due.year == 2026} == {
+        "cancelled"
+    }
+
+
+def test_a_reminder_is_planned_again_before_it_goes_out_so_a_moved_date_is_not_mailed(
+    world: World,
+) -> None:
+    policy_due(world)
+    world.clock.set(morning(OCT_1, 7, 0))  # the day's whole plan; the October one not yet due
+    reminders.sweep(world.app, worker="test")
+    assert _renewals(world.app)[date(2026, 12, 31), "okt"] == ("pending", OCT_1)
+
+    _renew_by_in_sql(world, date(2027, 12, 31))  # renewed for a year, outside the services
+    world.clock.set(morning(OCT_1, 8, 30))
+    swept = reminders.sweep(world.app, worker="test")
+
+    assert (swept.claimed, swept.messages) == (0, 0)
+    renewals = _renewals(world.app)
+    assert renewals[date(2026, 12, 31), "okt"][0] == "cancelled"
+    assert renewals[date(2027, 12, 31), "okt"] == ("pending", date(2027, 10, 1))
+
+
+def test_edited_rules_are_planned_by_the_next_sweep_not_the_next_day(
+    world: World, db_url: str, tmp_path: Path
+) -> None:
+    policy_due(world)
+    world.clock.set(morning(date(2026, 3, 2), 9, 0))
+    reminders.sweep(world.app, worker="test")
+    assert _renewals(world.app)[date(2026, 12, 31), "okt"][1] == OCT_1
+
+    # The förbund moves the October reminder to the 15th and restarts the scheduler.
+    deployment = deployment_with(
+        tmp_path,
+        "rules.yaml",
+        '{key: okt, date: "10-01"',
+        '{key: okt, date: "10-15"',
+    )
+    edited = App.create(
+        load_settings(database_url=db_url, config_dir=deployment), clock=world.clock
+    )
+    try:
+        world.clock.set(morning(date(2026, 3, 2), 9, 5))
+        reminders.sweep(edited, worker="test")
+        assert _renewals(edited)[date(2026, 12, 31), "okt"] == ("pending", date(2026, 10, 15))
+    finally:
+        edited.close()
+
+
+def test_a_sweep_with_nothing_due_after_the_days_plan_reads_no_insats_or_report(
+    world: World,
+) -> None:
+    world.idea()
+    world.clock.set(morning(date(2026, 3, 2), 9, 0))
+    reminders.sweep(world.app, worker="test")
+
+    world.clock.set(morning(date(2026, 3, 2), 9, 5))
+    with sent_statements(world.app) as seen:
+        reminders.sweep(world.app, worker="test")
+    read = " ".join(statement for statement, _parameters in seen)
+    assert "reminder" in read
+    assert "FROM insats" not in read and "JOIN insats" not in read
+    assert "FROM report" not in read and "JOIN report" not in read
