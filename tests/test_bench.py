@@ -60,6 +60,7 @@ def test_the_scale_benchmark_builds_both_sizes_and_measures_every_command(
         "uppfoljning export",
         "reports overdue",
         "cases show",
+        "reminders plan",
     ):
         # A figure at each size and a growth factor: every command ran to its end.
         figures = rf"{re.escape(label)} +\d+\.\d\d s \d+ MiB +\d+\.\d\d s \d+ MiB +\d+\.\d"
