@@ -106,6 +106,15 @@ def test_budget_report_as_xlsx_and_csv_carries_the_seed_totals(
     assert by_label["Över-/underskott +/-"] == ["295", "225"]
 
 
+def test_a_year_asked_for_twice_is_one_column_with_each_grant_once(demo_app: App) -> None:
+    twice = budget_report.build(demo_app, years=["2013", 2013, " 2013"], forbund="akst")
+    once = budget_report.build(demo_app, years=[2013], forbund="akst")
+    assert twice.years == [2013]
+    assert row_values(twice, "- Utgångspunkten") == {2013: 1500}
+    assert [(r.label, r.values) for r in twice.rows] == [(r.label, r.values) for r in once.rows]
+    assert budget_report.to_csv(twice) == budget_report.to_csv(once)
+
+
 def test_a_grant_beyond_the_room_is_refused_with_a_warning_and_nothing_written(
     world: World,
 ) -> None:

@@ -15,6 +15,7 @@ from workflow.services.funding.budget import (
     figures,
     named_figures,
 )
+from workflow.services.funding.support import parse_year
 
 # Row kinds: how a row is drawn (headings bold, totals framed) and whether it carries amounts.
 HEADING = "rubrik"
@@ -93,7 +94,9 @@ def build(
     """Seed 004's table for the years. `insatser`: at most so many insatser by name (the page
     shows the table; a förbund's thousands of insatser would make it megabytes), the rest in
     one row "- Övriga N insatser" with their sums, and only those lines read (named_figures);
-    without it, every insats (the CLI, XLSX)."""
+    without it, every insats (the CLI, XLSX). A year asked for twice is one column: summed
+    over the years' lines, it would count each grant twice."""
+    years = list(dict.fromkeys(parse_year(year) for year in years))
     if insatser is None:
         figs = figures(app, years=years, forbund=forbund)
         named = _every_insats(figs)
