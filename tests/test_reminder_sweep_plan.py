@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.reminder_support import OCT_1, morning, policy_due
@@ -22,6 +23,7 @@ from workflow.services.reminders import planner as reminders
 from workflow.settings import load_settings
 
 RENEWAL = "policy_renewal"
+AKST = "SELECT id FROM forbund WHERE slug = 'akst'"
 
 
 def _renewals(app: App) -> dict[tuple[date, str], tuple[str, date]]:
@@ -122,3 +124,49 @@ def test_a_sweep_with_nothing_due_after_the_days_plan_reads_no_insats_or_report(
     assert "reminder" in read
     assert "FROM insats" not in read and "JOIN insats" not in read
     assert "FROM report" not in read and "JOIN report" not in read
+
+
+def _pending(app: App) -> set[tuple[str, str, str, int, date, datetime]]:
+    with app.db.reading() as session:
+        rows = session.exec(
+            text(
+                "SELECT rule, step, subject_kind, subject_id, due_on, send_at FROM reminder "
+                f"WHERE status = 'pending' AND forbund_id = ({AKST})"
+            )
+        ).all()  # type: ignore[call-overload]
+    return {tuple(str(value) for value in row) for row in rows}  # type: ignore[misc]
+
+
+def test_a_whole_plan_made_a_few_insatser_at_a_time_plans_every_reminder(
+    demo_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _pending(demo_app)
+    assert {kind for _rule, _step, kind, *_rest in before} >= {"report", "meeting", "styrdokument"}
+    with demo_app.db.engine.begin() as connection:  # every pending reminder lost
+        connection.execute(
+            text(
+                f"DELETE FROM reminder WHERE status = 'pending' AND forbund_id = ({AKST}) "
+                "AND id NOT IN (SELECT reminder_id FROM digest_item)"
+            )
+        )
+    assert _pending(demo_app) < before
+
+    monkeypatch.setattr(reminders, "WHOLE_PLAN_BATCH", 3)  # the demo's insatser in many batches
+    reminders.plan_forbund(demo_app, forbund="akst")
+
+    assert _pending(demo_app) == before
+
+
+def test_a_whole_plan_that_stopped_halfway_is_made_again_within_the_hour(world: World) -> None:
+    policy_due(world)
+    world.clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM))
+    reminders.sweep(world.app, worker="test")
+    with world.app.db.engine.begin() as connection:  # as if its process had stopped
+        connection.execute(text("UPDATE reminder_plan SET finished_at = NULL"))
+    _renew_by_in_sql(world, date(2027, 12, 31))
+
+    world.clock.set(datetime(2026, 3, 2, 9, 30, tzinfo=STOCKHOLM))  # perhaps still under way
+    assert reminders.sweep(world.app, worker="test").planned == 0
+    world.clock.set(datetime(2026, 3, 2, 10, 5, tzinfo=STOCKHOLM))  # stopped: planned again
+    assert reminders.sweep(world.app, worker="test").planned == 4
+    assert {due for due, _step in _renewals(world.app)} == {date(2026, 12, 31), date(2027, 12, 31)}

@@ -107,10 +107,13 @@ class ReminderPlan(SQLModel, table=True):
     __tablename__ = "reminder_plan"
 
     forbund_id: int = Field(foreign_key="forbund.id", primary_key=True)
-    # The local day (Europe/Stockholm) of the last whole plan.
+    # The local day (Europe/Stockholm) the last whole plan was made, and from what
+    # (planner.plan_key).
     planned_on: date
     plan_key: str = Field(max_length=64)
-    planned_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # None while it is under way, or when its process stopped before the end.
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -33,7 +33,8 @@ def upgrade() -> None:
         sa.Column("forbund_id", sa.Integer(), nullable=False),
         sa.Column("planned_on", sa.Date(), nullable=False),
         sa.Column("plan_key", Text(length=64), nullable=False),
-        sa.Column("planned_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["forbund_id"], ["forbund.id"]),
         sa.PrimaryKeyConstraint("forbund_id"),
     )

@@ -213,8 +213,9 @@ def _audit(
     )
 
 
-def _rows_of(only: Subjects) -> ColumnElement[bool]:
-    """The reminder rows about these subjects (a case's include its reports')."""
+def _rows_of(only: Subjects, forbund_id: int | None = None) -> ColumnElement[bool]:
+    """The reminder rows about these subjects (a case's include its reports'; the förbund's
+    own, of the förbund `forbund_id`)."""
     parts: list[ColumnElement[bool]] = []
     if only.insats_ids:
         ids = sorted(only.insats_ids)
@@ -234,7 +235,9 @@ def _rows_of(only: Subjects) -> ColumnElement[bool]:
             & col(Reminder.subject_id).in_(sorted(only.document_ids))
         )
     if only.forbund:
-        parts.append(col(Reminder.subject_kind) == "forbund")
+        parts.append(
+            (col(Reminder.subject_kind) == "forbund") & (col(Reminder.subject_id) == forbund_id)
+        )
     return or_(*parts) if parts else false()
 
 
@@ -259,11 +262,16 @@ def plan(
     earliest = today - timedelta(days=app.settings.mail.catch_up_days)
     result = PlanResult(planned=wanted)
     query = select(Reminder).where(
-        Reminder.forbund_id == forbund.id,
         (col(Reminder.status) == PENDING) | (col(Reminder.send_on) >= earliest),
     )
-    if only is not None:
-        query = query.where(_rows_of(only))
+    if only is None:
+        query = query.where(Reminder.forbund_id == forbund.id)
+    else:
+        # The rows of these subjects, found by subject (ix_reminder_subject): a subject's rows
+        # are all of its förbund. Given the förbund too, SQLite (which has no statistics here)
+        # walks every reminder of the förbund instead, for each change and each batch of a
+        # whole plan.
+        query = query.where(_rows_of(only, forbund.id))
     existing = session.exec(query).all()
     seen: set[Key] = set()
     for row in existing:
@@ -302,8 +310,6 @@ def plan(
         session.flush()
         _audit(session, head, row, from_state=None, to_state="pending", trigger="planera", now=now)
         result.created += 1
-    if only is None:
-        _record_whole_plan(session, app, forbund, now)
     session.flush()
     return result
 
@@ -324,27 +330,96 @@ def plan_key(app: App) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _record_whole_plan(session: Session, app: App, forbund: ForbundRef, now: datetime) -> None:
-    row = session.get(ReminderPlan, forbund.id) or ReminderPlan(
-        forbund_id=forbund.id,  # type: ignore[arg-type]
-        planned_on=date.min,
-        plan_key="",
-        planned_at=now,
-    )
-    row.planned_on = local_date(now, app.settings.zone)
-    row.plan_key = plan_key(app)
-    row.planned_at = now
-    session.add(row)
+# Insatser planned per transaction in a whole plan. Each transaction holds the förbund's
+# audit-chain lock, which every change of the förbund waits for: a batch holds it for a tenth
+# of a second, where the whole förbund at 100 000 insatser held it for seconds, and a batch's
+# due dates are all the plan keeps in memory.
+WHOLE_PLAN_BATCH = 1000
+# A whole plan started this long ago and not finished (its process stopped) is started again.
+WHOLE_PLAN_STALLED = timedelta(hours=1)
 
 
-def _whole_plan_due(session: Session, app: App, forbund_id: int, now: datetime) -> bool:
-    """Whether the förbund has had no whole plan today, or had it from other definitions."""
-    row = session.get(ReminderPlan, forbund_id, populate_existing=True)
+def _whole_plan_due(row: ReminderPlan | None, app: App, now: datetime) -> bool:
+    """Whether the förbund has had no whole plan today, had it from other definitions, or has
+    one that stopped halfway."""
     return (
         row is None
         or row.planned_on != local_date(now, app.settings.zone)
         or row.plan_key != plan_key(app)
+        or (row.finished_at is None and as_utc(row.started_at) < now - WHOLE_PLAN_STALLED)
     )
+
+
+def _start_whole_plan(app: App, forbund_id: int, now: datetime, *, force: bool) -> bool:
+    """Take today's whole plan of the förbund (unless it is done or under way, when `force`
+    is not given): recorded as started, under the chain lock, so that of several schedulers
+    ticking at once one plans and the others see it taken."""
+    from workflow.services.cases import audit
+
+    with app.db.transaction() as session:
+        audit.lock_chain(session, forbund_id)
+        row = session.get(ReminderPlan, forbund_id, populate_existing=True)
+        if not force and not _whole_plan_due(row, app, now):
+            return False
+        row = row or ReminderPlan(
+            forbund_id=forbund_id, planned_on=date.min, plan_key="", started_at=now
+        )
+        row.planned_on = local_date(now, app.settings.zone)
+        row.plan_key = plan_key(app)
+        row.started_at, row.finished_at = now, None
+        session.add(row)
+    return True
+
+
+def plan_whole(app: App, forbund_id: int, now: datetime) -> PlanResult:
+    """Plan the whole förbund: its own dated things (meetings, styrdokument, the yearly
+    rules) in one transaction, then its insatser (with their reports) a batch at a time, each
+    in a transaction of its own; the end is recorded in ReminderPlan. A change made between
+    two batches replans what it changed itself, so nothing is lost between them."""
+    from workflow.models import Insats, PolicyDocument
+    from workflow.models.meetings import Meeting  # only planning reads the meeting tables
+
+    total = PlanResult()
+    with app.db.transaction() as session:
+        forbund = session.get(Forbund, forbund_id)
+        assert forbund is not None
+        meetings = select(col(Meeting.id)).where(Meeting.forbund_id == forbund_id)
+        documents = select(col(PolicyDocument.id)).where(PolicyDocument.forbund_id == forbund_id)
+        own = Subjects(
+            meeting_ids=frozenset(i for i in session.exec(meetings) if i is not None),
+            document_ids=frozenset(i for i in session.exec(documents) if i is not None),
+            forbund=True,
+        )
+        _count(total, plan(session, app, forbund, now, own))
+    after = 0
+    while True:
+        with app.db.transaction() as session:
+            forbund = session.get(Forbund, forbund_id)
+            assert forbund is not None
+            ids = session.exec(
+                select(col(Insats.id))
+                .where(Insats.forbund_id == forbund_id, col(Insats.id) > after)
+                .order_by(col(Insats.id))
+                .limit(WHOLE_PLAN_BATCH)
+            ).all()
+            if ids:
+                batch = Subjects(insats_ids=frozenset(ids))  # type: ignore[arg-type]
+                _count(total, plan(session, app, forbund, now, batch))
+                after = ids[-1]  # type: ignore[assignment]
+            if len(ids) < WHOLE_PLAN_BATCH:
+                row = session.get(ReminderPlan, forbund_id)
+                if row is not None:
+                    row.finished_at = app.clock()
+                    session.add(row)
+                return total
+            session.expunge_all()  # the batch's reminders are done with
+
+
+def _count(total: PlanResult, part: PlanResult) -> None:
+    """Add a part's counts to the whole (not its planned reminders: the memory of a batch)."""
+    total.created += part.created
+    total.cancelled += part.cancelled
+    total.moved += part.moved
 
 
 def _due(forbund_id: int, now: datetime, limit: int) -> Any:
@@ -551,15 +626,15 @@ def sweep(app: App, *, worker: str, batch: int = 500) -> SweepResult:
         forbund_ids = list(session.exec(select(Forbund.id).order_by(col(Forbund.id))))
     for forbund_id in forbund_ids:
         assert forbund_id is not None
+        if _start_whole_plan(app, forbund_id, now, force=False):
+            whole = plan_whole(app, forbund_id, now)
+            result.planned += whole.created
+            result.cancelled += whole.cancelled
         while True:
             with app.db.transaction() as session:
                 forbund = session.get(Forbund, forbund_id)
                 assert forbund is not None
                 head = audit.lock_chain(session, forbund_id)
-                if _whole_plan_due(session, app, forbund_id, now):  # read under the lock
-                    planned = plan(session, app, forbund, now)
-                    result.planned += planned.created
-                    result.cancelled += planned.cancelled
                 # What is about to go out is planned again first, so that a reminder whose
                 # date, rule or template changed since the last plan goes out as it is now.
                 ids, subjects = _due_subjects(session, forbund_id, now, batch)
@@ -847,9 +922,11 @@ def plan_forbund(app: App, *, forbund: str | None = None) -> PlanResult:
     """Plan the whole förbund now (what the day's first sweep does): after editing rules.yaml, or
     to see a rule's reminders before the next sweep."""
     now = app.clock()
-    with app.db.transaction() as session:
-        organisation = resolve_forbund(session, forbund)
-        return plan(session, app, organisation, now)
+    with app.db.reading() as session:
+        forbund_id = resolve_forbund(session, forbund).id
+    assert forbund_id is not None
+    _start_whole_plan(app, forbund_id, now, force=True)
+    return plan_whole(app, forbund_id, now)
 
 
 def rules_overview(app: App) -> list[dict[str, Any]]:
