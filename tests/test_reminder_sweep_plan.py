@@ -8,19 +8,22 @@ every service replans what it changes itself, so only the sweep can catch these.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from tests.reminder_support import OCT_1, morning, policy_due
-from tests.support import World, sent_statements
+from tests.support import World, finsam, sent_statements
 from tests.test_reminder_rules import deployment_with
 from workflow.app import App
 from workflow.clock import STOCKHOLM
 from workflow.services.reminders import planner as reminders
 from workflow.settings import load_settings
+from workflow.vocabulary import Role
 
 RENEWAL = "policy_renewal"
 AKST = "SELECT id FROM forbund WHERE slug = 'akst'"
@@ -170,3 +173,29 @@ def test_a_whole_plan_that_stopped_halfway_is_made_again_within_the_hour(world: 
     world.clock.set(datetime(2026, 3, 2, 10, 5, tzinfo=STOCKHOLM))  # stopped: planned again
     assert reminders.sweep(world.app, worker="test").planned == 4
     assert {due for due, _step in _renewals(world.app)} == {date(2026, 12, 31), date(2027, 12, 31)}
+
+
+def test_the_health_panel_and_finsam_health_say_when_the_forbund_was_last_planned(
+    client_as: Any, demo_app: App, demo_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chef = client_as(Role.FORBUNDSCHEF)
+    # The demo's förbund was planned as a whole when the demo was loaded.
+    assert "Hela förbundets påminnelser planerades senast" in chef.get("/drift").text
+    code, out, _err = finsam(capsys, demo_url, "health", forbund="akst")
+    assert code == 0 and "Hela förbundets påminnelser planerades senast" in out
+
+    with demo_app.db.engine.begin() as connection:  # as if its process had stopped
+        connection.execute(
+            text(f"UPDATE reminder_plan SET finished_at = NULL WHERE forbund_id = ({AKST})")
+        )
+    assert "och är inte klar" in chef.get("/drift").text
+    code, out, _err = finsam(capsys, demo_url, "health", "--json", forbund="akst")
+    planned = json.loads(out)["whole_plan"]
+    assert code == 0 and planned["started_at"] and planned["finished_at"] is None
+
+
+def test_finsam_health_says_when_the_forbund_has_never_been_planned(
+    world: World, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _err = finsam(capsys, db_url, "health", forbund="test")
+    assert code == 0 and "har inte planerats för hela förbundet ännu" in out

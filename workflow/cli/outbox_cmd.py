@@ -166,10 +166,12 @@ def health_command(app: App, as_json: bool) -> None:
     relay = health.relay_status(app)
     schedulers = health.scheduler_status(app)
     found = health.incidents(app, forbund=app.settings.forbund)
+    planned = health.whole_plan(app, forbund=app.settings.forbund)
     data = {
         "relay": dataclasses.asdict(relay),
         "schedulers": [dataclasses.asdict(s) for s in schedulers],
         "incidents": [dataclasses.asdict(i) for i in found],
+        "whole_plan": dataclasses.asdict(planned),
     }
 
     def human() -> None:
@@ -196,6 +198,8 @@ def health_command(app: App, as_json: bool) -> None:
             ],
             empty="(ingen schemaläggare har kört)",
         )
+        click.echo("")
+        click.echo(_whole_plan_line(planned))
         click.echo("")
         if not found:
             click.echo("Inga incidenter.")
@@ -270,3 +274,17 @@ def register(group: click.Group) -> None:
     group.add_command(mail_group)
     group.add_command(scheduler_command)
     group.add_command(health_command)
+
+
+def _whole_plan_line(planned: health.WholePlan) -> str:
+    if planned.started_at is None:
+        return (
+            "Påminnelserna har inte planerats för hela förbundet ännu (dagens första svep gör det)."
+        )
+    started = f"{planned.started_at:%Y-%m-%d %H:%M}"
+    if planned.finished_at is None:
+        return f"Planeringen av hela förbundets påminnelser startade {started} och är inte klar."
+    return (
+        f"Hela förbundets påminnelser planerades senast {started} "
+        f"(klart {planned.finished_at:%H:%M}); varje svep planerar däremellan det som ska ut."
+    )

@@ -137,6 +137,32 @@ def scheduler_status(app: App) -> list[SchedulerView]:
         return _schedulers(session, app)
 
 
+@dataclass(frozen=True)
+class WholePlan:
+    """When the förbund's reminders were last planned as a whole (the day's first sweep, or
+    `finsam reminders plan`), in local time; nothing yet when never."""
+
+    started_at: datetime | None = None
+    # None while under way, or when the process planning stopped before the end (the next
+    # sweep after an hour plans again).
+    finished_at: datetime | None = None
+
+
+def whole_plan(app: App, forbund: str | None = None) -> WholePlan:
+    from workflow.models import ReminderPlan
+
+    with app.db.reading() as session:
+        organisation = resolve_forbund(session, forbund)
+        row = session.get(ReminderPlan, organisation.id)
+        if row is None:
+            return WholePlan()
+        zone = app.settings.zone
+        return WholePlan(
+            started_at=local(row.started_at, zone),
+            finished_at=local(row.finished_at, zone) if row.finished_at else None,
+        )
+
+
 def _gone_here(view: SchedulerView) -> bool:
     host, _, pid = view.name.rpartition(":")
     return host == socket.gethostname()[:100] and not pid_alive(int(pid))

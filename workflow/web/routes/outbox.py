@@ -116,6 +116,7 @@ def health_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespons
             "relay": health.relay_status(app),
             "schedulers": health.scheduler_status(app),
             "incidents": health.incidents(app, user.forbund_slug),
+            "whole_plan": health.whole_plan(app, user.forbund_slug),
             "stale_minutes": app.settings.mail.stale_minutes,
             "state_labels": {"running": "kör", "stale": "inaktuell", "stopped": "stoppad"},
         },
