@@ -7,12 +7,14 @@ own transaction when they change a date, for the things they changed (`Subjects`
 its reports, a meeting and its protocol, a document). Listing reminders only reads
 (`list_reminders`): it never plans.
 
-`sweep` is what the scheduler runs every few minutes. Per förbund, in one transaction it:
-  1. takes the förbund's audit-chain lock (serialises with every other change),
-  2. plans the whole förbund if this is the first sweep of the local day, or the definitions
-     it plans from changed (`plan_key`: the rules and templates, the send hour ...); a whole
-     plan reads every open insats and owed report (about 7 s of CPU at 100 000 insatser), so
-     it is not done every few minutes (ReminderPlan records the last one),
+`sweep` is what the scheduler runs every few minutes. Per förbund:
+  1. if this is the day's first sweep (local time), or the definitions it plans from changed
+     since the last whole plan (`plan_key`: the rules and templates, the send hour ...), it
+     plans the whole förbund (`plan_whole`: every open insats and owed report, a batch at a
+     time, each batch in a transaction of its own; ReminderPlan records it). Not every few
+     minutes: at 100 000 insatser a whole plan is seconds of CPU;
+then, in one transaction per batch of due rows, it
+  2. takes the förbund's audit-chain lock (serialises with every other change),
   3. plans again the subjects of the due rows it is about to claim, so that a reminder whose
      date changed behind the services' back since the day's plan is not sent as it was,
   4. claims those due pending rows with one conditional UPDATE ... RETURNING (on PostgreSQL
