@@ -9,7 +9,7 @@ every service replans what it changes itself, so only the sweep can catch these.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +199,20 @@ def test_finsam_health_says_when_the_forbund_has_never_been_planned(
 ) -> None:
     code, out, _err = finsam(capsys, db_url, "health", forbund="test")
     assert code == 0 and "har inte planerats för hela förbundet ännu" in out
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 29), date(2026, 10, 25)], ids=["summer", "winter"])
+def test_a_day_with_a_clock_change_still_has_one_whole_plan(world: World, day: date) -> None:
+    from workflow.services.reminders import health
+
+    def sweep_at(hour: int, minute: int, on: date = day) -> datetime | None:
+        world.clock.set(datetime(on.year, on.month, on.day, hour, minute, tzinfo=STOCKHOLM))
+        reminders.sweep(world.app, worker="test")
+        return health.whole_plan(world.app, "test").started_at
+
+    first = sweep_at(0, 5)
+    assert first is not None and first.date() == day
+    assert sweep_at(4, 0) == first  # after the clock moved (02:00 → 03:00, or 03:00 → 02:00)
+    assert sweep_at(23, 55) == first
+    following = sweep_at(0, 5, day + timedelta(days=1))
+    assert following is not None and following.date() == day + timedelta(days=1)
