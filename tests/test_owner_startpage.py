@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select
 
+from tests.support import query_plan, sent_statements
 from tests.test_read_paths import statements
 from tests.web_support import ClientFactory
 from workflow.app import App
@@ -108,3 +109,33 @@ def test_the_owners_start_page_reads_as_many_statements_for_many_insatser_as_for
         reports.owner_overview(demo_app, viewer_email=OWNER, forbund="akst")
     # One more: with more reports than a page shows, they are counted.
     assert len(seen) <= few + 1
+
+
+def test_with_few_running_the_closed_follow_in_dnr_order(
+    client_as: ClientFactory, demo_app: App
+) -> None:
+    _copies(demo_app, running=3, closed=25)
+    found = reports.owner_overview(demo_app, viewer_email=OWNER, forbund="akst")
+    refs = [i.ref for i in found.insatser]
+    assert len(refs) == reports.OWNER_INSATSER and found.insatser_total == 30
+    running = ["2012/011-01", RUNNING, "2030/001-01", "2030/002-01", "2030/003-01"]
+    assert refs[:5] == running
+    closed = found.insatser[5:]
+    assert all(i.state.startswith("avslutad") for i in closed)
+    assert [i.ref for i in closed] == sorted(i.ref for i in closed)
+    assert _shown_refs(client_as(Role.PROJEKTAGARE).get("/").text) == refs
+
+
+# SQLite's plans: it plans without statistics. PostgreSQL chooses by its statistics, and on
+# the demo's few rows any index of insats serves as well as another.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_owners_insatser_and_reports_are_read_from_their_own_index(demo_app: App) -> None:
+    _copies(demo_app, running=30, closed=5)
+    with sent_statements(demo_app, "SELECT") as seen:
+        reports.owner_overview(demo_app, viewer_email=OWNER, forbund="akst")
+    reading = [(s, p) for s, p in seen if "FROM insats" in s or "JOIN insats" in s]
+    assert len(reading) >= 3  # the running ones, the count, the reports (and their count)
+    for statement, parameters in reading:
+        plan = query_plan(demo_app, statement, parameters)
+        assert "ix_insats_owner_dnr" in plan, (statement, plan)
+        assert "ix_report_status" not in plan, (statement, plan)

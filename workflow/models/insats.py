@@ -67,7 +67,18 @@ class Insats(SQLModel, table=True):
             *(c for c in LIST_FILTER_COLUMNS if c != "state"),
             postgresql_ops={"dnr": 'COLLATE "C"'},
         ),
-        Index("ix_insats_project_owner", "project_owner_id"),
+        # A project owner's insatser in dnr order, with their state (the start page's
+        # "Dina insatser" and their reports; 0031_owner_insatser_index): led by the person,
+        # so that what the page reads is theirs, not the förbund's.
+        Index(
+            "ix_insats_owner_dnr",
+            "project_owner_id",
+            "forbund_id",
+            "dnr",
+            "id",
+            "state",
+            postgresql_ops={"dnr": 'COLLATE "C"'},
+        ),
         Index("ix_insats_submitted_by", "submitted_by_id"),
     )
     __mapper_args__ = {"version_id_col": _version_column}

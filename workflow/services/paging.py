@@ -58,6 +58,30 @@ def _bytewise_postgresql(element: bytewise, compiler: Any, **kw: Any) -> str:
     return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
 
 
+class unindexed(FunctionElement[Any]):
+    """A column that SQLite must not look up by index for this condition (its unary `+`);
+    elsewhere the column itself. SQLite keeps no statistics here, so of two indexed
+    conditions it may walk the förbund's every row of one value (an owed report's status)
+    rather than the few of the other (a person's insatser); this leaves it the other."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a list: its items in order, and the cursor of the next page (None when
