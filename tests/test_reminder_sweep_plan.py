@@ -88,7 +88,7 @@ def test_a_reminder_is_planned_again_before_it_goes_out_so_a_moved_date_is_not_m
 
 
 def test_edited_rules_are_planned_by_the_next_sweep_not_the_next_day(
-    world: World, db_url: str, tmp_path: Path
+    world: World, db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     policy_due(world)
     world.clock.set(morning(date(2026, 3, 2), 9, 0))
@@ -107,8 +107,10 @@ def test_edited_rules_are_planned_by_the_next_sweep_not_the_next_day(
     )
     try:
         world.clock.set(morning(date(2026, 3, 2), 9, 5))
-        reminders.sweep(edited, worker="test")
+        with caplog.at_level("INFO", logger="finsam.reminders"):
+            reminders.sweep(edited, worker="test")
         assert _renewals(edited)[date(2026, 12, 31), "okt"] == ("pending", date(2026, 10, 15))
+        assert "regler eller inställningar har ändrats" in caplog.text
     finally:
         edited.close()
 

@@ -363,11 +363,18 @@ def _start_whole_plan(app: App, forbund_id: int, now: datetime, *, force: bool) 
         row = session.get(ReminderPlan, forbund_id, populate_existing=True)
         if not force and not _whole_plan_due(row, app, now):
             return False
+        key = plan_key(app)
+        if row is not None and row.plan_key not in ("", key):
+            # Seen once after a deployment or an edit of notifications/; at every sweep, two
+            # schedulers run with different definitions and replan the förbund in turn.
+            log.info(
+                "påminnelsernas regler eller inställningar har ändrats: hela förbundet planeras"
+            )
         row = row or ReminderPlan(
             forbund_id=forbund_id, planned_on=date.min, plan_key="", started_at=now
         )
         row.planned_on = local_date(now, app.settings.zone)
-        row.plan_key = plan_key(app)
+        row.plan_key = key
         row.started_at, row.finished_at = now, None
         session.add(row)
     return True
