@@ -12,7 +12,7 @@ HEADS: frozenset[str] = frozenset(
         "0007_numbers_per_forbund",
         "0008_organisation",
         "0021_feeds",
-        "0029_unsigned_agreement_index",
+        "0030_funding_read_indexes",
         "0023_audit_check_lease",
         "0025_scale_read_indexes",
     }

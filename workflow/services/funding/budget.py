@@ -1124,10 +1124,11 @@ def outcomes(
             query = (
                 select(BudgetLine, Insats)
                 .join(Insats, col(Insats.id) == col(BudgetLine.insats_id))
-                .where(BudgetLine.forbund_id == organisation.id, BudgetLine.year == year)
-                # Named so that the database walks the förbund's insatser in dnr order (their
-                # index) and stops at the page's end, rather than sorting all the year's lines.
-                .where(Insats.forbund_id == organisation.id)
+                # The förbund named on the insatser only (a line is its insats's förbund's),
+                # so that the database walks them in dnr order (their index) and stops at the
+                # page's end, rather than sorting all the year's lines from the lines' index
+                # by förbund and year (ix_budget_line_forbund_year).
+                .where(BudgetLine.year == year, Insats.forbund_id == organisation.id)
             )
             cursor = (after or {}).get(year)
             rows = session.exec(OUTCOME_ORDER.page(query, cursor, limit)).all()  # type: ignore[type-var]
