@@ -9,6 +9,7 @@ they are read."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from tests.funding_world import CHEF
@@ -79,11 +80,13 @@ def test_the_budget_pages_sums_read_the_lines_index_and_its_lines_walk_the_insat
     def outcomes() -> Any:
         return budget.outcomes(app, years=[2027], viewer_email=CHEF, forbund="test", limit=5)
 
-    # The sums per year and inriktning: every line of the year from the index by förbund and
-    # year (the insats only for its inriktning), and the year's granted, utfall and prognos.
-    for starts in ("SELECT budget_line.year, insats.inriktning", "SELECT coalesce(sum"):
+    # The sums per year: every line of the year from the index by förbund and year, and the
+    # year's granted, utfall and prognos; no line's insats looked up for its inriktning (the
+    # insatser not individinriktade are added up apart, from the insatser).
+    for starts in ("SELECT budget_line.year, CAST(NULL", "SELECT coalesce(sum"):
         for plan in _plans(app, lambda: (table(), outcomes()), starts):
             assert "ix_budget_line_forbund_year" in plan, plan
+            assert "INTEGER PRIMARY KEY" not in plan and "insats_pkey" not in plan, plan
     # A page of the year's lines still walks the förbund's insatser by dnr and stops at the
     # page's end: the new index by year does not make it sort every line of the year.
     for plan in _plans(app, outcomes, "SELECT budget_line.id", "enable_sort"):
@@ -111,3 +114,17 @@ def test_the_review_table_reads_the_reports_by_due_date_and_sorts_only_its_ids(
         assert after is not None
     every = reports.table(app, viewer_email=CHEF, forbund="test", limit=500).items
     assert refs == [item.ref for item in every][: len(refs)]
+
+
+def test_the_years_sums_in_sql_are_the_sums_of_the_lines_per_inriktning(
+    app: App, clock: TravelClock
+) -> None:
+    """The budget page's sums (named_figures: the database adds up the lines, those not
+    individinriktade apart) are the figures of the lines read one by one (figures)."""
+    _grown(app, clock, 30)  # every third insats strukturinriktad
+    summed, _named = budget.named_figures(app, years=[2027], limit=2, forbund="test")
+    [read] = budget.figures(app, years=[2027], forbund="test")
+    assert read.insatser and summed[0].insatser == []
+    assert summed[0].individ_tkr > 0 and summed[0].struktur_tkr > 0
+    assert summed[0].struktur_tkr == sum(100 + n for n in range(0, 30, 3))
+    assert [replace(summed[0], insatser=read.insatser)] == [read]
