@@ -13,7 +13,7 @@ from datetime import date
 from itertools import chain
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, String, and_, exists, extract, func, literal_column
+from sqlalchemy import ColumnElement, String, and_, exists, extract, func, literal_column, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import FunctionElement
@@ -211,7 +211,7 @@ def _counts_query(forbund: ForbundRef, wanted: int | None) -> Select[Any]:
     """The approved reports with participant counts, an insats's together and, within it, the
     latest period end first: per (insats, year) the first one is the count (a helårsrapport
     covers the delår before it, so counts are never added up across reports). The reports
-    alone, without their insatser: the totals rank every approved report, and a join would
+    alone, without their insatser: the totals read every approved report, and a join would
     look each one's insats up for nothing (the export joins them for its order)."""
     query = select(
         _REPORT.c.insats_id,
@@ -517,17 +517,21 @@ def _totals(
         int(line_year): {"insatser": count, "kvinnor": 0, "man": 0, "ovriga": 0}
         for line_year, count in session.exec(lines)
     }
+    # An insats's approved report counts for its year if the insats's next approved report
+    # (by period end, then number) is of a later year or there is none: the last of the year.
+    # That order is the approved reports' index (ix_report_approved), so nothing is sorted,
+    # where ranking the reports of each insats and year latest first sorted them all.
     report_year = extract("year", _REPORT.c.period_end)
     ranked = (
         _counts_query(organisation, wanted)
         .add_columns(
             report_year.label("year"),
-            func.row_number()
+            func.lead(report_year)
             .over(
-                partition_by=(_REPORT.c.insats_id, report_year),
-                order_by=(_REPORT.c.period_end.desc(), _REPORT.c.id.desc()),
+                partition_by=_REPORT.c.insats_id,
+                order_by=(_REPORT.c.period_end, _REPORT.c.id),
             )
-            .label("rank"),
+            .label("next_year"),
         )
         .subquery()
     )
@@ -543,7 +547,7 @@ def _totals(
             func.coalesce(func.sum(ranked.c.participants_men), 0),
             func.coalesce(func.sum(ranked.c.participants_other), 0),
         )
-        .where(ranked.c.rank == 1, has_line)
+        .where(or_(ranked.c.next_year.is_(None), ranked.c.next_year != ranked.c.year), has_line)
         .group_by(ranked.c.year)
     )
     for report_in, women, men, other in session.exec(sums):
