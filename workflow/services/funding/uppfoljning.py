@@ -384,11 +384,16 @@ def _csv_batches(
         row = CsvRow()
         batch = [row.text(COLUMNS) + "\r\n"]
         rows = 0
-        nothing: Counts = (None, None, None)
         for head, lines, counts in chain([first], insatser):
             prefix = row.text(head)
             for line_year, granted, utfall in lines:
-                women, men, other = counts.get(line_year, nothing)
+                found = counts.get(line_year)
+                if found is None:  # most lines: a year without an approved report
+                    batch.append(
+                        f"{prefix};{line_year};{granted};{'' if utfall is None else utfall};;;\r\n"
+                    )
+                    continue
+                women, men, other = found
                 batch.append(
                     f"{prefix};{line_year};{granted};{'' if utfall is None else utfall};"
                     f"{'' if women is None else women};{'' if men is None else men};"
