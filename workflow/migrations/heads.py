@@ -12,7 +12,7 @@ HEADS: frozenset[str] = frozenset(
         "0007_numbers_per_forbund",
         "0008_organisation",
         "0021_feeds",
-        "0031_owner_insatser_index",
+        "0032_owner_insatser_index",
         "0023_audit_check_lease",
         "0025_scale_read_indexes",
     }

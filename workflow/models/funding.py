@@ -81,7 +81,22 @@ class BudgetLine(SQLModel, table=True):
     """What the board granted one insats for one year, and what came of it."""
 
     __tablename__ = "budget_line"
-    __table_args__ = (UniqueConstraint("insats_id", "year"),)
+    __table_args__ = (
+        UniqueConstraint("insats_id", "year"),
+        # The sums and counts per year of the budget page and the Uppföljning page
+        # (services/funding/budget.py _line_sums, uppfoljning.py _totals): read from the
+        # index alone, not from every line of the förbund (0030_funding_read_indexes).
+        Index(
+            "ix_budget_line_forbund_year",
+            "forbund_id",
+            "year",
+            "insats_id",
+            "granted_tkr",
+            "reserve_drawn_tkr",
+            "utfall_tkr",
+            "prognos_tkr",
+        ),
+    )
     __mapper_args__ = {"version_id_col": _line_version}
 
     id: int | None = Field(default=None, primary_key=True)
@@ -153,6 +168,28 @@ class Report(SQLModel, table=True):
             sqlite_where=text("status IN ('vantar', 'komplettering')"),
             postgresql_where=text("status IN ('vantar', 'komplettering')"),
         ),
+        # The participant counts of the Uppföljning page (services/funding/uppfoljning.py,
+        # which names the status as a literal for SQLite): the approved reports of each
+        # insats by period end, counts included, read from the index alone. The status is a
+        # column as well because SQLite 3.40 does not count the WHERE's column as held by a
+        # partial index (0030_funding_read_indexes).
+        Index(
+            "ix_report_approved",
+            "forbund_id",
+            "insats_id",
+            "period_end",
+            "id",
+            "participants_women",
+            "participants_men",
+            "participants_other",
+            "status",
+            sqlite_where=text("status = 'godkand'"),
+            postgresql_where=text("status = 'godkand'"),
+        ),
+        # The review table (REPORT_ORDER: due date, dnr, number): a page reads the reports by
+        # due date, its filters tested in the index, and sorts only the days it reaches by
+        # the insats's dnr (0030_funding_read_indexes).
+        Index("ix_report_forbund_due", "forbund_id", "due_on", "status", "kind", "insats_id"),
     )
     __mapper_args__ = {"version_id_col": _report_version}
 

@@ -68,7 +68,7 @@ class Insats(SQLModel, table=True):
             postgresql_ops={"dnr": 'COLLATE "C"'},
         ),
         # A project owner's insatser in dnr order, with their state (the start page's
-        # "Dina insatser" and their reports; 0031_owner_insatser_index): led by the person,
+        # "Dina insatser" and their reports; 0032_owner_insatser_index): led by the person,
         # so that what the page reads is theirs, not the förbund's.
         Index(
             "ix_insats_owner_dnr",

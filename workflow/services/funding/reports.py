@@ -263,8 +263,7 @@ def _table_page(
     after: str | None,
     limit: int,
 ) -> Page[ReportView]:
-    query = _table_query(session, organisation, filters, today)
-    rows = session.exec(REPORT_ORDER.page(query, after, limit)).all()
+    rows = _ordered(session, _table_query(session, organisation, filters, today), after, limit)
     page = REPORT_ORDER.cut(rows, limit, key=lambda row: (row[0].due_on, row[1].dnr, row[0].id))
     return Page(_with_owners(session, page.items, today), page.next_after)
 
@@ -903,12 +902,29 @@ def ask_completion(
 
 _REPORT = Report.__table__  # type: ignore[attr-defined]
 # The paged lists of reports: by due date, then the insats's dnr (bytewise, the same on both
-# databases), then the report's number. No index holds the dnr beside the due date (it is the
-# insats's column), so a page reads every matching report of the days it reaches and sorts
-# them by dnr: 35 to 100 ms of SQLite at 100 000 cases, whose busiest days hold 33 000
-# reports. The report's insats_id in place of the dnr would make it a walk of an index, at the
+# databases), then the report's number. The reports come by due date from their index
+# (ix_report_forbund_due), but no index holds the dnr beside the due date (it is the insats's
+# column), so a page reads every matching report of the days it reaches and sorts them by
+# dnr (see _ordered): the bench's busiest days hold 22 000 to 33 000 reports at 100 000
+# cases. The report's insats_id in place of the dnr would make it a walk of an index, at the
 # price of an order people cannot read off the table.
 REPORT_ORDER = Keyset("reports", (_REPORT.c.due_on, bytewise(INSATS_TABLE.c.dnr), _REPORT.c.id))
+
+
+def _ordered(session: Session, query: Select[Any], after: str | None, limit: int) -> Any:
+    """The (report, insats) rows of a page of `query` (a select of Report and Insats) in
+    REPORT_ORDER, in one statement: the page's report numbers first, then their rows. The
+    sort of the days a page reaches then carries the three columns of the order, not every
+    column of each report and its insats, and the reports' side of it is read from the index
+    on due date alone (a third of the page's time at 100 000 cases)."""
+    page = REPORT_ORDER.page(query.with_only_columns(_REPORT.c.id), after, limit)
+    rows = (
+        select(Report, Insats)
+        .join(Insats, col(Insats.id) == col(Report.insats_id))
+        .where(col(Report.id).in_(page))
+        .order_by(*REPORT_ORDER.order_by())
+    )
+    return session.exec(rows).all()
 
 
 def _check_status(status: str | None) -> None:
@@ -952,7 +968,7 @@ def _overdue(app: App, organisation: Any, today: date) -> Select[Any]:
 def _page(
     session: Session, query: Select[Any], after: str | None, limit: int, today: date
 ) -> Page[ReportView]:
-    rows = session.exec(REPORT_ORDER.page(query, after, check_limit(limit))).all()
+    rows = _ordered(session, query, after, check_limit(limit))
     page = REPORT_ORDER.cut(rows, limit, key=lambda row: (row[0].due_on, row[1].dnr, row[0].id))
     return Page([view(case, report, today) for report, case in page.items], page.next_after)
 

@@ -13,7 +13,7 @@ from datetime import date
 from itertools import chain
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, String, and_, exists, extract, func
+from sqlalchemy import ColumnElement, String, and_, exists, extract, func, literal_column, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import FunctionElement
@@ -201,11 +201,17 @@ def _has_line(wanted: int | None) -> ColumnElement[bool]:
     return exists(line)
 
 
+# The approved status as a literal, the same words as the partial index on approved reports
+# (models/funding.py ix_report_approved), so that SQLite can use it: a bound parameter it
+# cannot compare with the index's condition.
+_APPROVED: ColumnElement[str] = literal_column("'godkand'")
+
+
 def _counts_query(forbund: ForbundRef, wanted: int | None) -> Select[Any]:
     """The approved reports with participant counts, an insats's together and, within it, the
     latest period end first: per (insats, year) the first one is the count (a helårsrapport
     covers the delår before it, so counts are never added up across reports). The reports
-    alone, without their insatser: the totals rank every approved report, and a join would
+    alone, without their insatser: the totals read every approved report, and a join would
     look each one's insats up for nothing (the export joins them for its order)."""
     query = select(
         _REPORT.c.insats_id,
@@ -213,7 +219,7 @@ def _counts_query(forbund: ForbundRef, wanted: int | None) -> Select[Any]:
         _REPORT.c.participants_women,
         _REPORT.c.participants_men,
         _REPORT.c.participants_other,
-    ).where(_REPORT.c.forbund_id == forbund.id, _REPORT.c.status == "godkand")
+    ).where(_REPORT.c.forbund_id == forbund.id, _REPORT.c.status == _APPROVED)
     if wanted is not None:
         query = query.where(
             _REPORT.c.period_end >= date(wanted, 1, 1),
@@ -378,11 +384,16 @@ def _csv_batches(
         row = CsvRow()
         batch = [row.text(COLUMNS) + "\r\n"]
         rows = 0
-        nothing: Counts = (None, None, None)
         for head, lines, counts in chain([first], insatser):
             prefix = row.text(head)
             for line_year, granted, utfall in lines:
-                women, men, other = counts.get(line_year, nothing)
+                found = counts.get(line_year)
+                if found is None:  # most lines: a year without an approved report
+                    batch.append(
+                        f"{prefix};{line_year};{granted};{'' if utfall is None else utfall};;;\r\n"
+                    )
+                    continue
+                women, men, other = found
                 batch.append(
                     f"{prefix};{line_year};{granted};{'' if utfall is None else utfall};"
                     f"{'' if women is None else women};{'' if men is None else men};"
@@ -498,10 +509,11 @@ def _totals(
     """Per year: the insatser with a budget line, and the sums of their participant counts
     (per insats and year the approved report whose period ends last in the year). Two
     aggregate queries; the database does the summing."""
+    # A line is its förbund's (forbund_id), so the count needs no insats: a read of the
+    # lines' index by förbund and year (ix_budget_line_forbund_year), not of every line.
     lines = (
         select(_LINE.c.year, func.count())
-        .join(_CASE, _CASE.c.id == _LINE.c.insats_id)
-        .where(_CASE.c.forbund_id == organisation.id)
+        .where(_LINE.c.forbund_id == organisation.id)
         .group_by(_LINE.c.year)
     )
     if wanted is not None:
@@ -510,17 +522,21 @@ def _totals(
         int(line_year): {"insatser": count, "kvinnor": 0, "man": 0, "ovriga": 0}
         for line_year, count in session.exec(lines)
     }
+    # An insats's approved report counts for its year if the insats's next approved report
+    # (by period end, then number) is of a later year or there is none: the last of the year.
+    # That order is the approved reports' index (ix_report_approved), so nothing is sorted,
+    # where ranking the reports of each insats and year latest first sorted them all.
     report_year = extract("year", _REPORT.c.period_end)
     ranked = (
         _counts_query(organisation, wanted)
         .add_columns(
             report_year.label("year"),
-            func.row_number()
+            func.lead(report_year)
             .over(
-                partition_by=(_REPORT.c.insats_id, report_year),
-                order_by=(_REPORT.c.period_end.desc(), _REPORT.c.id.desc()),
+                partition_by=_REPORT.c.insats_id,
+                order_by=(_REPORT.c.period_end, _REPORT.c.id),
             )
-            .label("rank"),
+            .label("next_year"),
         )
         .subquery()
     )
@@ -536,7 +552,7 @@ def _totals(
             func.coalesce(func.sum(ranked.c.participants_men), 0),
             func.coalesce(func.sum(ranked.c.participants_other), 0),
         )
-        .where(ranked.c.rank == 1, has_line)
+        .where(or_(ranked.c.next_year.is_(None), ranked.c.next_year != ranked.c.year), has_line)
         .group_by(ranked.c.year)
     )
     for report_in, women, men, other in session.exec(sums):

@@ -1,7 +1,7 @@
 """reminder plan: when the förbund's reminders were last planned as a whole
 
-Revision ID: 0030_reminder_plan
-Revises: 0029_unsigned_agreement_index
+Revision ID: 0031_reminder_plan
+Revises: 0030_funding_read_indexes
 Create Date: 2026-12-03
 
 Each sweep of the scheduler (every few minutes) planned the förbund's reminders as a whole:
@@ -21,8 +21,8 @@ from workflow.models.types import UTCDateTime
 
 Text = sqlmodel.sql.sqltypes.AutoString
 
-revision: str = "0030_reminder_plan"
-down_revision: str | Sequence[str] | None = "0029_unsigned_agreement_index"
+revision: str = "0031_reminder_plan"
+down_revision: str | Sequence[str] | None = "0030_funding_read_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

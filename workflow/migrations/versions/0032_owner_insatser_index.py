@@ -1,7 +1,7 @@
 """owner insatser index: a project owner's insatser in dnr order, with their state
 
-Revision ID: 0031_owner_insatser_index
-Revises: 0030_reminder_plan
+Revision ID: 0032_owner_insatser_index
+Revises: 0031_reminder_plan
 Create Date: 2026-12-03
 
 The project owner's start page (services/funding/reports.py owner_overview) lists the person's
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0031_owner_insatser_index"
-down_revision: str | Sequence[str] | None = "0030_reminder_plan"
+revision: str = "0032_owner_insatser_index"
+down_revision: str | Sequence[str] | None = "0031_reminder_plan"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
