@@ -358,10 +358,14 @@ def _start_whole_plan(app: App, forbund_id: int, now: datetime, *, force: bool) 
     ticking at once one plans and the others see it taken."""
     from workflow.services.cases import audit
 
+    if not force:
+        with app.db.reading() as session:  # most sweeps: no write, no lock
+            if not _whole_plan_due(session.get(ReminderPlan, forbund_id), app, now):
+                return False
     with app.db.transaction() as session:
         audit.lock_chain(session, forbund_id)
         row = session.get(ReminderPlan, forbund_id, populate_existing=True)
-        if not force and not _whole_plan_due(row, app, now):
+        if not force and not _whole_plan_due(row, app, now):  # another took it meanwhile
             return False
         key = plan_key(app)
         if row is not None and row.plan_key not in ("", key):
@@ -381,10 +385,11 @@ def _start_whole_plan(app: App, forbund_id: int, now: datetime, *, force: bool) 
 
 
 def plan_whole(app: App, forbund_id: int, now: datetime) -> PlanResult:
-    """Plan the whole förbund: its own dated things (meetings, styrdokument, the yearly
-    rules) in one transaction, then its insatser (with their reports) a batch at a time, each
-    in a transaction of its own; the end is recorded in ReminderPlan. A change made between
-    two batches replans what it changed itself, so nothing is lost between them."""
+    """Plan the whole förbund: with more than WHOLE_PLAN_BATCH insatser, its own dated things
+    (meetings, styrdokument, the yearly rules) in one transaction, then its insatser (with
+    their reports) a batch at a time, each in a transaction of its own; a smaller förbund in
+    one. The end is recorded in ReminderPlan. A change made between two batches replans what
+    it changed itself, so nothing is lost between them."""
     from workflow.models import Insats, PolicyDocument
     from workflow.models.meetings import Meeting  # only planning reads the meeting tables
 
@@ -392,6 +397,16 @@ def plan_whole(app: App, forbund_id: int, now: datetime) -> PlanResult:
     with app.db.transaction() as session:
         forbund = session.get(Forbund, forbund_id)
         assert forbund is not None
+        if not session.exec(
+            select(col(Insats.id))
+            .where(Insats.forbund_id == forbund_id)
+            .offset(WHOLE_PLAN_BATCH)
+            .limit(1)
+        ).first():
+            # A batch or less (most förbund): in one transaction, as one plan.
+            _count(total, plan(session, app, forbund, now))
+            _finish_whole_plan(session, app, forbund_id)
+            return total
         meetings = select(col(Meeting.id)).where(Meeting.forbund_id == forbund_id)
         documents = select(col(PolicyDocument.id)).where(PolicyDocument.forbund_id == forbund_id)
         own = Subjects(
@@ -416,12 +431,16 @@ def plan_whole(app: App, forbund_id: int, now: datetime) -> PlanResult:
                 _count(total, plan(session, app, forbund, now, batch))
                 after = ids[-1]  # type: ignore[assignment]
             if len(ids) < WHOLE_PLAN_BATCH:
-                row = session.get(ReminderPlan, forbund_id)
-                if row is not None:
-                    row.finished_at = app.clock()
-                    session.add(row)
+                _finish_whole_plan(session, app, forbund_id)
                 return total
             session.expunge_all()  # the batch's reminders are done with
+
+
+def _finish_whole_plan(session: Session, app: App, forbund_id: int) -> None:
+    row = session.get(ReminderPlan, forbund_id)
+    if row is not None:
+        row.finished_at = app.clock()
+        session.add(row)
 
 
 def _count(total: PlanResult, part: PlanResult) -> None:
