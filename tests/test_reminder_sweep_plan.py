@@ -182,7 +182,9 @@ def test_the_health_panel_and_finsam_health_say_when_the_forbund_was_last_planne
 ) -> None:
     chef = client_as(Role.FORBUNDSCHEF)
     # The demo's förbund was planned as a whole when the demo was loaded.
-    assert "Hela förbundets påminnelser planerades senast" in chef.get("/drift").text
+    health_page = chef.get("/drift").text
+    assert "Hela förbundets påminnelser planerades senast" in health_page
+    assert "inte har svept på 15 minuter" in health_page  # the setting 15.0, as it is said
     code, out, _err = finsam(capsys, demo_url, "health", forbund="akst")
     assert code == 0 and "Hela förbundets påminnelser planerades senast" in out
 

@@ -117,7 +117,8 @@ def health_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespons
             "schedulers": health.scheduler_status(app),
             "incidents": health.incidents(app, user.forbund_slug),
             "whole_plan": health.whole_plan(app, user.forbund_slug),
-            "stale_minutes": app.settings.mail.stale_minutes,
+            # "15 minuter", "7,5 minuter": the setting is a float, written as a Swede would.
+            "stale_minutes": f"{app.settings.mail.stale_minutes:g}".replace(".", ","),
             "state_labels": {"running": "kör", "stale": "inaktuell", "stopped": "stoppad"},
         },
     )
