@@ -220,3 +220,15 @@ def test_a_day_with_a_clock_change_still_has_one_whole_plan(world: World, day: d
     assert sweep_at(23, 55) == first
     following = sweep_at(0, 5, day + timedelta(days=1))
     assert following is not None and following.date() == day + timedelta(days=1)
+
+
+def test_driftlage_counts_the_forbunds_own_waiting_messages_not_every_forbunds(
+    client_as: Any, demo_app: App
+) -> None:
+    from workflow.services.reminders import health
+
+    own = health.relay_status(demo_app, "akst").waiting
+    every = health.relay_status(demo_app).waiting
+    assert every > own > 0  # the demo's other förbund has messages waiting too
+    page = client_as(Role.FORBUNDSCHEF).get("/drift").text
+    assert f"{own} meddelanden väntar" in page and f"{every} meddelanden" not in page

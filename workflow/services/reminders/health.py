@@ -34,7 +34,7 @@ class RelayStatus:
     since: datetime | None = None
     failures: int = 0
     next_probe_at: datetime | None = None
-    # Messages waiting to be sent, all förbund together.
+    # Messages waiting to be sent: of one förbund, or of all (relay_status).
     waiting: int = 0
 
 
@@ -70,8 +70,8 @@ def _waiting(session: Session, forbund_id: int | None = None) -> int:
     return int(session.connection().execute(query).scalar_one())
 
 
-def _relay(session: Session, app: App) -> RelayStatus:
-    waiting = _waiting(session)
+def _relay(session: Session, app: App, forbund_id: int | None = None) -> RelayStatus:
+    waiting = _waiting(session, forbund_id)
     if not app.settings.mail.smtp_host:
         return RelayStatus("not_configured", waiting=waiting)
     state = session.get(RelayState, 1)
@@ -91,10 +91,13 @@ def _relay(session: Session, app: App) -> RelayStatus:
     )
 
 
-def relay_status(app: App) -> RelayStatus:
-    """Is the relay up; if not, since when, why, and when it is tried next."""
+def relay_status(app: App, forbund: str | None = None) -> RelayStatus:
+    """Is the relay up; if not, since when, why, and when it is tried next. `waiting`: the
+    messages of the förbund named (a förbund's own page), or of every förbund (the
+    installation's command line, without --forbund)."""
     with app.db.reading() as session:
-        return _relay(session, app)
+        forbund_id = resolve_forbund(session, forbund).id if forbund else None
+        return _relay(session, app, forbund_id)
 
 
 def _schedulers(session: Session, app: App) -> list[SchedulerView]:
@@ -174,8 +177,8 @@ def incidents(app: App, forbund: str | None = None) -> list[Incident]:
     with app.db.reading() as session:
         organisation = resolve_forbund(session, forbund)
         found: list[Incident] = []
-        relay = _relay(session, app)
-        own_waiting = _waiting(session, organisation.id)
+        relay = _relay(session, app, organisation.id)
+        own_waiting = relay.waiting
         if relay.status == "down":
             found.append(
                 Incident(

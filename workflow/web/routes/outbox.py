@@ -113,7 +113,7 @@ def health_page(request: Request, app: AppDep, user: CurrentUser) -> HTMLRespons
         request,
         "outbox/health.html.j2",
         {
-            "relay": health.relay_status(app),
+            "relay": health.relay_status(app, user.forbund_slug),
             "schedulers": health.scheduler_status(app),
             "incidents": health.incidents(app, user.forbund_slug),
             "whole_plan": health.whole_plan(app, user.forbund_slug),
