@@ -36,7 +36,7 @@ from workflow.services.cases.change import begin_change
 from workflow.services.organisation.forbund import resolve_forbund
 from workflow.services.organisation.people import Actor, find_actor
 from workflow.services.reminders import planner as reminders
-from workflow.services.reminders.due_dates import Subjects, policy_ref
+from workflow.services.reminders.due_dates import policy_ref
 from workflow.text_guard import check_free_text, check_one_line
 from workflow.vocabulary import roles_text
 
@@ -114,10 +114,6 @@ class PolicyView:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _only(doc: PolicyDocument) -> Subjects:
-    return Subjects(document_ids=frozenset([doc.id]))  # type: ignore[list-item]
 
 
 def _view(session: Session, app: App, doc: PolicyDocument, today: date) -> PolicyView:
@@ -283,8 +279,7 @@ def register(
             )
             if upload is not None:
                 _attach_in(session, app, organisation, doc, actor, upload, now, written)
-            # The document's own reminders: the whole förbund's would read every open insats.
-            reminders.replan(session, app, organisation, now, _only(doc))
+            reminders.replan_document(session, app, organisation, doc.id)  # type: ignore[arg-type]
             return _view(session, app, doc, today)
     except IntegrityError:
         written.undo()
@@ -461,8 +456,7 @@ def _fire_all(
                 )
             if upload is not None:
                 _attach_in(session, app, organisation, doc, actor, upload, now, written)
-            # The document's own reminders: the whole förbund's would read every open insats.
-            reminders.replan(session, app, organisation, now, _only(doc))
+            reminders.replan_document(session, app, organisation, doc.id)  # type: ignore[arg-type]
             return _view(session, app, doc, today)
     except StaleDataError:
         written.undo()

@@ -65,14 +65,6 @@ class Subjects:
             return bool(self.document_ids)
         return self.forbund
 
-    def __or__(self, other: Subjects) -> Subjects:
-        return Subjects(
-            self.insats_ids | other.insats_ids,
-            self.meeting_ids | other.meeting_ids,
-            self.document_ids | other.document_ids,
-            self.forbund or other.forbund,
-        )
-
 
 # What each source's items are about, for planning after a change: an insats (its end, its
 # justering, its avtal, its reports), a meeting (its kallelse, its protocol), a document. A

@@ -341,13 +341,13 @@ WHOLE_PLAN_BATCH = 1000
 WHOLE_PLAN_STALLED = timedelta(hours=1)
 
 
-def _whole_plan_due(row: ReminderPlan | None, app: App, now: datetime) -> bool:
-    """Whether the förbund has had no whole plan today, had it from other definitions, or has
-    one that stopped halfway."""
+def _whole_plan_due(row: ReminderPlan | None, key: str, today: date, now: datetime) -> bool:
+    """Whether the förbund has had no whole plan `today`, had it from other definitions than
+    `key` (plan_key), or has one that stopped halfway."""
     return (
         row is None
-        or row.planned_on != local_date(now, app.settings.zone)
-        or row.plan_key != plan_key(app)
+        or row.planned_on != today
+        or row.plan_key != key
         or (row.finished_at is None and as_utc(row.started_at) < now - WHOLE_PLAN_STALLED)
     )
 
@@ -358,16 +358,16 @@ def _start_whole_plan(app: App, forbund_id: int, now: datetime, *, force: bool) 
     ticking at once one plans and the others see it taken."""
     from workflow.services.cases import audit
 
+    key, today = plan_key(app), local_date(now, app.settings.zone)
     if not force:
         with app.db.reading() as session:  # most sweeps: no write, no lock
-            if not _whole_plan_due(session.get(ReminderPlan, forbund_id), app, now):
+            if not _whole_plan_due(session.get(ReminderPlan, forbund_id), key, today, now):
                 return False
     with app.db.transaction() as session:
         audit.lock_chain(session, forbund_id)
         row = session.get(ReminderPlan, forbund_id, populate_existing=True)
-        if not force and not _whole_plan_due(row, app, now):  # another took it meanwhile
+        if not force and not _whole_plan_due(row, key, today, now):  # another took it meanwhile
             return False
-        key = plan_key(app)
         if row is not None and row.plan_key not in ("", key):
             # Seen once after a deployment or an edit of notifications/; at every sweep, two
             # schedulers run with different definitions and replan the förbund in turn.
@@ -377,7 +377,7 @@ def _start_whole_plan(app: App, forbund_id: int, now: datetime, *, force: bool) 
         row = row or ReminderPlan(
             forbund_id=forbund_id, planned_on=date.min, plan_key="", started_at=now
         )
-        row.planned_on = local_date(now, app.settings.zone)
+        row.planned_on = today
         row.plan_key = key
         row.started_at, row.finished_at = now, None
         session.add(row)
@@ -944,6 +944,12 @@ def replan_insats(session: Session, app: App, forbund: ForbundRef, insats_id: in
 def replan_meeting(session: Session, app: App, forbund: ForbundRef, meeting_id: int) -> None:
     """The reminders of one meeting and its protocol, after either changed."""
     replan(session, app, forbund, app.clock(), Subjects(meeting_ids=frozenset([meeting_id])))
+
+
+def replan_document(session: Session, app: App, forbund: ForbundRef, document_id: int) -> None:
+    """The reminders of one styrdokument, after it changed (not the förbund's: a whole plan
+    reads every open insats)."""
+    replan(session, app, forbund, app.clock(), Subjects(document_ids=frozenset([document_id])))
 
 
 def plan_forbund(app: App, *, forbund: str | None = None) -> PlanResult:
