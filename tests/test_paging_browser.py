@@ -114,3 +114,21 @@ def test_the_meeting_page_asks_the_forbundschef_to_choose_when_too_many_are_read
     expect(hint).to_contain_text("en dagordning tar med högst 0 på en gång")
     expect(include).to_have_attribute("aria-describedby", "dagordning-redo-hint")
     _seen(page, "mote-for-manga-redo")
+
+
+def test_uppfoljnings_wide_table_scrolls_in_its_own_region_on_a_narrow_screen(
+    live_server: str, page: Page
+) -> None:
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(f"{live_server}/logga-in?nasta=/ekonomi/uppfoljning")
+    log_in(page, demo_login(Role.FORBUNDSCHEF).email)
+    region = page.get_by_role("region", name="Per insats och år")
+    expect(region.locator("#uf-rader")).to_contain_text("2012/011-01")
+    # The page keeps to the screen; the table's fourteen columns scroll within the region.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 800
+    assert region.evaluate("r => r.scrollWidth > r.clientWidth")
+    region.focus()  # by keyboard, too
+    page.keyboard.press("ArrowRight")
+    expect(region).to_be_focused()
+    assert region.evaluate("r => r.scrollLeft") > 0
+    _seen(page, "uppfoljning-narrow")

@@ -89,6 +89,7 @@ def test_the_forbundschef_watches_reminders_outbox_health_audit_and_diarium(
 
     page.goto(f"{live_server}/drift")
     _check(page, "Driftläge")
+    expect(page.get_by_text("Hela förbundets påminnelser planerades senast")).to_be_visible()
 
     page.get_by_role("link", name="Logg").first.click()
     _check(page, "Logg")
