@@ -67,6 +67,10 @@ def test_budget_report_prints_json_writes_xlsx_and_csv(
     assert {r["Insatsens namn"] for r in table} >= {"Utgångspunkten", "Ale Teamet"}
     ale = next(r for r in table if r["Insatsens namn"] == "Ale Teamet")
     assert (ale["Referens i Uppföljning Finsam"], ale["Budget (tkr)"]) == ("UF-1402-0114", "1160")
+    # Without --out the same rows stream to stdout (no BOM: that is for Excel opening a file).
+    code, out, _ = finsam(capsys, db_url, "uppfoljning", "export", "--year", "2013")
+    assert code == 0
+    assert out == export.read_bytes().decode("utf-8-sig")
 
 
 def test_bad_input_gives_exit_2_and_one_line(

@@ -10,12 +10,9 @@ it left as they were.) tests/test_uppfoljning_paths.py holds the two ways equal.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Sequence
 
 DELIMITER = ";"
-# What the CSV format quotes in a field besides the delimiter (csv.QUOTE_MINIMAL).
-_QUOTED = re.compile('["\r\n]')
 
 
 class CsvRow:
@@ -32,7 +29,16 @@ class CsvRow:
     def text(self, fields: Sequence[str]) -> str:
         """The row as CSV, without its line end."""
         joined = DELIMITER.join(fields)
-        if joined.count(DELIMITER) == len(fields) - 1 and _QUOTED.search(joined) is None:
+        # What the CSV format quotes in a field besides the delimiter (csv.QUOTE_MINIMAL).
+        # Three searches for one character each (memchr) rather than one regular expression
+        # of a character class, which tests each character against the class: 9 % of the
+        # Uppföljning export's instructions at 100 000 cases.
+        if (
+            joined.count(DELIMITER) == len(fields) - 1
+            and '"' not in joined
+            and "\r" not in joined
+            and "\n" not in joined
+        ):
             return joined
         self._writer.writerow(fields)
         return self._last[: -len("\r\n")]

@@ -6,6 +6,7 @@ listing reports and exporting the Uppföljning do not."""
 from __future__ import annotations
 
 import io
+import sys
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -278,11 +279,12 @@ def export_command(app: App, year: str | None, out: Path | None, as_json: bool) 
 
 
 class _Echo:
-    """stdout as a file the CSV writer writes to."""
+    """stdout as a file the CSV writer writes to. Straight to the stream: click.echo would
+    look for terminal colour codes to strip in every batch of data when stdout is not a
+    terminal (a regular-expression pass over all 37 MB of the export at 100 000 cases)."""
 
     def write(self, text: str) -> int:
-        click.echo(text, nl=False)
-        return len(text)
+        return sys.stdout.write(text)
 
 
 class _LazyFile:
