@@ -35,6 +35,10 @@ from typing import Any
 
 from measure import Cost, best_of, finsam_command  # bench/measure.py, beside this script
 
+# What any command pays before it reads a row (as bench/startup.py): the floor each command's
+# figure is read against, measured at each size in the same run.
+FLOOR = [sys.executable, "-c", "import sqlalchemy, sqlmodel, click"]
+
 # This process only starts the others and reads their costs, so it stays small: a child forked
 # from a big parent would report the parent's memory as its own peak. The growing runs in a
 # child of its own (--grow), with SQLAlchemy and the tables imported there.
@@ -381,7 +385,12 @@ def main() -> None:
                 "FINSAM_FORBUND": FORBUND,
             }
             env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules cached
-            results[size] = {}
+            results[size] = {"floor": best_of(FLOOR, args.repeat)}
+            print(
+                f"  {size:>7} {'floor (import sqlalchemy, sqlmodel, click)':<36} "
+                f"{figure(results[size]['floor'], args.timeout)}",
+                flush=True,
+            )
             for label, argv in COMMANDS:
                 command = [*finsam_command(), *(a.format(ref=ref) for a in argv)]
                 cost = best_of(command, args.repeat, env=env, timeout=args.timeout)
@@ -391,18 +400,37 @@ def main() -> None:
                     print(f"    {cost.err.strip().splitlines()[-1:]}", flush=True)
 
     first, last = sizes[0], sizes[-1]
+    floor = results[last]["floor"].cpu
     print()
-    print(f"{'command':<36} " + " ".join(f"{f'{s} cases':>22}" for s in sizes) + "  growth")
+    print(
+        f"{'command':<36} "
+        + " ".join(f"{f'{s} cases':>22}" for s in sizes)
+        + "  growth  over floor  out"
+    )
     for label, _ in COMMANDS:
         cells = " ".join(f"{figure(results[s][label], args.timeout):>22}" for s in sizes)
         a, b = results[first][label], results[last][label]
         ok = a.returncode == 0 and b.returncode == 0 and a.cpu > 0
         growth = f"{b.cpu / a.cpu:.1f}" if ok else "-"
-        print(f"{label:<36} {cells}  {growth}")
+        # --help imports no database library, so it costs less than the floor.
+        above = "-" if not ok else f"{b.cpu - floor:.2f} s" if b.cpu >= floor else "below"
+        print(f"{label:<36} {cells}  {growth:>6}  {above:>10}  {_size(b.out_bytes)}")
     print(
         f"growth: CPU at {last} cases over CPU at {first} ({last / first:.0f}x the cases); "
         "aim: at most 12 for 10x, under 1 s at 100000 except audit verify and reminders plan"
     )
+    print(
+        f"over floor: CPU at {last} cases less the floor measured at that size "
+        f"({floor:.2f} s), what the command itself costs; out: what it wrote to stdout"
+    )
+
+
+def _size(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f} MB"
+    if count >= 1_000:
+        return f"{count / 1_000:.0f} kB"
+    return f"{count} B"
 
 
 if __name__ == "__main__":

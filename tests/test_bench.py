@@ -62,9 +62,18 @@ def test_the_scale_benchmark_builds_both_sizes_and_measures_every_command(
         "cases show",
         "reminders plan",
     ):
-        # A figure at each size and a growth factor: every command ran to its end.
-        figures = rf"{re.escape(label)} +\d+\.\d\d s \d+ MiB +\d+\.\d\d s \d+ MiB +\d+\.\d"
-        assert re.search(figures, out), (label, out)
+        # A figure at each size, a growth factor, the cost above the floor and what it
+        # wrote: every command ran to its end.
+        figures = (
+            rf"{re.escape(label)} +\d+\.\d\d s \d+ MiB +\d+\.\d\d s \d+ MiB +\d+\.\d"
+            r" +(\d+\.\d\d s|below) +\d+ (B|kB|MB)$"
+        )
+        assert re.search(figures, out, re.MULTILINE), (label, out)
+    # The floor every figure is read against, measured at each size.
+    for size in (200, 600):
+        floor = rf"{size} floor \(import sqlalchemy, sqlmodel, click\) +\d+\.\d\d s \d+ MiB"
+        assert re.search(floor, out), out
+    assert "less the floor measured at that size" in out
 
 
 @pytest.mark.slow
