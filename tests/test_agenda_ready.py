@@ -14,7 +14,7 @@ from sqlmodel import select
 from tests.meeting_support import DIRECTOR, board_meeting, recommended
 from tests.support import World
 from tests.test_read_paths import statements
-from tests.test_web_meetings import _recommend
+from tests.test_web_meetings import _two_ready
 from tests.web_support import ClientFactory
 from workflow.app import App
 from workflow.errors import BadInput
@@ -106,7 +106,8 @@ def test_choosing_the_ready_cases_takes_as_many_queries_for_many_cases_as_for_fe
 def test_more_ready_cases_than_an_agenda_takes_are_refused_with_what_to_do(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(agenda, "MAX_READY_ON_AGENDA", 2)
+    # [meetings] max_ready_on_agenda, as a förbund would set it in config/finsam.toml.
+    monkeypatch.setattr(world.app.settings.meetings, "max_ready_on_agenda", 2)
     world.clock.set(date(2026, 4, 10))
     ready = [recommended(world, title=f"Insats {n}") for n in range(3)]
     meeting = board_meeting(world, "2026-04-17 13:00", "Kungälv")
@@ -144,15 +145,15 @@ def test_more_ready_cases_than_an_agenda_takes_are_refused_with_what_to_do(
 def test_the_meeting_page_says_to_choose_when_too_many_are_ready(
     client_as: ClientFactory, demo_app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(agenda, "MAX_READY_ON_AGENDA", 0)
-    _recommend(demo_app)
+    monkeypatch.setattr(demo_app.settings.meetings, "max_ready_on_agenda", 1)
+    _two_ready(demo_app)  # two ready, where an agenda takes one
     year = views.year_meetings(demo_app, year=2026, forbund="akst")
     coming = next(m for m in year if not m.items)
     url = f"/moten/{coming.id}"
     chef = client_as(Role.FORBUNDSCHEF)
     page = chef.get(url).text
     # The page says so before anyone tries, and leaves "Ta med alla" unticked.
-    assert "Fler än 0 ärenden är redo" in page
+    assert "Fler än ett ärende är redo" in page
     assert re.search(r'id="dagordning-redo"[^>]*checked', page) is None
     version = re.search(r'name="version" value="(\d+)"', page)
     assert version

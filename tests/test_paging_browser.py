@@ -95,14 +95,14 @@ def test_a_project_owner_goes_from_the_start_page_to_all_their_insatser(
 def test_the_meeting_page_asks_the_forbundschef_to_choose_when_too_many_are_ready(
     live_server: str, page: Page, demo_app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """More ready than an agenda takes at once (agenda.MAX_READY_ON_AGENDA, lowered to 0 so
-    the demo's one ready case is too many): the page says so beside "Ta med alla", which is
-    left unticked, and the board's cases can still be chosen one by one."""
-    from tests.test_web_meetings import _recommend
-    from workflow.services.board import agenda, views
+    """More ready than an agenda takes at once ([meetings] max_ready_on_agenda, lowered to 1
+    with two cases ready): the page says so beside "Ta med alla", which is left unticked, and
+    the board's cases can still be chosen one by one."""
+    from tests.test_web_meetings import _two_ready
+    from workflow.services.board import views
 
-    monkeypatch.setattr(agenda, "MAX_READY_ON_AGENDA", 0)
-    _recommend(demo_app)
+    monkeypatch.setattr(demo_app.settings.meetings, "max_ready_on_agenda", 1)
+    _two_ready(demo_app)
     coming = next(
         m for m in views.year_meetings(demo_app, year=2026, forbund="akst") if not m.items
     )
@@ -111,7 +111,7 @@ def test_the_meeting_page_asks_the_forbundschef_to_choose_when_too_many_are_read
     include = page.get_by_label("Ta med alla ärenden som är redo för beslut")
     expect(include).not_to_be_checked()
     hint = page.locator("#dagordning-redo-hint")
-    expect(hint).to_contain_text("en dagordning tar med högst 0 på en gång")
+    expect(hint).to_contain_text("en dagordning tar med högst 1 på en gång")
     expect(include).to_have_attribute("aria-describedby", "dagordning-redo-hint")
     _seen(page, "mote-for-manga-redo")
 

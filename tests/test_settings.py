@@ -82,6 +82,12 @@ def test_variables_that_name_no_setting_are_not_ours(monkeypatch: pytest.MonkeyP
         ("FINSAM_INSTALLATION_ADMINS", "akst:chef@akst.example", "ogiltig JSON"),
         ("FINSAM_DATABASE_URL__PATH", "x", "database_url har inga delar"),
         ("FINSAM_TIMEZONE", "Mars/Bas", "okänd tidszon"),
+        # An agenda that takes no ready case at all: "Ta med alla" would never work.
+        (
+            "FINSAM_MEETINGS__MAX_READY_ON_AGENDA",
+            "0",
+            "inställningen 'meetings.max_ready_on_agenda'",
+        ),
     ],
 )
 def test_a_misspelt_or_broken_variable_stops_start_up_with_one_line_naming_it(

@@ -32,10 +32,8 @@ def _next_meeting(app: App) -> MeetingView:
     return next(m for m in year if not m.items)
 
 
-def _recommend(app: App) -> str:
-    page = cases.list_cases(
-        app, forbund="akst", filters=cases.CaseFilter(text=UNDER_BEREDNING), limit=10
-    )
+def _recommend(app: App, title: str = UNDER_BEREDNING) -> str:
+    page = cases.list_cases(app, forbund="akst", filters=cases.CaseFilter(text=title), limit=10)
     ref = page.items[0].ref
     beredning.record_recommendation(
         app,
@@ -46,6 +44,21 @@ def _recommend(app: App) -> str:
         forbund="akst",
     )
     return ref
+
+
+def _two_ready(app: App) -> list[str]:
+    """The demo's case under beredning and its received IPS application (put on beredning),
+    both recommended: two cases ready for the board."""
+    ips = "IPS – individanpassat stöd till arbete i Ale"
+    received = cases.list_cases(app, forbund="akst", filters=cases.CaseFilter(text=ips), limit=1)
+    cases.fire(
+        app,
+        ref=received.items[0].ref,
+        trigger="starta_beredning",
+        actor_email="chef@akst.example",
+        forbund="akst",
+    )
+    return [_recommend(app), _recommend(app, ips)]
 
 
 def _version(page: str) -> str:

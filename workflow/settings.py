@@ -64,6 +64,9 @@ class MeetingSettings(BaseModel):
     justerare_count: int = Field(default=1, ge=1, le=2)
     # Where the justerat protocol is kept (the ANSLAG/BEVIS block).
     storage_place: str = "Förbundets kansli"
+    # "Ta med alla redo" puts at most this many ready cases on one board agenda; with more
+    # ready, the förbundschef chooses which the meeting takes up (services/board/agenda.py).
+    max_ready_on_agenda: int = Field(default=50, ge=1, le=500)
 
 
 class FundingSettings(BaseModel):

@@ -258,7 +258,7 @@ def build_agenda(
             organ = session.get(Organ, meeting.organ_id)
             cases: list[Insats] = [find_case(session, organisation, dnr) for dnr in add or []]
             if include_ready and not add and organ is not None and organ.kind == OrganKind.STYRELSE:
-                cases = _all_ready(session, organisation)
+                cases = _all_ready(session, organisation, app.settings.meetings.max_ready_on_agenda)
             for case in cases:
                 place_case(
                     session,
@@ -436,6 +436,8 @@ class ReadyCases:
 
     items: list[ReadyCase]
     states: list[ReadyState]
+    # What "Ta med alla redo" takes at most ([meetings] max_ready_on_agenda).
+    agenda_max: int
 
     @property
     def count(self) -> int:
@@ -450,13 +452,9 @@ class ReadyCases:
         return self.count > len(self.items)
 
     @property
-    def agenda_max(self) -> int:
-        return MAX_READY_ON_AGENDA
-
-    @property
     def fit_one_agenda(self) -> bool:
-        """Whether "Ta med alla redo" takes them all: no more than MAX_READY_ON_AGENDA."""
-        return self.count <= MAX_READY_ON_AGENDA
+        """Whether "Ta med alla redo" takes them all: no more than agenda_max."""
+        return self.count <= self.agenda_max
 
 
 # The meeting page shows this many of the ready cases; a förbund with years of history can
@@ -484,13 +482,6 @@ def _ready_in(organisation: ForbundRef, state: str) -> list[ColumnElement[bool]]
     return [_INSATS.c.forbund_id == organisation.id, _INSATS.c.state == state, ~on_open_agenda]
 
 
-# "Ta med alla redo" puts at most this many cases on one agenda. A board decides on a handful
-# of insatser a meeting; more ready at once are cases left from agendas never held, or a
-# backlog, and which of them this meeting takes up is the förbundschef's choice, not the
-# diarienummer's (each case is a transition, an audit event and a § of its own).
-MAX_READY_ON_AGENDA = 50
-
-
 def _first_ready(
     connection: Connection, organisation: ForbundRef, states: list[str], limit: int
 ) -> list[int]:
@@ -513,19 +504,22 @@ def _first_ready(
     return [row.id for row in sorted(rows, key=lambda r: (r.dnr or "", r.id))][:limit]
 
 
-def _all_ready(session: Session, organisation: ForbundRef) -> list[Insats]:
+def _all_ready(session: Session, organisation: ForbundRef, most: int) -> list[Insats]:
     """Every case ready for the board and on no open agenda, by dnr, in two queries whatever
-    the number of cases; BadInput when more than MAX_READY_ON_AGENDA are.
+    the number of cases; BadInput when more than `most` are ([meetings] max_ready_on_agenda).
+    A board decides on a handful of insatser a meeting; more ready at once are cases left from
+    agendas never held, or a backlog, and which of them this meeting takes up is the
+    förbundschef's choice, not the diarienummer's (each case is a transition, an audit event
+    and a § of its own).
 
-    Steps: take each state's first MAX_READY_ON_AGENDA + 1 by dnr from ix_insats_list_state
-    (one UNION ALL, as `ready_cases`), keep the first of them all, read those cases."""
-    ids = _first_ready(
-        session.connection(), organisation, [*READY, "pa_dagordning"], MAX_READY_ON_AGENDA + 1
-    )
-    if len(ids) > MAX_READY_ON_AGENDA:
+    Steps: take each state's first `most` + 1 by dnr from ix_insats_list_state (one UNION
+    ALL, as `ready_cases`), keep the first of them all, read those cases."""
+    ids = _first_ready(session.connection(), organisation, [*READY, "pa_dagordning"], most + 1)
+    if len(ids) > most:
+        more = "fler än ett ärende är" if most == 1 else f"fler än {most} ärenden är"
         raise BadInput(
-            f"fler än {MAX_READY_ON_AGENDA} ärenden är redo för beslut och en dagordning tar "
-            f"med högst {MAX_READY_ON_AGENDA} på en gång; välj vilka styrelsen ska ta upp: "
+            f"{more} redo för beslut och en dagordning tar "
+            f"med högst {most} på en gång; välj vilka styrelsen ska ta upp: "
             "ställ upp dagordningen utan att ta med alla och lägg på ärendena ett i taget "
             "(finsam meetings agenda --add DNR)"
         )
@@ -601,6 +595,7 @@ def ready_cases(app: App, *, forbund: str | None = None, limit: int = READY_SHOW
             for state in states
             if counts.get(state)
         ],
+        app.settings.meetings.max_ready_on_agenda,
     )
 
 
