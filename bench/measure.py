@@ -30,6 +30,11 @@ class Cost:
         return f"{self.cpu:6.2f} s CPU  {self.rss_mib:6.0f} MiB"
 
 
+# What any `finsam` command pays before it does anything: the floor bench/startup.py and
+# bench/scale.py read their figures against, measured in the same run.
+FLOOR = [sys.executable, "-c", "import sqlalchemy, sqlmodel, click"]
+
+
 def finsam_command() -> list[str]:
     """`finsam` as installed beside this Python (the console script), else `python -m workflow`."""
     script = Path(sys.executable).with_name("finsam")

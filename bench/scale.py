@@ -36,11 +36,7 @@ from itertools import cycle
 from pathlib import Path
 from typing import Any
 
-from measure import Cost, best_of, finsam_command  # bench/measure.py, beside this script
-
-# What any command pays before it reads a row (as bench/startup.py): the floor each command's
-# figure is read against, measured at each size in the same run.
-FLOOR = [sys.executable, "-c", "import sqlalchemy, sqlmodel, click"]
+from measure import FLOOR, Cost, best_of, finsam_command  # bench/measure.py, beside this script
 
 # This process only starts the others and reads their costs, so it stays small: a child forked
 # from a big parent would report the parent's memory as its own peak. The growing runs in a

@@ -452,6 +452,11 @@ class ReadyCases:
         return self.count > len(self.items)
 
     @property
+    def more_than_agenda_takes(self) -> str:
+        """The page's words for more ready than an agenda takes (as the refusal's)."""
+        return more_than(self.agenda_max)
+
+    @property
     def fit_one_agenda(self) -> bool:
         """Whether "Ta med alla redo" takes them all: no more than agenda_max."""
         return self.count <= self.agenda_max
@@ -504,6 +509,11 @@ def _first_ready(
     return [row.id for row in sorted(rows, key=lambda r: (r.dnr or "", r.id))][:limit]
 
 
+def more_than(most: int) -> str:
+    """ "fler än N ärenden är" in Swedish, singular for one."""
+    return "fler än ett ärende är" if most == 1 else f"fler än {most} ärenden är"
+
+
 def _all_ready(session: Session, organisation: ForbundRef, most: int) -> list[Insats]:
     """Every case ready for the board and on no open agenda, by dnr, in two queries whatever
     the number of cases; BadInput when more than `most` are ([meetings] max_ready_on_agenda).
@@ -516,9 +526,8 @@ def _all_ready(session: Session, organisation: ForbundRef, most: int) -> list[In
     ALL, as `ready_cases`), keep the first of them all, read those cases."""
     ids = _first_ready(session.connection(), organisation, [*READY, "pa_dagordning"], most + 1)
     if len(ids) > most:
-        more = "fler än ett ärende är" if most == 1 else f"fler än {most} ärenden är"
         raise BadInput(
-            f"{more} redo för beslut och en dagordning tar "
+            f"{more_than(most)} redo för beslut och en dagordning tar "
             f"med högst {most} på en gång; välj vilka styrelsen ska ta upp: "
             "ställ upp dagordningen utan att ta med alla och lägg på ärendena ett i taget "
             "(finsam meetings agenda --add DNR)"
